@@ -1,0 +1,49 @@
+/* A minimal test harness: CHECK records a failure with file:line and continues; test_main returns non-zero if
+ * any check failed. SKIP prints a reason and exits 0 (for data that may be absent, e.g. ../shared). */
+#ifndef XQ_TESTLIB_H
+#define XQ_TESTLIB_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+extern int test_failures;
+extern int test_checks;
+
+#define CHECK(cond) \
+    do { \
+        test_checks++; \
+        if (!(cond)) { \
+            test_failures++; \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        } \
+    } while (0)
+
+#define CHECKF(cond, ...) \
+    do { \
+        test_checks++; \
+        if (!(cond)) { \
+            test_failures++; \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__); \
+            fputc('\n', stderr); \
+        } \
+    } while (0)
+
+#define SKIP(...) \
+    do { \
+        printf("SKIP: "); \
+        printf(__VA_ARGS__); \
+        printf("\n"); \
+        exit(0); \
+    } while (0)
+
+/* Path of a file under the shared data folder, or NULL if it does not exist. */
+const char *test_shared_path(const char *rel);
+/* Path under the build folder (XQ_BUILD) or source folder (XQ_SRC), in a static buffer rotated 8 deep. */
+const char *test_build_path(const char *rel);
+const char *test_src_path(const char *rel);
+/* Prints a summary and returns the process exit status. */
+int test_report(const char *name);
+
+#endif
