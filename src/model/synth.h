@@ -1,0 +1,29 @@
+/* Real-shaped Llama models with random weights, written as GGUF (streamed: a 7B file never needs 7B of RAM).
+ * Used by the tests (tiny models in every tensor type) and by `xqprof synth`. */
+#ifndef XQ_MODEL_SYNTH_H
+#define XQ_MODEL_SYNTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+typedef struct model_shape {
+    const char *name;
+    int32_t n_layer, n_embd, n_ff, n_head, n_head_kv, n_vocab, n_ctx;
+    float rope_base, norm_eps;
+    bool tied_output; /* no output.weight: lm_head = token_embd */
+} model_shape;
+
+/* The named shapes table (llama2-7b, llama3-8b, mistral-7b, smollm2-135m, tiny …); NULL if unknown. */
+const model_shape *model_shape_find(const char *name);
+int model_shape_count(void);
+const model_shape *model_shape_at(int i);
+
+/* Writes a llama-architecture GGUF with the given shape: every matrix in `type` (norms F32; token_embd in `type`
+ * too), weights drawn from a seeded PRNG with a realistic scale, and a byte-level SentencePiece vocabulary of
+ * shape->n_vocab tokens (<unk>, <s>, </s>, 256 byte tokens, then filler pieces) so that the file loads as a
+ * complete model. XQ_EINPUT if a row length is not a multiple of the type's block size. */
+int synth_write(const char *path, const model_shape *shape, uint32_t type, uint64_t seed, xq_err *err);
+
+#endif
