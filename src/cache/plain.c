@@ -1,0 +1,156 @@
+/* The plain caches: K (stored after RoPE) and V in fp16 or fp32, n_ctx rows per layer, allocated up front. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fp16.h"
+#include "cache/cache.h"
+
+enum { QUERY_BLOCK = 32 };
+
+typedef struct plain_cache {
+    cache base;
+    int elem_bytes;        /* 2 (fp16) or 4 (fp32) */
+    int64_t d_kv;
+    void **k, **v;         /* per layer: n_ctx × d_kv */
+    int n_threads;
+    float **scratch;       /* per thread: K and V of one kv head as f32 (2 × n_ctx × head_dim) + scores (n_ctx) */
+} plain_cache;
+
+int cache_plain_create(cache_mode_id mode, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
+                       cache **out, xq_err *err);
+
+static void store_row(const plain_cache *pc, void *dst, const float *src)
+{
+    if (pc->elem_bytes == 4) {
+        memcpy(dst, src, (size_t)pc->d_kv * sizeof(float));
+        return;
+    }
+    uint16_t *h = dst;
+    for (int64_t i = 0; i < pc->d_kv; i++) h[i] = xq_f32_to_fp16(src[i]);
+}
+
+static void plain_append(cache *c, int layer, int64_t pos0, int64_t n_tok, const float *x, const float *k,
+                         const float *v)
+{
+    (void)x;
+    plain_cache *pc = (plain_cache *)c;
+    const model_config *cfg = &c->m->cfg;
+    size_t row = (size_t)pc->d_kv * (size_t)pc->elem_bytes;
+    float rotated[pc->d_kv];
+    for (int64_t t = 0; t < n_tok; t++) {
+        memcpy(rotated, k + t * pc->d_kv, sizeof rotated);
+        ops_rope(rotated, cfg->n_head_kv, cfg->head_dim, cfg->n_rot, pos0 + t, cfg->rope_base, cfg->rope_scale,
+                 c->m->rope_freq_factors);
+        store_row(pc, (char *)pc->k[layer] + (size_t)(pos0 + t) * row, rotated);
+        store_row(pc, (char *)pc->v[layer] + (size_t)(pos0 + t) * row, v + t * pc->d_kv);
+    }
+}
+
+/* Copies one kv head's rows 0..n-1 out of a layer's store as contiguous f32. */
+static void load_head(const plain_cache *pc, const void *store, int kvh, int64_t n, float *dst)
+{
+    int hd = pc->base.m->cfg.head_dim;
+    for (int64_t j = 0; j < n; j++) {
+        if (pc->elem_bytes == 4) {
+            memcpy(dst + j * hd, (const float *)store + j * pc->d_kv + (int64_t)kvh * hd, (size_t)hd * sizeof(float));
+        } else {
+            const uint16_t *src = (const uint16_t *)store + j * pc->d_kv + (int64_t)kvh * hd;
+            for (int d = 0; d < hd; d++) dst[j * hd + d] = xq_fp16_to_f32(src[d]);
+        }
+    }
+}
+
+typedef struct attend_job {
+    plain_cache *pc;
+    int layer;
+    int64_t pos0, n_tok;
+    const float *q;
+    float *out;
+} attend_job;
+
+static void attend_task(void *ctx, int ith, int nth)
+{
+    const attend_job *j = ctx;
+    const plain_cache *pc = j->pc;
+    const model_config *cfg = &pc->base.m->cfg;
+    int hd = cfg->head_dim, group = cfg->n_head / cfg->n_head_kv;
+    int64_t n_qblocks = (j->n_tok + QUERY_BLOCK - 1) / QUERY_BLOCK;
+    int64_t n_units = (int64_t)cfg->n_head_kv * n_qblocks;
+    float *Kf = pc->scratch[ith];
+    float *Vf = Kf + pc->base.n_ctx * hd;
+    float *scores = Vf + pc->base.n_ctx * hd;
+    for (int64_t u = ith; u < n_units; u += nth) {
+        int kvh = (int)(u % cfg->n_head_kv);
+        int64_t i0 = (u / cfg->n_head_kv) * QUERY_BLOCK;
+        int64_t i1 = i0 + QUERY_BLOCK < j->n_tok ? i0 + QUERY_BLOCK : j->n_tok;
+        int64_t n_keys_max = j->pos0 + i1;
+        load_head(pc, pc->k[j->layer], kvh, n_keys_max, Kf);
+        load_head(pc, pc->v[j->layer], kvh, n_keys_max, Vf);
+        for (int64_t i = i0; i < i1; i++)
+            for (int h = kvh * group; h < (kvh + 1) * group; h++) {
+                int64_t off = i * cfg->n_embd + (int64_t)h * hd;
+                cache_attend_head_f32(j->q + off, Kf, Vf, j->pos0 + i + 1, hd, hd, scores, j->out + off);
+            }
+    }
+}
+
+static void plain_attend(cache *c, int layer, int64_t pos0, int64_t n_tok, const float *q, float *out)
+{
+    attend_job job = {(plain_cache *)c, layer, pos0, n_tok, q, out};
+    xq_pool_run(ops_pool(c->ops_ctx), attend_task, &job);
+}
+
+static void plain_bytes(const cache *c, int64_t n_tokens_held, cache_bytes *out)
+{
+    const plain_cache *pc = (const plain_cache *)c;
+    out->persistent = (uint64_t)n_tokens_held * (uint64_t)c->m->cfg.n_layer * 2 * (uint64_t)pc->d_kv *
+                      (uint64_t)pc->elem_bytes;
+    out->transient = 0;
+}
+
+static void plain_destroy(cache *c)
+{
+    plain_cache *pc = (plain_cache *)c;
+    for (int il = 0; il < c->m->cfg.n_layer; il++) {
+        if (pc->k) free(pc->k[il]);
+        if (pc->v) free(pc->v[il]);
+    }
+    if (pc->scratch)
+        for (int i = 0; i < pc->n_threads; i++) free(pc->scratch[i]);
+    free(pc->k);
+    free(pc->v);
+    free(pc->scratch);
+    free(pc);
+}
+
+static const cache_ops plain_ops = {plain_append, plain_attend, plain_bytes, plain_destroy};
+
+int cache_plain_create(cache_mode_id mode, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
+                       cache **out, xq_err *err)
+{
+    plain_cache *pc = calloc(1, sizeof *pc);
+    if (!pc) return xq_fail(err, XQ_ERUN, "cache: out of memory");
+    pc->base = (cache){&plain_ops, mode, m, o, sink, n_ctx};
+    pc->elem_bytes = mode == CACHE_FP32 ? 4 : 2;
+    pc->d_kv = (int64_t)m->cfg.n_head_kv * m->cfg.head_dim;
+    int n_layer = m->cfg.n_layer;
+    pc->n_threads = xq_pool_size(ops_pool(o));
+    pc->k = calloc((size_t)n_layer, sizeof *pc->k);
+    pc->v = calloc((size_t)n_layer, sizeof *pc->v);
+    pc->scratch = calloc((size_t)pc->n_threads, sizeof *pc->scratch);
+    int ok = pc->k && pc->v && pc->scratch;
+    size_t layer_bytes = (size_t)n_ctx * (size_t)pc->d_kv * (size_t)pc->elem_bytes;
+    for (int il = 0; ok && il < n_layer; il++) {
+        pc->k[il] = malloc(layer_bytes);
+        pc->v[il] = malloc(layer_bytes);
+        ok = pc->k[il] && pc->v[il];
+    }
+    size_t scratch_floats = (size_t)n_ctx * (2 * (size_t)m->cfg.head_dim + 1);
+    for (int i = 0; ok && i < pc->n_threads; i++) ok = (pc->scratch[i] = malloc(scratch_floats * sizeof(float))) != NULL;
+    if (!ok) {
+        plain_destroy(&pc->base);
+        return xq_fail(err, XQ_ERUN, "cache: out of memory for %lld tokens", (long long)n_ctx);
+    }
+    *out = &pc->base;
+    return XQ_OK;
+}

@@ -1,0 +1,186 @@
+#include "cli/common.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+
+int cli_error(int code, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "xqprof: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_report(const xq_err *err)
+{
+    fprintf(stderr, "xqprof: %s\n", err->msg);
+    return err->code ? err->code : XQ_ERUN;
+}
+
+int cli_int(const char *cmd, const char *flag, const char *val, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(val, &end, 10);
+    if (errno || end == val || *end || v < lo || v > hi)
+        return cli_error(XQ_EINPUT, cmd, "%s expects an integer in [%lld, %lld], got '%s'", flag, lo, hi, val);
+    *out = v;
+    return XQ_OK;
+}
+
+int cli_float(const char *cmd, const char *flag, const char *val, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno || end == val || *end || !(v >= lo && v <= hi))
+        return cli_error(XQ_EINPUT, cmd, "%s expects a number in [%g, %g], got '%s'", flag, lo, hi, val);
+    *out = v;
+    return XQ_OK;
+}
+
+const char *cli_default_model(void)
+{
+    static char path[PATH_MAX];
+    const char *env = getenv("XQPROF_MODEL");
+    if (env && *env) return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(path, sizeof path, "%s/../models/default.gguf", exe);
+            if (access(path, R_OK) == 0) return path;
+        }
+    }
+    if (access("models/default.gguf", R_OK) == 0) return "models/default.gguf";
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg) snprintf(path, sizeof path, "%s/xqprof/SmolLM2-135M-Instruct.Q4_1.gguf", xdg);
+    else snprintf(path, sizeof path, "%s/.cache/xqprof/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : "");
+    if (access(path, R_OK) == 0) return path;
+    return "models/default.gguf"; /* absent: the load error names it and `make model` fetches it */
+}
+
+int cli_load_model(const char *path, bool quiet, model **out)
+{
+    xq_err err = {0};
+    int64_t t0 = xq_now_ns();
+    int rc = model_load(path, out, &err);
+    if (rc) return cli_report(&err);
+    if (!quiet)
+        fprintf(stderr, "model: %s (%s, %.1f M params, %.1f MiB) loaded in %.0f ms\n", (*out)->name, path,
+                (double)(*out)->n_params / 1e6, (double)(*out)->weight_bytes / (1 << 20),
+                (double)(xq_now_ns() - t0) / 1e6);
+    return XQ_OK;
+}
+
+int cli_load_vocab(const char *path, model **out)
+{
+    xq_err err = {0};
+    int rc = model_load_vocab(path, out, &err);
+    return rc ? cli_report(&err) : XQ_OK;
+}
+
+int cli_read_file(const char *path, char **data, size_t *len, xq_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return xq_fail(err, XQ_EINPUT, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return xq_fail(err, XQ_EINPUT, "%s: not a regular file", path);
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        fclose(f);
+        return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
+    }
+    size_t got = fread(buf, 1, (size_t)st.st_size, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return xq_fail(err, XQ_EINPUT, "%s: read error", path);
+    }
+    buf[got] = 0;
+    *data = buf;
+    *len = got;
+    return XQ_OK;
+}
+
+int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool parse_special, int32_t **ids,
+                 int64_t *n, xq_err *err)
+{
+    bool add_bos = !no_bos && tokenizer_adds_bos(m->tok);
+    int64_t cap = (int64_t)len + 8;
+    int32_t *buf = malloc((size_t)cap * sizeof *buf);
+    if (!buf) return xq_fail(err, XQ_ERUN, "tokenize: out of memory");
+    int64_t got = tokenizer_encode(m->tok, text, len, add_bos, parse_special, buf, cap, err);
+    if (got > cap) { /* cannot happen for byte-level vocabularies, but the API allows it */
+        free(buf);
+        cap = got;
+        if (!(buf = malloc((size_t)cap * sizeof *buf))) return xq_fail(err, XQ_ERUN, "tokenize: out of memory");
+        got = tokenizer_encode(m->tok, text, len, add_bos, parse_special, buf, cap, err);
+    }
+    if (got < 0) {
+        free(buf);
+        return err->code ? err->code : XQ_EINPUT;
+    }
+    *ids = buf;
+    *n = got;
+    return XQ_OK;
+}
+
+static int progress_shown;
+
+void cli_progress(const char *label, int64_t done, int64_t total, const char *extra)
+{
+    if (!isatty(2) || total <= 0) return;
+    enum { WIDTH = 30 };
+    int filled = (int)(WIDTH * done / total);
+    char bar[WIDTH + 1];
+    for (int i = 0; i < WIDTH; i++) bar[i] = i < filled ? '#' : '.';
+    bar[WIDTH] = 0;
+    fprintf(stderr, "\r%s [%s] %lld/%lld %s\033[K", label, bar, (long long)done, (long long)total, extra ? extra : "");
+    fflush(stderr);
+    progress_shown = 1;
+}
+
+void cli_progress_done(void)
+{
+    if (progress_shown) fputc('\n', stderr);
+    progress_shown = 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+void cli_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool cli_interrupted(void) { return interrupted != 0; }

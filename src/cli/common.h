@@ -1,0 +1,43 @@
+/* Shared helpers of the subcommands: argument parsing with one-line errors, model loading, files. */
+#ifndef XQ_CLI_COMMON_H
+#define XQ_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+#include "model/model.h"
+
+/* Prints "xqprof: <cmd>: <message>" to stderr and returns the code (XQ_EINPUT for usage errors). */
+int cli_error(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prints "xqprof: <err->msg>" and returns err->code. */
+int cli_report(const xq_err *err);
+
+/* Integer / float option values within [lo, hi]; on failure prints the error and returns XQ_EINPUT. */
+int cli_int(const char *cmd, const char *flag, const char *val, long long lo, long long hi, long long *out);
+int cli_float(const char *cmd, const char *flag, const char *val, double lo, double hi, double *out);
+
+/* -m default: $XQPROF_MODEL, else models/default.gguf next to the binary's project, else in the user cache. */
+const char *cli_default_model(void);
+/* Loads a model, printing the error on failure. Prints load time to stderr unless quiet. */
+int cli_load_model(const char *path, bool quiet, model **out);
+/* Reads a whole file into a nul-terminated buffer. XQ_EINPUT if missing/unreadable. */
+/* Loads only the tokenizer of a model or vocabulary-only file. */
+int cli_load_vocab(const char *path, model **out);
+int cli_read_file(const char *path, char **data, size_t *len, xq_err *err);
+
+/* Tokenizes text with the BOS rule (XQUANT.md §3) unless no_bos; parse_special as llama.cpp's tools do.
+ * Returns a malloc'd array and its length, or an error (invalid UTF-8 → XQ_EINPUT). */
+int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool parse_special, int32_t **ids,
+                 int64_t *n, xq_err *err);
+
+/* Progress bar on stderr (only when stderr is a terminal): "label [#####.....] 12/40 extra". */
+void cli_progress(const char *label, int64_t done, int64_t total, const char *extra);
+void cli_progress_done(void);
+
+/* True once SIGINT/SIGTERM arrived (after cli_catch_signals). */
+void cli_catch_signals(void);
+bool cli_interrupted(void);
+
+#endif

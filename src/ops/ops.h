@@ -1,0 +1,39 @@
+/* CPU math for the forward pass: matrix products over weights in their stored type, norms, RoPE, softmax,
+ * SwiGLU. Simple, threaded reference-quality kernels; Engine II replaces them behind these signatures. */
+#ifndef XQ_OPS_OPS_H
+#define XQ_OPS_OPS_H
+
+#include <stdint.h>
+
+#include "base/pool.h"
+#include "model/model.h"
+
+/* Per-session scratch for the kernels: one dequantization tile per thread, sized at creation. */
+typedef struct ops_ctx ops_ctx;
+
+ops_ctx *ops_create(xq_pool *pool, int64_t max_cols);
+void ops_destroy(ops_ctx *o);
+xq_pool *ops_pool(const ops_ctx *o);
+
+/* Y[t][r] = Σ_c W[r][c]·X[t][c] for t < n_tok, r < W->rows. X is n_tok × W->cols, Y is n_tok × W->rows
+ * (both row-major, f32). One token: per-row dot products; several: dequantized tiles × sgemm. */
+void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y);
+
+/* Row `id` of an embedding table as f32 (n = W->cols). */
+void ops_embed_row(const model_tensor *W, int64_t id, float *out);
+
+/* out = x / sqrt(mean(x²) + eps) · w, over n elements (out may alias x). */
+void ops_rmsnorm(const float *x, const float *w, int64_t n, float eps, float *out);
+
+/* Rotary embedding over adjacent pairs (x[2i], x[2i+1]) of each head's first n_rot dims, in place, for one
+ * token at position pos. theta_i = pos·scale·base^(−2i/n_rot) / factor_i (factors may be NULL). */
+void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float base, float scale,
+              const float *factors);
+
+/* In-place softmax over n values; returns nothing, max-subtracted for stability. */
+void ops_softmax(float *x, int64_t n);
+
+/* gate[i] = silu(gate[i]) · up[i]. */
+void ops_swiglu(float *gate, const float *up, int64_t n);
+
+#endif
