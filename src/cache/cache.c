@@ -1,5 +1,7 @@
 #include "cache/cache.h"
 
+#include "base/fp16.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -39,17 +41,23 @@ void cache_destroy(cache *c)
     if (c) c->ops->destroy(c);
 }
 
+static float round_fp16(float x) { return xq_fp16_to_f32(xq_f32_to_fp16(x)); }
+
 void cache_attend_head_f32(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride,
-                           int head_dim, float *scores, float *out)
+                           int head_dim, bool fp16_operands, float *scores, float *out)
 {
     float scale = 1.0f / sqrtf((float)head_dim);
+    float qr[head_dim];
+    for (int d = 0; d < head_dim; d++) qr[d] = fp16_operands ? round_fp16(q[d]) : q[d];
     for (int64_t j = 0; j < n_keys; j++) {
         const float *k = K + j * row_stride;
         float s = 0.0f;
-        for (int d = 0; d < head_dim; d++) s += q[d] * k[d];
+        for (int d = 0; d < head_dim; d++) s += qr[d] * k[d];
         scores[j] = s * scale;
     }
     ops_softmax(scores, n_keys);
+    if (fp16_operands)
+        for (int64_t j = 0; j < n_keys; j++) scores[j] = round_fp16(scores[j]);
     memset(out, 0, (size_t)head_dim * sizeof(float));
     for (int64_t j = 0; j < n_keys; j++) {
         const float *v = V + j * row_stride;

@@ -8,6 +8,7 @@
 #ifndef XQ_CACHE_CACHE_H
 #define XQ_CACHE_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/span.h"
@@ -53,8 +54,10 @@ int cache_create(cache_mode_id mode, const model *m, ops_ctx *o, const span_sink
 void cache_destroy(cache *c);
 
 /* Attention of one query head over n_keys keys given as f32 rows (shared by policies that hold or rebuild
- * f32/fp16 rows). scores: scratch of n_keys floats. */
+ * f32/fp16 rows). scores: scratch of n_keys floats. With fp16_operands, q and the softmax weights are rounded to
+ * fp16 before their products with K and V, as llama.cpp does with an f16 KV cache (its matmuls convert the f32
+ * operand to the cache's type). */
 void cache_attend_head_f32(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride,
-                           int head_dim, float *scores, float *out);
+                           int head_dim, bool fp16_operands, float *scores, float *out);
 
 #endif

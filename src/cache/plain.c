@@ -89,7 +89,8 @@ static void attend_task(void *ctx, int ith, int nth)
         for (int64_t i = i0; i < i1; i++)
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 int64_t off = i * cfg->n_embd + (int64_t)h * hd;
-                cache_attend_head_f32(j->q + off, Kf, Vf, j->pos0 + i + 1, hd, hd, scores, j->out + off);
+                cache_attend_head_f32(j->q + off, Kf, Vf, j->pos0 + i + 1, hd, hd, pc->elem_bytes == 2, scores,
+                                      j->out + off);
             }
     }
 }

@@ -156,7 +156,7 @@ static int run(const gen_opts *o)
     sampler *smp = NULL;
     if ((rc = build_prompt(m, o, &text))) goto done;
     if ((rc = cli_tokenize(m, text, strlen(text), false, true, &ids, &n_ids, &err))) {
-        xq_err_prefix(&err, "generate: prompt");
+        xq_err_prefix(&err, "generate");
         rc = cli_report(&err);
         goto done;
     }

@@ -56,7 +56,7 @@ const char *cli_default_model(void)
     static char path[PATH_MAX];
     const char *env = getenv("XQPROF_MODEL");
     if (env && *env) return env;
-    char exe[PATH_MAX];
+    char exe[PATH_MAX - 32]; /* leaves room for the suffix below */
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
@@ -100,25 +100,33 @@ int cli_read_file(const char *path, char **data, size_t *len, xq_err *err)
     FILE *f = fopen(path, "rb");
     if (!f) return xq_fail(err, XQ_EINPUT, "%s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
         fclose(f);
-        return xq_fail(err, XQ_EINPUT, "%s: not a regular file", path);
+        return xq_fail(err, XQ_EINPUT, "%s: is a directory or unreadable", path);
     }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        fclose(f);
-        return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
+    /* Read to EOF in growing chunks, so pipes and process substitutions work as well as files. */
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
+        }
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        char *bigger = realloc(buf, cap *= 2);
+        if (!bigger) free(buf);
+        buf = bigger;
     }
-    size_t got = fread(buf, 1, (size_t)st.st_size, f);
     int bad = ferror(f);
     fclose(f);
     if (bad) {
         free(buf);
         return xq_fail(err, XQ_EINPUT, "%s: read error", path);
     }
-    buf[got] = 0;
+    buf[n] = 0;
     *data = buf;
-    *len = got;
+    *len = n;
     return XQ_OK;
 }
 

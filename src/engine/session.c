@@ -26,7 +26,7 @@ int session_create(const model *m, const session_params *p, session **out, xq_er
     s->sink = p->sink;
     s->pool = xq_pool_create(n_threads);
     int64_t max_cols = c->n_ff > c->n_embd ? c->n_ff : c->n_embd;
-    s->ops = s->pool ? ops_create(s->pool, max_cols) : NULL;
+    s->ops = s->pool ? ops_create(s->pool, max_cols, n_batch) : NULL;
     if (!s->pool || !s->ops) {
         session_destroy(s);
         return xq_fail(err, XQ_ERUN, "session: cannot start %d threads", n_threads);

@@ -29,8 +29,9 @@ typedef struct gguf_kv {
     gguf_vtype type;      /* GGUF_ARRAY for arrays */
     gguf_vtype arr_type;  /* element type when type == GGUF_ARRAY */
     uint64_t arr_n;       /* element count when type == GGUF_ARRAY */
-    const uint8_t *data;  /* scalar value, or first array element (unaligned, little-endian) */
-    const gguf_str *strs; /* arr_n entries when arr_type == GGUF_STRING (owned by the file), else NULL */
+    const uint8_t *data;  /* scalar value, or first array element (unaligned, little-endian, raw encoding) */
+    const gguf_str *strs; /* arr_n entries when arr_type == GGUF_STRING (owned by the file); for a scalar
+                             string, strs[0] is the value; else NULL */
 } gguf_kv;
 
 typedef struct gguf_tensor {
@@ -56,6 +57,10 @@ uint32_t gguf_version(const gguf_file *f);
 const char *gguf_path(const gguf_file *f);
 uint64_t gguf_file_size(const gguf_file *f);
 uint64_t gguf_alignment(const gguf_file *f);
+/* File offset of the data section (tensor offsets are relative to it). */
+uint64_t gguf_data_offset(const gguf_file *f);
+/* "u32", "string", "array" … for messages; "invalid" for ids outside the enum. */
+const char *gguf_vtype_name(uint32_t type);
 
 uint64_t gguf_kv_count(const gguf_file *f);
 const gguf_kv *gguf_kv_at(const gguf_file *f, uint64_t i);
@@ -101,7 +106,9 @@ int gguf_writer_begin_data(gguf_writer *w, xq_err *err);
 int gguf_writer_write(gguf_writer *w, const void *data, size_t n, xq_err *err);
 /* Checks all data was written, flushes, fsyncs and renames into place. Frees w. */
 int gguf_writer_finish(gguf_writer *w, xq_err *err);
-/* Abandons the file (removes the temporary) and frees w. */
+/* Abandons the file (removes the temporary) and frees w. Call it after a failed begin_data or write. Setters
+ * and add_tensor record their first error (unknown type, bad shape, duplicate name, out of memory), which
+ * begin_data or finish then returns. */
 void gguf_writer_abort(gguf_writer *w);
 
 #endif

@@ -482,3 +482,238 @@ float qt_dot_row(uint32_t type, const void *row, const float *x, int64_t n)
     }
     return total;
 }
+
+/* ---- activations: llama.cpp's vec_dot_type conversion and integer dot products --------------------------- */
+/* ggml multiplies a quantized weight row with activations that were themselves quantized per block (Q8_0,
+ * Q8_1 or Q8_K) or rounded to the weight's float type. Matching that arithmetic is what makes greedy output
+ * agree with llama.cpp token for token; the rounding choices below are those of its x86 (AVX2) path. */
+
+uint32_t qt_act_type(uint32_t wtype)
+{
+    switch (wtype) {
+    case QT_F16: return QT_F16;
+    case QT_BF16: return QT_BF16;
+    case QT_Q4_0: case QT_Q5_0: case QT_Q8_0: return QT_Q8_0;
+    case QT_Q4_1: case QT_Q5_1: return QT_Q8_1;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return QT_Q8_K;
+    default: return QT_F32;
+    }
+}
+
+/* Q8_0 / Q8_1: d = amax/127 stored as fp16, codes rint(x·127/amax); Q8_1 adds s = fp16(d·Σq). */
+static void act_q8_block(const float *x, uint8_t *b, bool with_sum)
+{
+    float amax = 0.0f;
+    for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
+    float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    wr16(b, xq_f32_to_fp16(d));
+    int8_t *qs = (int8_t *)(b + (with_sum ? 4 : 2));
+    int sum = 0;
+    for (int j = 0; j < QK; j++) {
+        qs[j] = (int8_t)lrintf(x[j] * id);
+        sum += qs[j];
+    }
+    if (with_sum) wr16(b + 2, xq_f32_to_fp16(d * (float)sum));
+}
+
+/* Q8_K: float d, 256 int8, 16 int16 block sums; scale −127/max of the signed largest-magnitude value. */
+static void act_q8k_block(const float *x, uint8_t *b)
+{
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < QK_K; j++)
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    int8_t *qs = (int8_t *)(b + 4);
+    int16_t bsums[QK_K / 16];
+    float d = 0.0f;
+    if (amax == 0.0f) {
+        memset(qs, 0, QK_K);
+    } else {
+        float iscale = -127.0f / max;
+        for (int j = 0; j < QK_K; j++) {
+            long v = lrintf(iscale * x[j]);
+            qs[j] = (int8_t)(v > 127 ? 127 : v);
+        }
+        d = 1.0f / iscale;
+    }
+    for (int g = 0; g < QK_K / 16; g++) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) s += qs[16 * g + j];
+        bsums[g] = (int16_t)s;
+    }
+    memcpy(b, &d, 4);
+    memcpy(b + 4 + QK_K, bsums, sizeof bsums);
+}
+
+void qt_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n)
+{
+    uint8_t *b = dst;
+    switch (act_type) {
+    case QT_Q8_0:
+    case QT_Q8_1:
+        for (int64_t i = 0; i < n; i += QK, b += info(act_type)->bytes) act_q8_block(x + i, b, act_type == QT_Q8_1);
+        break;
+    case QT_Q8_K:
+        for (int64_t i = 0; i < n; i += QK_K, b += info(QT_Q8_K)->bytes) act_q8k_block(x + i, b);
+        break;
+    default: encode_floats(act_type, x, b, n);
+    }
+}
+
+void qt_act_roundtrip(uint32_t wtype, const float *x, float *out, int64_t n)
+{
+    uint32_t at = qt_act_type(wtype);
+    uint8_t block[292]; /* the largest activation block (Q8_K) */
+    if (at == QT_F32) {
+        if (out != x) memmove(out, x, (size_t)n * sizeof *out);
+        return;
+    }
+    if (at == QT_F16 || at == QT_BF16) {
+        for (int64_t i = 0; i < n; i++)
+            out[i] = at == QT_F16 ? xq_fp16_to_f32(xq_f32_to_fp16(x[i])) : xq_bf16_to_f32(xq_f32_to_bf16(x[i]));
+        return;
+    }
+    int64_t bs = at == QT_Q8_K ? QK_K : QK;
+    for (int64_t i = 0; i < n; i += bs) {
+        qt_quantize_act(at, x + i, block, bs);
+        float d;
+        const int8_t *qs;
+        if (at == QT_Q8_K) {
+            memcpy(&d, block, 4);
+            qs = (const int8_t *)(block + 4);
+        } else {
+            d = rd_half(block);
+            qs = (const int8_t *)(block + (at == QT_Q8_1 ? 4 : 2));
+        }
+        for (int64_t j = 0; j < bs; j++) out[i + j] = d * (float)qs[j];
+    }
+}
+
+static int isum8(const int *q, const int8_t *y, int n)
+{
+    int s = 0;
+    for (int j = 0; j < n; j++) s += q[j] * y[j];
+    return s;
+}
+
+/* Sums per-lane as ggml's AVX2 kernels do: lane k of a block holds elements 4k..4k+3, each lane accumulates
+ * fma(d_w·d_x, lane sum, acc); the lanes are reduced pairwise at the end and the m·s terms of the *_1 formats
+ * are summed separately. Quantized activations amplify last-bit differences (a flipped code downstream), so
+ * keeping ggml's association is what keeps long greedy runs identical to llama.cpp's. */
+static float hsum8(const float v[8])
+{
+    float r[4];
+    for (int i = 0; i < 4; i++) r[i] = v[i + 4] + v[i];
+    float a = r[0] + r[2], b = r[1] + r[3];
+    return a + b;
+}
+
+static float act_dot_legacy(uint32_t wtype, const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    legacy_fmt f = legacy_of(wtype);
+    int zero = f.has_min ? 0 : 1 << (f.bits - 1);
+    uint32_t wb = info(wtype)->bytes, ab = info(qt_act_type(wtype))->bytes;
+    float acc[8] = {0}, summs = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += wb, a += ab) {
+        int q[QK];
+        legacy_get_codes(w, f, q);
+        const int8_t *y = (const int8_t *)(a + (f.has_min ? 4 : 2));
+        float dd = rd_half(w) * rd_half(a);
+        for (int k = 0; k < 8; k++) {
+            int lane = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) lane += (q[j] - zero) * y[j];
+            acc[k] = fmaf(dd, (float)lane, acc[k]);
+        }
+        if (f.has_min) summs += rd_half(w + 2) * rd_half(a + 2);
+    }
+    return hsum8(acc) + summs;
+}
+
+static float act_dot_q8_0(const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    float acc[8] = {0};
+    for (int64_t i = 0; i < nb; i++, w += 34, a += 34) {
+        float dd = rd_half(w) * rd_half(a);
+        for (int k = 0; k < 8; k++) {
+            int lane = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) lane += (int8_t)w[2 + j] * (int8_t)a[2 + j];
+            acc[k] = fmaf(dd, (float)lane, acc[k]);
+        }
+    }
+    return hsum8(acc);
+}
+
+/* Q4_K/Q5_K: d·yd·Σ_s sc_s·Σ q·y − dmin·yd·Σ_s m_s·(block sums of y). */
+static float act_dot_kq(const uint8_t *w, const uint8_t *a, int64_t nb, bool five)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += five ? 176 : 144, a += 292) {
+        int q[QK_K];
+        kq_get_codes(five ? w + 48 : w + 16, five ? w + 16 : NULL, q);
+        const int8_t *y = (const int8_t *)(a + 4);
+        const int16_t *bs = (const int16_t *)(a + 4 + QK_K);
+        float yd;
+        memcpy(&yd, a, 4);
+        int s1 = 0, s2 = 0;
+        for (int s = 0; s < 8; s++) {
+            int sc, m;
+            kq_get_scale_min(w + 4, s, &sc, &m);
+            s1 += sc * isum8(q + 32 * s, y + 32 * s, 32);
+            s2 += m * (bs[2 * s] + bs[2 * s + 1]);
+        }
+        sum += rd_half(w) * yd * (float)s1 - rd_half(w + 2) * yd * (float)s2;
+    }
+    return sum;
+}
+
+static float act_dot_q6k(const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += 210, a += 292) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *scales = (const int8_t *)(w + 192), *y = (const int8_t *)(a + 4);
+        float yd;
+        memcpy(&yd, a, 4);
+        int total = 0;
+        for (int g = 0; g < QK_K / 16; g++) {
+            int s = 0;
+            for (int e = 16 * g; e < 16 * g + 16; e++) {
+                int lo = ql[q6_ql_index(e)] >> q6_nib_shift(e) & 0xF;
+                int hi = qh[q6_qh_index(e)] >> q6_qh_shift(e) & 3;
+                s += ((lo | hi << 4) - 32) * y[e];
+            }
+            total += scales[g] * s;
+        }
+        sum += rd_half(w + 208) * yd * (float)total;
+    }
+    return sum;
+}
+
+/* Float rows: element i accumulates into lane i mod 8 with fmaf, lanes reduced as hsum8. */
+static float act_dot_floats(uint32_t wtype, const uint8_t *w, const uint8_t *a, int64_t n)
+{
+    float acc[8] = {0}, wv[QK], av[QK];
+    size_t eb = wtype == QT_F32 ? 4 : 2;
+    for (int64_t i = 0; i < n; i += QK) {
+        int64_t len = n - i < QK ? n - i : QK;
+        decode_floats(wtype, w + (size_t)i * eb, wv, len);
+        decode_floats(wtype, a + (size_t)i * eb, av, len);
+        for (int64_t j = 0; j < len; j++) acc[(i + j) % 8] = fmaf(wv[j], av[j], acc[(i + j) % 8]);
+    }
+    return hsum8(acc);
+}
+
+float qt_dot_act(uint32_t wtype, const void *wrow, const void *act, int64_t n)
+{
+    const uint8_t *w = wrow, *a = act;
+    switch (wtype) {
+    case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return act_dot_legacy(wtype, w, a, n / QK);
+    case QT_Q8_0: return act_dot_q8_0(w, a, n / QK);
+    case QT_Q4_K: return act_dot_kq(w, a, n / QK_K, false);
+    case QT_Q5_K: return act_dot_kq(w, a, n / QK_K, true);
+    case QT_Q6_K: return act_dot_q6k(w, a, n / QK_K);
+    default: return act_dot_floats(wtype, w, a, n);
+    }
+}

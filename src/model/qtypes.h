@@ -32,4 +32,15 @@ void qt_dequant_row(uint32_t type, const void *src, float *dst, int64_t n);
 float qt_dot_row(uint32_t type, const void *row, const float *x, int64_t n);
 void qt_quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
+/* Activations as llama.cpp converts them before a dot product with weights of wtype (ggml's vec_dot_type):
+ * F32→F32, F16→F16, BF16→BF16, Q4_0/Q5_0/Q8_0→Q8_0, Q4_1/Q5_1→Q8_1, Q4_K/Q5_K/Q6_K→Q8_K. */
+uint32_t qt_act_type(uint32_t wtype);
+/* Converts n activations (a multiple of the block size) to act_type (Q8_0, Q8_1, Q8_K or a float type). */
+void qt_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n);
+/* The activations a dot product with wtype weights sees, back in f32 (quantize, then dequantize); out may be x. */
+void qt_act_roundtrip(uint32_t wtype, const float *x, float *out, int64_t n);
+/* Dot product of a weight row with activations converted by qt_quantize_act(qt_act_type(wtype)): integer sums
+ * per block combined with the block scales, as ggml's vec_dot does. The reference for faster kernels. */
+float qt_dot_act(uint32_t wtype, const void *wrow, const void *act, int64_t n);
+
 #endif

@@ -26,4 +26,9 @@ const model_shape *model_shape_at(int i);
  * complete model. XQ_EINPUT if a row length is not a multiple of the type's block size. */
 int synth_write(const char *path, const model_shape *shape, uint32_t type, uint64_t seed, xq_err *err);
 
+/* Same, reporting progress as tensor data is written (bytes done of total; done == total at the end). */
+typedef void (*synth_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
+int synth_write_progress(const char *path, const model_shape *shape, uint32_t type, uint64_t seed,
+                         synth_progress_fn progress, void *progress_ctx, xq_err *err);
+
 #endif

@@ -45,6 +45,14 @@ int64_t tokenizer_encode(const tokenizer *t, const char *text, size_t len, bool 
  * U+2581 becomes a space, byte tokens <0xNN> become that byte, BPE byte-level chars map back to bytes.
  * Control tokens render as "" unless render_special. Returns length written (≤ cap) or the needed size. */
 int tokenizer_piece(const tokenizer *t, int32_t id, bool render_special, char *buf, int cap);
+/* Text of ids[0..n) as llama.cpp's llama_detokenize(remove_special = false, unparse_special = render_special):
+ * the pieces concatenated, with the leading space an SPM tokenizer added dropped from the first piece, and for
+ * BPE vocabularies that clean up tokenization spaces (llama.cpp's clean_spaces: gpt2-style pre-tokenizers such
+ * as starcoder, not smollm or llama3) the space before ?!., and before some apostrophes removed. Ids out of
+ * range render as nothing. Writes up to cap bytes (no nul); returns the full length (may exceed cap: call again
+ * with more room), or -1 with err set (XQ_ERUN) if memory runs out. */
+int64_t tokenizer_decode(const tokenizer *t, const int32_t *ids, int64_t n, bool render_special, char *buf,
+                         int64_t cap, xq_err *err);
 /* Raw vocabulary string of an id (as stored in GGUF); NULL if out of range. */
 const char *tokenizer_token_text(const tokenizer *t, int32_t id);
 

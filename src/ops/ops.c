@@ -2,20 +2,23 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/qtypes.h"
+#include "ops/qdot.h"
 
-enum { TILE_ROWS = 64, SGEMM_MIN_TOKENS = 4 };
+enum { TILE_ROWS = 64, DOT_TILE_ROWS = 16, SGEMM_MIN_TOKENS = 4 };
 
 struct ops_ctx {
     xq_pool *pool;
-    int64_t max_cols;
-    float **tiles; /* one TILE_ROWS × max_cols buffer per thread */
+    int64_t max_cols, max_tokens;
+    float **tiles; /* one TILE_ROWS × max_cols buffer per thread (float weights through sgemm) */
+    void *act;     /* max_tokens rows of converted activations (f32 is the widest form) */
 };
 
-ops_ctx *ops_create(xq_pool *pool, int64_t max_cols)
+ops_ctx *ops_create(xq_pool *pool, int64_t max_cols, int64_t max_tokens)
 {
     /* OpenBLAS must not start its own threads under ours. */
     openblas_set_num_threads(1);
@@ -23,6 +26,9 @@ ops_ctx *ops_create(xq_pool *pool, int64_t max_cols)
     if (!o) return NULL;
     o->pool = pool;
     o->max_cols = max_cols;
+    o->max_tokens = max_tokens;
+    o->act = malloc((size_t)max_cols * (size_t)max_tokens * sizeof(float));
+    if (!o->act) goto fail;
     int n = xq_pool_size(pool);
     o->tiles = calloc((size_t)n, sizeof *o->tiles);
     if (!o->tiles) goto fail;
@@ -40,6 +46,7 @@ void ops_destroy(ops_ctx *o)
     if (o->tiles)
         for (int i = 0; i < xq_pool_size(o->pool); i++) free(o->tiles[i]);
     free(o->tiles);
+    free(o->act);
     free(o);
 }
 
@@ -48,22 +55,31 @@ xq_pool *ops_pool(const ops_ctx *o) { return o->pool; }
 typedef struct matmul_job {
     ops_ctx *o;
     const model_tensor *W;
-    const float *X;
+    const float *X;  /* sgemm path: activations after the conversion round trip */
     int64_t n_tok;
     float *Y;
+    qdot_fn dot;     /* dot path: kernel over converted activations in o->act */
+    uint64_t act_row_bytes;
 } matmul_job;
 
-static void matvec_task(void *ctx, int ith, int nth)
+/* Each unit is DOT_TILE_ROWS weight rows against every token, so a row is read once per batch. */
+static void dot_task(void *ctx, int ith, int nth)
 {
     const matmul_job *j = ctx;
     const model_tensor *W = j->W;
-    long long lo, hi;
-    xq_split_range(W->rows, ith, nth, &lo, &hi);
-    const unsigned char *base = W->data;
-    for (long long r = lo; r < hi; r++) j->Y[r] = qt_dot_row(W->type, base + (uint64_t)r * W->row_bytes, j->X, W->cols);
+    const unsigned char *base = W->data, *act = j->o->act;
+    int64_t n_units = (W->rows + DOT_TILE_ROWS - 1) / DOT_TILE_ROWS;
+    for (int64_t u = ith; u < n_units; u += nth) {
+        int64_t r1 = (u + 1) * DOT_TILE_ROWS < W->rows ? (u + 1) * DOT_TILE_ROWS : W->rows;
+        for (int64_t r = u * DOT_TILE_ROWS; r < r1; r++) {
+            const unsigned char *row = base + (uint64_t)r * W->row_bytes;
+            for (int64_t t = 0; t < j->n_tok; t++)
+                j->Y[t * W->rows + r] = j->dot(row, act + (uint64_t)t * j->act_row_bytes, W->cols);
+        }
+    }
 }
 
-static void matmat_task(void *ctx, int ith, int nth)
+static void sgemm_task(void *ctx, int ith, int nth)
 {
     const matmul_job *j = ctx;
     const model_tensor *W = j->W;
@@ -86,18 +102,27 @@ static void matmat_task(void *ctx, int ith, int nth)
     }
 }
 
+static bool is_float_weight(uint32_t type) { return type == QT_F32 || type == QT_F16 || type == QT_BF16; }
+
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y)
 {
-    matmul_job job = {o, W, X, n_tok, Y};
-    if (n_tok >= SGEMM_MIN_TOKENS) {
-        xq_pool_run(o->pool, matmat_task, &job);
+    matmul_job job = {.o = o, .W = W, .n_tok = n_tok, .Y = Y};
+    if (is_float_weight(W->type) && n_tok >= SGEMM_MIN_TOKENS) {
+        /* Float weights have no integer path; the activations still take the weight's precision first. */
+        float *xr = o->act;
+        for (int64_t t = 0; t < n_tok; t++) qt_act_roundtrip(W->type, X + t * W->cols, xr + t * W->cols, W->cols);
+        job.X = xr;
+        xq_pool_run(o->pool, sgemm_task, &job);
         return;
     }
-    for (int64_t t = 0; t < n_tok; t++) {
-        job.X = X + t * W->cols;
-        job.Y = Y + t * W->rows;
-        xq_pool_run(o->pool, matvec_task, &job);
-    }
+    /* Quantized weights: prefill and decode share one arithmetic, as in llama.cpp, so a batch gives the same
+     * bits as token-by-token decoding. */
+    uint32_t at = qt_act_type(W->type);
+    job.act_row_bytes = qt_row_bytes(at, W->cols);
+    job.dot = qdot_kernel(W->type);
+    for (int64_t t = 0; t < n_tok; t++)
+        qt_quantize_act(at, X + t * W->cols, (unsigned char *)o->act + (uint64_t)t * job.act_row_bytes, W->cols);
+    xq_pool_run(o->pool, dot_task, &job);
 }
 
 void ops_embed_row(const model_tensor *W, int64_t id, float *out)
@@ -105,21 +130,26 @@ void ops_embed_row(const model_tensor *W, int64_t id, float *out)
     qt_dequant_row(W->type, (const unsigned char *)W->data + (uint64_t)id * W->row_bytes, out, W->cols);
 }
 
+/* Float products summed in double, then a float mean and scale: the roundings llama.cpp makes, so that the
+ * quantized activations downstream see the same bits. */
 void ops_rmsnorm(const float *x, const float *w, int64_t n, float eps, float *out)
 {
     double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
-    float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
-    for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    float mean = (float)(ss / (double)n);
+    float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
+/* theta advances by a float factor per pair and cos/sin are taken in float, as in llama.cpp's rope cache. */
 void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float base, float scale,
               const float *factors)
 {
-    for (int i = 0; i < n_rot / 2; i++) {
-        double theta = (double)pos * scale * pow((double)base, -2.0 * i / n_rot);
-        if (factors) theta /= factors[i];
-        float c = (float)cos(theta), s = (float)sin(theta);
+    float theta_scale = powf(base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int i = 0; i < n_rot / 2; i++, theta *= theta_scale) {
+        float th = (factors ? theta / factors[i] : theta) * scale;
+        float c = cosf(th), s = sinf(th);
         for (int h = 0; h < n_heads; h++) {
             float *p = x + (int64_t)h * head_dim + 2 * i;
             float a = p[0], b = p[1];

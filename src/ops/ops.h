@@ -8,15 +8,18 @@
 #include "base/pool.h"
 #include "model/model.h"
 
-/* Per-session scratch for the kernels: one dequantization tile per thread, sized at creation. */
+/* Per-session scratch for the kernels (dequantization tiles, converted activations), sized at creation for
+ * rows of at most max_cols elements and batches of at most max_tokens. */
 typedef struct ops_ctx ops_ctx;
 
-ops_ctx *ops_create(xq_pool *pool, int64_t max_cols);
+ops_ctx *ops_create(xq_pool *pool, int64_t max_cols, int64_t max_tokens);
 void ops_destroy(ops_ctx *o);
 xq_pool *ops_pool(const ops_ctx *o);
 
 /* Y[t][r] = Σ_c W[r][c]·X[t][c] for t < n_tok, r < W->rows. X is n_tok × W->cols, Y is n_tok × W->rows
- * (both row-major, f32). One token: per-row dot products; several: dequantized tiles × sgemm. */
+ * (both row-major, f32). Activations are first converted as llama.cpp does (qt_act_type: Q8 blocks, or fp16
+ * for F16 weights), so results match its arithmetic. One token: integer dot products per row; several: the
+ * converted activations × dequantized weight tiles through sgemm (the same values, summed in another order). */
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y);
 
 /* Row `id` of an embedding table as f32 (n = W->cols). */

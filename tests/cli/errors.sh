@@ -6,17 +6,18 @@ SRC=${XQ_SRC:-.}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0
 
-# expect CODE DESCRIPTION -- command...: exit code must match and stderr must be one line starting "xqprof: ".
+# expect CODE DESCRIPTION -- command...: the exit code must match and stderr must hold exactly one error line
+# ("xqprof: ..."); informational lines (e.g. "model: ... loaded") may precede it.
 expect() {
   local want=$1 what=$2; shift 3
   "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
   local rc=$?
-  local lines; lines=$(grep -c '' "$tmp/err")
-  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ] || ! grep -q '^xqprof: ' "$tmp/err"; then
+  local lines; lines=$(grep -c '^xqprof: ' "$tmp/err")
+  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ] || grep -qiE 'sanitizer|segmentation|abort|core dumped' "$tmp/err"; then
     echo "FAIL: $what: exit $rc (want $want), stderr ($lines lines):"; sed 's/^/    /' "$tmp/err" | head -5
     fails=$((fails + 1))
   else
-    echo "ok:   $what -> $(cat "$tmp/err")"
+    echo "ok:   $what -> $(grep '^xqprof: ' "$tmp/err")"
   fi
 }
 

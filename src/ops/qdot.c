@@ -1,0 +1,89 @@
+#include "ops/qdot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/qtypes.h"
+
+/* Per-level tables, filled by the files that implement a level (qdot_avx2.c …); NULL entries fall back. */
+qdot_fn qdot_avx2_kernel(uint32_t wtype);
+qdot_fn qdot_avx512_kernel(uint32_t wtype);
+
+static float scalar_dot_f32(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_F32, w, a, n); }
+static float scalar_dot_f16(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_F16, w, a, n); }
+static float scalar_dot_bf16(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_BF16, w, a, n); }
+static float scalar_dot_q8_0(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q8_0, w, a, n); }
+static float scalar_dot_q4_0(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q4_0, w, a, n); }
+static float scalar_dot_q4_1(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q4_1, w, a, n); }
+static float scalar_dot_q5_0(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q5_0, w, a, n); }
+static float scalar_dot_q5_1(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q5_1, w, a, n); }
+static float scalar_dot_q4_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q4_K, w, a, n); }
+static float scalar_dot_q5_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q5_K, w, a, n); }
+static float scalar_dot_q6_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q6_K, w, a, n); }
+
+static qdot_fn scalar_kernel(uint32_t wtype)
+{
+    switch (wtype) {
+    case QT_F32: return scalar_dot_f32;
+    case QT_F16: return scalar_dot_f16;
+    case QT_BF16: return scalar_dot_bf16;
+    case QT_Q8_0: return scalar_dot_q8_0;
+    case QT_Q4_0: return scalar_dot_q4_0;
+    case QT_Q4_1: return scalar_dot_q4_1;
+    case QT_Q5_0: return scalar_dot_q5_0;
+    case QT_Q5_1: return scalar_dot_q5_1;
+    case QT_Q4_K: return scalar_dot_q4_k;
+    case QT_Q5_K: return scalar_dot_q5_k;
+    case QT_Q6_K: return scalar_dot_q6_k;
+    default: return NULL;
+    }
+}
+
+static qdot_level cpu_level(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("fma"))
+        return QDOT_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return QDOT_AVX2;
+    return QDOT_SCALAR;
+}
+
+qdot_level qdot_active_level(void)
+{
+    static int cached = -1;
+    if (cached >= 0) return (qdot_level)cached;
+    qdot_level lvl = cpu_level();
+    const char *env = getenv("XQ_SIMD");
+    if (env) {
+        for (int l = 0; l < QDOT_LEVEL_COUNT; l++)
+            if (!strcmp(env, qdot_level_name((qdot_level)l)) && l <= (int)lvl) lvl = (qdot_level)l;
+    }
+    cached = (int)lvl;
+    return lvl;
+}
+
+const char *qdot_level_name(qdot_level level)
+{
+    static const char *const names[QDOT_LEVEL_COUNT] = {"scalar", "avx2", "avx512"};
+    return level >= 0 && level < QDOT_LEVEL_COUNT ? names[level] : "?";
+}
+
+qdot_fn qdot_kernel_at(qdot_level level, uint32_t wtype)
+{
+    if (level > cpu_level()) return NULL;
+    switch (level) {
+    case QDOT_AVX512: return qdot_avx512_kernel(wtype);
+    case QDOT_AVX2: return qdot_avx2_kernel(wtype);
+    default: return scalar_kernel(wtype);
+    }
+}
+
+qdot_fn qdot_kernel(uint32_t wtype)
+{
+    for (int l = (int)qdot_active_level(); l >= 0; l--) {
+        qdot_fn f = qdot_kernel_at((qdot_level)l, wtype);
+        if (f) return f;
+    }
+    return NULL;
+}

@@ -1,0 +1,183 @@
+/* Kernels of src/ops against plain references: matmul in every supported weight type (one token and many, i.e.
+ * both the per-row dot path and the dequantized-tile sgemm path), RoPE on adjacent pairs, RMSNorm, softmax,
+ * SwiGLU, and the thread pool's range split. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/pool.h"
+#include "model/qtypes.h"
+#include "ops/ops.h"
+#include "testlib.h"
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((double)(rng >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+}
+
+static const uint32_t types[] = {QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1,
+                                 QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
+
+/* Y = X̃·Wᵀ in double from the dequantized weights and the activations as the kernel must see them (X̃: each
+ * row quantized to the weight's activation type and back, as llama.cpp does): the reference. */
+static void reference_matmul(const model_tensor *W, const float *X, int64_t n, double *Y)
+{
+    float *row = malloc((size_t)W->cols * sizeof *row);
+    float *Xq = malloc((size_t)(n * W->cols) * sizeof *Xq);
+    for (int64_t t = 0; t < n; t++) qt_act_roundtrip(W->type, X + t * W->cols, Xq + t * W->cols, W->cols);
+    X = Xq;
+    for (int64_t r = 0; r < W->rows; r++) {
+        qt_dequant_row(W->type, (const char *)W->data + r * W->row_bytes, row, W->cols);
+        for (int64_t t = 0; t < n; t++) {
+            double s = 0;
+            for (int64_t c = 0; c < W->cols; c++) s += (double)row[c] * X[t * W->cols + c];
+            Y[t * W->rows + r] = s;
+        }
+    }
+    free(row);
+    free(Xq);
+}
+
+/* Activation quantization: every element within 0.56·d of its value (d/2 for rounding, plus fp16 storage of
+ * d: 127·d·2^-11); exact for a zero block; Q8_1's s equals d·Σq within fp16 rounding. */
+static void test_act_quant(void)
+{
+    const uint32_t wt[] = {QT_Q4_0, QT_Q4_1, QT_Q4_K, QT_F16, QT_BF16};
+    float x[512], y[512];
+    for (int i = 0; i < 512; i++) x[i] = frand() * (i % 7 == 0 ? 10.0f : 1.0f);
+    for (int i = 0; i < 32; i++) x[i] = 0.0f;
+    for (size_t k = 0; k < sizeof wt / sizeof wt[0]; k++) {
+        qt_act_roundtrip(wt[k], x, y, 512);
+        int bs = wt[k] == QT_Q4_K ? 256 : 32;
+        for (int b = 0; b < 512; b += bs) {
+            float amax = 0;
+            for (int j = 0; j < bs; j++) amax = fmaxf(amax, fabsf(x[b + j]));
+            double tol = wt[k] == QT_F16 ? amax * 0x1p-11 : wt[k] == QT_BF16 ? amax * 0x1p-8 : 0.56 * amax / 127;
+            for (int j = 0; j < bs; j++)
+                CHECKF(fabs(y[b + j] - x[b + j]) <= tol, "%s elem %d: %g vs %g", qt_name(wt[k]), b + j, y[b + j], x[b + j]);
+        }
+        for (int j = 0; j < 32; j++) CHECK(y[j] == 0.0f);
+    }
+    CHECK(qt_act_type(QT_Q4_1) == QT_Q8_1 && qt_act_type(QT_Q5_0) == QT_Q8_0 && qt_act_type(QT_Q6_K) == QT_Q8_K);
+    CHECK(qt_act_type(QT_F32) == QT_F32 && qt_act_type(QT_F16) == QT_F16);
+}
+
+static void test_matmul_type(ops_ctx *o, uint32_t type)
+{
+    const int64_t rows = 131, cols = 512; /* rows not a multiple of the tile: exercises the tail */
+    model_tensor W = {.type = type, .cols = cols, .rows = rows, .row_bytes = qt_row_bytes(type, cols)};
+    char *data = malloc((size_t)(rows * W.row_bytes));
+    float *src = malloc((size_t)cols * sizeof *src);
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t c = 0; c < cols; c++) src[c] = frand();
+        qt_quantize_row(type, src, data + r * W.row_bytes, cols);
+    }
+    W.data = data;
+    const int64_t ns[] = {1, 3, 7, 40};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        int64_t n = ns[i];
+        float *X = malloc((size_t)(n * cols) * sizeof *X), *Y = malloc((size_t)(n * rows) * sizeof *Y);
+        double *R = malloc((size_t)(n * rows) * sizeof *R);
+        for (int64_t k = 0; k < n * cols; k++) X[k] = frand();
+        ops_matmul(o, &W, X, n, Y);
+        reference_matmul(&W, X, n, R);
+        double maxd = 0, maxr = 0;
+        for (int64_t k = 0; k < n * rows; k++) {
+            maxd = fmax(maxd, fabs(Y[k] - R[k]));
+            maxr = fmax(maxr, fabs(R[k]));
+        }
+        /* Q4_1/Q5_1 add m·s with s = fp16(d·Σq) as ggml does, a rounding (2^-11 of a term that cancels against
+         * the rest of the block) the exact reference does not make. */
+        double tol = type == QT_Q4_1 || type == QT_Q5_1 ? 2e-3 : 1e-5;
+        CHECKF(maxd <= tol * maxr + 1e-6, "type %s n=%lld: max|d| %.3g vs max|ref| %.3g", qt_name(type),
+               (long long)n, maxd, maxr);
+        free(X);
+        free(Y);
+        free(R);
+    }
+    free(data);
+    free(src);
+}
+
+/* Adjacent-pair convention: (x[2i], x[2i+1]) rotate together by pos·base^(−2i/n_rot). */
+static void test_rope(void)
+{
+    const int hd = 8, heads = 2;
+    float x[16], y[16];
+    for (int i = 0; i < 16; i++) x[i] = y[i] = frand();
+    ops_rope(y, heads, hd, hd, 3, 10000.0f, 1.0f, NULL);
+    for (int h = 0; h < heads; h++)
+        for (int i = 0; i < hd / 2; i++) {
+            double th = 3.0 * pow(10000.0, -2.0 * i / hd);
+            float a = x[h * hd + 2 * i], b = x[h * hd + 2 * i + 1];
+            CHECK(fabs(y[h * hd + 2 * i] - (a * cos(th) - b * sin(th))) < 1e-5);
+            CHECK(fabs(y[h * hd + 2 * i + 1] - (a * sin(th) + b * cos(th))) < 1e-5);
+        }
+    /* Position 0 is the identity; partial rotation (n_rot < head_dim) leaves the tail untouched. */
+    memcpy(y, x, sizeof y);
+    ops_rope(y, heads, hd, hd, 0, 10000.0f, 1.0f, NULL);
+    CHECK(memcmp(x, y, sizeof x) == 0);
+    memcpy(y, x, sizeof y);
+    ops_rope(y, heads, hd, 4, 5, 10000.0f, 1.0f, NULL);
+    CHECK(y[4] == x[4] && y[7] == x[7] && y[12] == x[12] && y[15] == x[15]);
+    CHECK(y[0] != x[0]);
+    /* Frequency factors divide theta: factor 2 at pos 6 equals no factor at pos 3 (pair 0 and pair 1). */
+    float f[2] = {2.0f, 2.0f}, a[8], b[8];
+    for (int i = 0; i < 8; i++) a[i] = b[i] = x[i];
+    ops_rope(a, 1, 8, 4, 6, 10000.0f, 1.0f, f);
+    ops_rope(b, 1, 8, 4, 3, 10000.0f, 1.0f, NULL);
+    for (int i = 0; i < 4; i++) CHECK(fabsf(a[i] - b[i]) < 1e-5f);
+}
+
+static void test_norm_softmax_swiglu(void)
+{
+    float x[5] = {1, -2, 3, 0.5f, -0.25f}, w[5] = {1, 2, 0.5f, 1, 3}, y[5];
+    double ms = 0;
+    for (int i = 0; i < 5; i++) ms += x[i] * x[i] / 5.0;
+    ops_rmsnorm(x, w, 5, 1e-5f, y);
+    for (int i = 0; i < 5; i++) CHECK(fabs(y[i] - x[i] / sqrt(ms + 1e-5) * w[i]) < 1e-6);
+    float s[4] = {1000, 1001, 999, -INFINITY};
+    ops_softmax(s, 4);
+    double z = 1 + exp(1) + exp(-1);
+    CHECK(fabs(s[1] - exp(1) / z) < 1e-6 && fabs(s[0] - 1 / z) < 1e-6 && s[3] == 0.0f);
+    float g[3] = {0, 2, -3}, u[3] = {5, 0.5f, 2};
+    ops_swiglu(g, u, 3);
+    CHECK(g[0] == 0.0f);
+    CHECK(fabs(g[1] - 2 / (1 + exp(-2)) * 0.5) < 1e-6);
+    CHECK(fabs(g[2] - (-3) / (1 + exp(3)) * 2) < 1e-6);
+}
+
+static void test_split_range(void)
+{
+    for (long long n = 0; n < 50; n++)
+        for (int nth = 1; nth <= 7; nth++) {
+            long long prev = 0;
+            for (int i = 0; i < nth; i++) {
+                long long lo, hi;
+                xq_split_range(n, i, nth, &lo, &hi);
+                CHECK(lo == prev && hi >= lo && hi - lo <= n / nth + 1);
+                prev = hi;
+            }
+            CHECK(prev == n);
+        }
+}
+
+int main(void)
+{
+    for (int threads = 1; threads <= 3; threads += 2) {
+        xq_pool *pool = xq_pool_create(threads);
+        ops_ctx *o = ops_create(pool, 512, 64);
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) test_matmul_type(o, types[i]);
+        ops_destroy(o);
+        xq_pool_destroy(pool);
+    }
+    test_act_quant();
+    test_rope();
+    test_norm_softmax_swiglu();
+    test_split_range();
+    return test_report("test_ops");
+}

@@ -1,0 +1,252 @@
+/* synth_write and the named shapes: metadata and tensors of the written file, reproducibility, weight scales,
+ * and the block-size check. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/gguf.h"
+#include "model/qtypes.h"
+#include "model/synth.h"
+#include "testlib.h"
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *name)
+{
+    static char bufs[4][128];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
+    return b;
+}
+
+static gguf_file *write_and_open(const char *name, const model_shape *s, uint32_t type, uint64_t seed)
+{
+    xq_err err = {0};
+    int rc = synth_write(tmp_path(name), s, type, seed, &err);
+    CHECKF(rc == XQ_OK, "synth_write %s: %s", name, err.msg);
+    gguf_file *f = NULL;
+    if (rc == XQ_OK) CHECKF(gguf_open(tmp_path(name), &f, &err) == XQ_OK, "gguf_open %s: %s", name, err.msg);
+    return f;
+}
+
+static uint64_t get_u64(const gguf_file *f, const char *key)
+{
+    uint64_t v = UINT64_MAX;
+    CHECKF(gguf_get_u64(f, key, &v), "%s missing", key);
+    return v;
+}
+
+static void test_shapes_table(void)
+{
+    CHECK(model_shape_count() >= 9);
+    for (int i = 0; i < model_shape_count(); i++) {
+        const model_shape *s = model_shape_at(i);
+        CHECK(model_shape_find(s->name) == s);
+        CHECKF(s->n_embd % s->n_head == 0 && s->n_head % s->n_head_kv == 0, "%s heads", s->name);
+    }
+    const model_shape *l3 = model_shape_find("llama3-8b");
+    CHECK(l3 && l3->n_layer == 32 && l3->n_ff == 14336 && l3->n_head_kv == 8 && l3->n_vocab == 128256);
+    CHECK(l3 && l3->rope_base == 500000.0f && !l3->tied_output);
+    const model_shape *smol = model_shape_find("smollm2-135m");
+    CHECK(smol && smol->n_embd == 576 && smol->n_head == 9 && smol->n_head_kv == 3 && smol->tied_output);
+    CHECK(model_shape_find("no-such-shape") == NULL);
+    CHECK(model_shape_at(-1) == NULL && model_shape_at(model_shape_count()) == NULL);
+}
+
+static void check_hparams(const gguf_file *f)
+{
+    gguf_str s;
+    CHECK(gguf_get_str(f, "general.architecture", &s) && gguf_str_eq(s, "llama"));
+    CHECK(gguf_get_str(f, "general.name", &s) && gguf_str_eq(s, "tiny"));
+    CHECK(get_u64(f, "llama.block_count") == 2);
+    CHECK(get_u64(f, "llama.context_length") == 256);
+    CHECK(get_u64(f, "llama.embedding_length") == 256);
+    CHECK(get_u64(f, "llama.feed_forward_length") == 512);
+    CHECK(get_u64(f, "llama.attention.head_count") == 4);
+    CHECK(get_u64(f, "llama.attention.head_count_kv") == 2);
+    CHECK(get_u64(f, "llama.rope.dimension_count") == 64);
+    CHECK(get_u64(f, "llama.vocab_size") == 512);
+    double v = 0;
+    CHECK(gguf_get_f64(f, "llama.rope.freq_base", &v) && v == 10000.0);
+    CHECK(gguf_get_f64(f, "llama.attention.layer_norm_rms_epsilon", &v) && v == (double)1e-5f);
+}
+
+static void check_vocab(const gguf_file *f)
+{
+    gguf_str s;
+    bool add_bos = false;
+    CHECK(gguf_get_str(f, "tokenizer.ggml.model", &s) && gguf_str_eq(s, "llama"));
+    CHECK(get_u64(f, "tokenizer.ggml.bos_token_id") == 1 && get_u64(f, "tokenizer.ggml.eos_token_id") == 2);
+    CHECK(get_u64(f, "tokenizer.ggml.unknown_token_id") == 0);
+    CHECK(gguf_get_bool(f, "tokenizer.ggml.add_bos_token", &add_bos) && add_bos);
+    const gguf_kv *tok = gguf_find(f, "tokenizer.ggml.tokens");
+    const gguf_kv *type = gguf_find(f, "tokenizer.ggml.token_type");
+    const gguf_kv *score = gguf_find(f, "tokenizer.ggml.scores");
+    CHECK(tok && tok->arr_n == 512 && tok->strs && type && type->arr_n == 512 && score && score->arr_n == 512);
+    if (!tok || !tok->strs || !type || !score || tok->arr_n != 512) return;
+    CHECK(gguf_str_eq(tok->strs[0], "<unk>") && gguf_arr_i64(type, 0) == 2);
+    CHECK(gguf_str_eq(tok->strs[1], "<s>") && gguf_str_eq(tok->strs[2], "</s>") && gguf_arr_i64(type, 2) == 3);
+    CHECK(gguf_str_eq(tok->strs[3], "<0x00>") && gguf_str_eq(tok->strs[258], "<0xFF>"));
+    CHECK(gguf_arr_i64(type, 3) == 6 && gguf_arr_i64(type, 258) == 6 && gguf_arr_i64(type, 511) == 1);
+    CHECK(gguf_str_eq(tok->strs[259], "\xE2\x96\x81") && gguf_str_eq(tok->strs[260], "a"));
+    CHECK(gguf_str_eq(tok->strs[286], "\xE2\x96\x81" "a") && gguf_str_eq(tok->strs[312], "\xE2\x96\x81" "aa"));
+    CHECK(gguf_arr_f64(score, 300) > gguf_arr_f64(score, 301));
+    int dups = 0;
+    for (uint64_t i = 0; i < tok->arr_n; i++)
+        for (uint64_t j = i + 1; j < tok->arr_n; j++)
+            dups += tok->strs[i].len == tok->strs[j].len &&
+                    memcmp(tok->strs[i].ptr, tok->strs[j].ptr, tok->strs[i].len) == 0;
+    CHECKF(dups == 0, "%d duplicate token strings", dups);
+}
+
+static void check_tensor(const gguf_file *f, const char *name, uint32_t type, int64_t ne0, int64_t ne1)
+{
+    const gguf_tensor *t = gguf_find_tensor(f, name);
+    CHECKF(t != NULL, "%s missing", name);
+    if (!t) return;
+    CHECKF(t->type == type && t->ne[0] == ne0 && t->ne[1] == ne1, "%s: type %u ne [%lld, %lld]", name, t->type,
+           (long long)t->ne[0], (long long)t->ne[1]);
+    CHECKF(t->n_dims == (ne1 == 1 ? 1u : 2u), "%s: %u dims", name, t->n_dims);
+}
+
+static void check_tensors(const gguf_file *f, uint32_t type, bool tied)
+{
+    CHECK(gguf_tensor_count(f) == (tied ? 20u : 21u));
+    check_tensor(f, "token_embd.weight", type, 256, 512);
+    check_tensor(f, "output_norm.weight", QT_F32, 256, 1);
+    if (tied) CHECK(gguf_find_tensor(f, "output.weight") == NULL);
+    else check_tensor(f, "output.weight", type, 256, 512);
+    for (int layer = 0; layer < 2; layer++) {
+        char name[64];
+        struct { const char *n; uint32_t type; int64_t ne0, ne1; } want[] = {
+            {"attn_norm", QT_F32, 256, 1}, {"attn_q", type, 256, 256}, {"attn_k", type, 256, 128},
+            {"attn_v", type, 256, 128}, {"attn_output", type, 256, 256}, {"ffn_norm", QT_F32, 256, 1},
+            {"ffn_gate", type, 256, 512}, {"ffn_up", type, 256, 512}, {"ffn_down", type, 512, 256}};
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s.weight", layer, want[i].n);
+            check_tensor(f, name, want[i].type, want[i].ne0, want[i].ne1);
+        }
+    }
+}
+
+/* Mean and standard deviation of a tensor's first rows, dequantized. */
+static void tensor_stats(const gguf_file *f, const char *name, double *mean, double *std)
+{
+    const gguf_tensor *t = gguf_find_tensor(f, name);
+    *mean = *std = -1;
+    if (!t || !t->data) return;
+    int64_t rows = t->ne[1] < 64 ? t->ne[1] : 64, n = rows * t->ne[0];
+    float *x = malloc((size_t)n * sizeof *x);
+    uint64_t row_bytes = qt_row_bytes(t->type, t->ne[0]);
+    for (int64_t r = 0; r < rows; r++)
+        qt_dequant_row(t->type, (const uint8_t *)t->data + r * row_bytes, x + r * t->ne[0], t->ne[0]);
+    double s = 0, s2 = 0;
+    for (int64_t i = 0; i < n; i++) s += x[i], s2 += (double)x[i] * x[i];
+    *mean = s / (double)n;
+    *std = sqrt(s2 / (double)n - *mean * *mean);
+    free(x);
+}
+
+static void check_scales(const gguf_file *f)
+{
+    double mean, std;
+    tensor_stats(f, "token_embd.weight", &mean, &std);
+    CHECKF(fabs(mean) < 0.05 && fabs(std - 1.0) < 0.1, "token_embd mean %g std %g", mean, std);
+    tensor_stats(f, "blk.0.attn_q.weight", &mean, &std);
+    CHECKF(fabs(mean) < 0.01 && fabs(std - 1 / 16.0) < 0.01, "attn_q mean %g std %g", mean, std);
+    tensor_stats(f, "blk.1.ffn_down.weight", &mean, &std);
+    CHECKF(fabs(std - 1 / sqrt(512.0)) < 0.01, "ffn_down std %g", std);
+    tensor_stats(f, "blk.1.ffn_norm.weight", &mean, &std);
+    CHECKF(fabs(mean - 1.0) < 0.02 && std > 0.03 && std < 0.08, "ffn_norm mean %g std %g", mean, std);
+}
+
+static void test_tiny(const char *shape_name, uint32_t type, bool check_values)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s-%s.gguf", shape_name, qt_name(type));
+    const model_shape *s = model_shape_find(shape_name);
+    CHECK(s != NULL);
+    gguf_file *f = s ? write_and_open(name, s, type, 7) : NULL;
+    if (!f) return;
+    if (strcmp(shape_name, "tiny") == 0) check_hparams(f);
+    check_vocab(f);
+    check_tensors(f, type, s->tied_output);
+    if (check_values) check_scales(f);
+    gguf_close(f);
+}
+
+/* Whole file into memory (small test files); NULL on failure. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        rewind(f);
+        data = size >= 0 ? malloc((size_t)size + 1) : NULL;
+        *len = data ? fread(data, 1, (size_t)size, f) : 0;
+    }
+    if (f) fclose(f);
+    return data;
+}
+
+static bool same_bytes(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *da = slurp(a, &na), *db = slurp(b, &nb);
+    bool same = da && db && na == nb && memcmp(da, db, na) == 0;
+    free(da);
+    free(db);
+    return same;
+}
+
+static void test_reproducible(void)
+{
+    const model_shape *s = model_shape_find("tiny");
+    xq_err err = {0};
+    CHECK(synth_write(tmp_path("a.gguf"), s, QT_Q4_K, 42, &err) == XQ_OK);
+    CHECK(synth_write(tmp_path("b.gguf"), s, QT_Q4_K, 42, &err) == XQ_OK);
+    CHECK(synth_write(tmp_path("c.gguf"), s, QT_Q4_K, 43, &err) == XQ_OK);
+    CHECK(same_bytes(tmp_path("a.gguf"), tmp_path("b.gguf")));
+    CHECK(!same_bytes(tmp_path("a.gguf"), tmp_path("c.gguf")));
+}
+
+static void test_block_size_check(void)
+{
+    model_shape s = *model_shape_find("tiny");
+    s.n_embd = 320; /* 5 heads of 64 would be fine for Q8_0, but 320 is not a multiple of 256 */
+    s.n_head = 5;
+    s.n_head_kv = 5;
+    xq_err err = {0};
+    CHECK(synth_write(tmp_path("bad.gguf"), &s, QT_Q4_K, 1, &err) == XQ_EINPUT);
+    CHECKF(strstr(err.msg, "token_embd.weight") && strstr(err.msg, "Q4_K"), "message: %s", err.msg);
+    CHECK(access(tmp_path("bad.gguf"), F_OK) != 0);
+    CHECK(synth_write(tmp_path("ok.gguf"), &s, QT_Q8_0, 1, &err) == XQ_OK);
+}
+
+static void remove_tmpdir(void)
+{
+    static const char *const names[] = {"tiny-F32.gguf", "tiny-Q4_K.gguf", "tiny-tied-F32.gguf", "a.gguf",
+                                        "b.gguf", "c.gguf", "bad.gguf", "ok.gguf"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(tmp_path(names[i]));
+    rmdir(tmpdir);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/xq_test_synth_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_shapes_table();
+    test_tiny("tiny", QT_F32, true);
+    test_tiny("tiny", QT_Q4_K, true);
+    test_tiny("tiny-tied", QT_F32, false);
+    test_reproducible();
+    test_block_size_check();
+    remove_tmpdir();
+    return test_report("test_synth");
+}
