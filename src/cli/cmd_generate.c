@@ -134,11 +134,14 @@ static int build_prompt(const model *m, const gen_opts *o, char **text)
 {
     if (!o->chat) {
         *text = strdup(o->prompt);
-        return *text ? 0 : XQ_ERUN;
+        return *text ? 0 : cli_error(XQ_ERUN, CMD, "out of memory");
     }
-    (void)m;
-    *text = chat_format_chatml(NULL, o->prompt);
-    return *text ? 0 : XQ_ERUN;
+    xq_err err = {0};
+    if (chat_format_for_model(m->gguf, NULL, o->prompt, text, &err)) {
+        xq_err_prefix(&err, "generate: --chat");
+        return cli_report(&err);
+    }
+    return 0;
 }
 
 static int run(const gen_opts *o)
@@ -179,6 +182,7 @@ static int run(const gen_opts *o)
     cli_catch_signals();
     if (!o->no_echo) {
         fputs(o->prompt, stdout);
+        if (o->chat) fputc('\n', stdout); /* the answer is a new turn */
         fflush(stdout);
     }
     gen_stats st = {.n_prompt = n_ids};
