@@ -1,18 +1,32 @@
+/* Hand-off cost matters: a decode step of a 30-layer model runs ~250 parallel regions. Workers spin briefly on
+ * an atomic generation counter (a region usually follows within microseconds), then sleep on a condition
+ * variable, so an idle pool burns no core. */
 #include "base/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+enum { SPIN_ITERS = 1 << 14 }; /* ≈ 50–100 µs of pause instructions before a worker sleeps */
 
 struct xq_pool {
     int n;
     pthread_t *threads;
     pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* workers wait here for a new generation */
-    pthread_cond_t done_cv; /* the caller waits here for pending == 0 */
-    unsigned long generation;
-    int pending;
-    int quit;
+    pthread_cond_t work_cv;
+    atomic_ulong generation;
+    atomic_int pending;
+    atomic_int quit;
+    int n_sleeping; /* guarded by mu */
     xq_task_fn fn;
     void *ctx;
 };
@@ -22,6 +36,25 @@ typedef struct worker_arg {
     int ith;
 } worker_arg;
 
+/* Returns the new generation, or 0 when the pool is shutting down. */
+static unsigned long wait_for_work(xq_pool *p, unsigned long seen)
+{
+    for (int i = 0; i < SPIN_ITERS; i++) {
+        unsigned long g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (g != seen) return g;
+        if (atomic_load_explicit(&p->quit, memory_order_relaxed)) return 0;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->mu);
+    p->n_sleeping++;
+    unsigned long g;
+    while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && !atomic_load(&p->quit))
+        pthread_cond_wait(&p->work_cv, &p->mu);
+    p->n_sleeping--;
+    pthread_mutex_unlock(&p->mu);
+    return atomic_load(&p->quit) ? 0 : g;
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg *wa = arg;
@@ -29,24 +62,11 @@ static void *worker_main(void *arg)
     int ith = wa->ith;
     free(wa);
     unsigned long seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->quit) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        seen = p->generation;
-        xq_task_fn fn = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
-
-        fn(ctx, ith, p->n);
-
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done_cv);
-        pthread_mutex_unlock(&p->mu);
+    while ((seen = wait_for_work(p, seen)) != 0) {
+        p->fn(p->ctx, ith, p->n);
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
     }
+    return NULL;
 }
 
 xq_pool *xq_pool_create(int n_threads)
@@ -57,7 +77,9 @@ xq_pool *xq_pool_create(int n_threads)
     p->n = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
-    pthread_cond_init(&p->done_cv, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->quit, 0);
     p->threads = calloc((size_t)n_threads, sizeof *p->threads);
     if (!p->threads) {
         free(p);
@@ -65,14 +87,8 @@ xq_pool *xq_pool_create(int n_threads)
     }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
-        if (!wa) {
-            p->n = i;
-            xq_pool_destroy(p);
-            return NULL;
-        }
-        wa->pool = p;
-        wa->ith = i;
-        if (pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
+        if (wa) *wa = (worker_arg){p, i};
+        if (!wa || pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
             free(wa);
             p->n = i;
             xq_pool_destroy(p);
@@ -86,13 +102,12 @@ void xq_pool_destroy(xq_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
+    atomic_store(&p->quit, 1);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
-    pthread_cond_destroy(&p->done_cv);
     free(p->threads);
     free(p);
 }
@@ -105,19 +120,21 @@ void xq_pool_run(xq_pool *p, xq_task_fn fn, void *ctx)
         fn(ctx, 0, 1);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    p->pending = p->n - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->work_cv);
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    /* A worker that decided to sleep did so under mu after counting itself; wake it under mu. */
+    pthread_mutex_lock(&p->mu);
+    if (p->n_sleeping > 0) pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
 
     fn(ctx, 0, p->n);
 
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_ITERS) cpu_relax();
+        else sched_yield(); /* more threads than cores: let the stragglers run */
+    }
 }
 
 int xq_cpu_count(void)

@@ -99,7 +99,7 @@ static int run_test(session *s, const model *m, const char *test, const int32_t 
     double sd = o->reps > 1 ? sqrt(var / (double)(o->reps - 1)) : 0.0;
     qsort(tps, (size_t)o->reps, sizeof *tps, cmp_double);
     double median = o->reps % 2 ? tps[o->reps / 2] : 0.5 * (tps[o->reps / 2 - 1] + tps[o->reps / 2]);
-    printf("| %-28s | %9.2f MiB | %8.2f M | CPU     | %7d | %-6s | %8s | %14.2f ± %.2f |\n", m->name,
+    printf("| %-28.28s | %9.2f MiB | %8.2f M | CPU     | %7d | %-6s | %8s | %14.2f ± %.2f |\n", m->name,
            (double)m->weight_bytes / (1 << 20), (double)m->n_params / 1e6, session_n_threads(s), test, o->cache,
            median, sd);
     fflush(stdout);
