@@ -4,7 +4,6 @@
 #include "base/pool.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,13 +15,15 @@
 #define cpu_relax() ((void)0)
 #endif
 
-enum { SPIN_ITERS = 1 << 14 }; /* ≈ 50–100 µs of pause instructions before a worker sleeps */
+enum { SPIN_ITERS = 1 << 12 }; /* tens of µs of pause instructions before a thread sleeps */
 
 struct xq_pool {
     int n;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
+    pthread_cond_t done_cv;
+    int caller_sleeping; /* guarded by mu */
     atomic_ulong generation;
     atomic_int pending;
     atomic_int quit;
@@ -64,7 +65,11 @@ static void *worker_main(void *arg)
     unsigned long seen = 0;
     while ((seen = wait_for_work(p, seen)) != 0) {
         p->fn(p->ctx, ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            if (p->caller_sleeping) pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
     return NULL;
 }
@@ -77,6 +82,7 @@ xq_pool *xq_pool_create(int n_threads)
     p->n = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     atomic_init(&p->generation, 0);
     atomic_init(&p->pending, 0);
     atomic_init(&p->quit, 0);
@@ -108,6 +114,7 @@ void xq_pool_destroy(xq_pool *p)
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->done_cv);
     free(p->threads);
     free(p);
 }
@@ -131,10 +138,16 @@ void xq_pool_run(xq_pool *p, xq_task_fn fn, void *ctx)
 
     fn(ctx, 0, p->n);
 
-    for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
-        if (spins < SPIN_ITERS) cpu_relax();
-        else sched_yield(); /* more threads than cores: let the stragglers run */
+    for (int i = 0; i < SPIN_ITERS; i++) {
+        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+        cpu_relax();
     }
+    /* A straggler was descheduled (more threads than free cores): sleep instead of burning its core. */
+    pthread_mutex_lock(&p->mu);
+    p->caller_sleeping = 1;
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+    p->caller_sleeping = 0;
+    pthread_mutex_unlock(&p->mu);
 }
 
 int xq_cpu_count(void)

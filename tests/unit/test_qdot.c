@@ -1,0 +1,220 @@
+/* SIMD dot kernels (src/ops/qdot*.c) against the scalar reference qt_dot_act: for every weight type and every
+ * level this CPU runs, random and extreme rows must give the very same float bits. Also: XQ_SIMD=scalar selects
+ * the reference, and a throughput table (weight GB/s, one thread) for information. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/fp16.h"
+#include "model/qtypes.h"
+#include "ops/qdot.h"
+#include "testlib.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const uint32_t TYPES[] = {QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1,
+                                 QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+static uint32_t rnd_u32(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
+}
+static float rnd_sym(void) { return (float)rnd_u32() * 0x1p-31f - 1.0f; } /* [-1, 1) */
+/* Symmetric values over a wide range of magnitudes (2^-12 .. 2^4), zero now and then. */
+static float rnd_wide(void)
+{
+    if (rnd_u32() % 16 == 0) return 0.0f;
+    return rnd_sym() * (float)(1 << (rnd_u32() % 17)) * 0x1p-12f;
+}
+
+static bool is_float_type(uint32_t t) { return t == QT_F32 || t == QT_F16 || t == QT_BF16; }
+static bool has_min_field(uint32_t t) { return t == QT_Q4_1 || t == QT_Q5_1 || t == QT_Q4_K || t == QT_Q5_K; }
+
+/* ---- inputs --------------------------------------------------------------------------------------------- */
+
+/* How a weight row is filled: every code byte random or one fixed byte (all-max codes, all-zero, 0x80 …);
+ * scales random, zero, or with negative mins. */
+typedef struct wmode {
+    const char *name;
+    int fill;   /* -1: random bytes, else this byte everywhere */
+    int scales; /* 0 random, 1 zero, 2 negative mins */
+} wmode;
+
+static const wmode WMODES[] = {
+    {"random", -1, 0}, {"codes 0xFF", 0xFF, 0}, {"codes 0x00", 0x00, 0}, {"codes 0x80", 0x80, 0},
+    {"codes 0x7F", 0x7F, 0}, {"zero scales", -1, 1}, {"negative mins", -1, 2}, {"max codes, neg mins", 0xFF, 2},
+};
+
+static void put_half(uint8_t *p, float v)
+{
+    uint16_t h = xq_f32_to_fp16(v);
+    memcpy(p, &h, 2);
+}
+
+static void fill_block(uint32_t type, uint8_t *b, wmode m)
+{
+    for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)(m.fill < 0 ? rnd_u32() : (uint32_t)m.fill);
+    float d = m.scales == 1 ? 0.0f : rnd_wide(), min = m.scales == 1 ? 0.0f : rnd_wide();
+    if (m.scales == 2) min = -(min < 0 ? -min : min) - 0x1p-10f;
+    put_half(b + (type == QT_Q6_K ? 208 : 0), d); /* raw bytes could be NaN; the kernels need not match on NaN */
+    if (has_min_field(type)) put_half(b + 2, min);
+}
+
+static void make_weights(uint32_t type, uint8_t *row, int64_t n, wmode m)
+{
+    if (is_float_type(type)) {
+        float *x = malloc((size_t)n * sizeof *x);
+        for (int64_t i = 0; i < n; i++) x[i] = m.scales == 1 ? 0.0f : rnd_wide();
+        qt_quantize_row(type, x, row, n);
+        free(x);
+        return;
+    }
+    int64_t nb = n / qt_block_elems(type);
+    for (int64_t i = 0; i < nb; i++) fill_block(type, row + i * qt_block_bytes(type), m);
+}
+
+/* Activations as the engine makes them: random magnitudes per block, with an all-zero block, a block of ±max
+ * (codes ±127) and one of tiny values. */
+static void make_acts(uint32_t wtype, uint8_t *act, int64_t n, int variant)
+{
+    float *x = malloc((size_t)(n ? n : 1) * sizeof *x);
+    for (int64_t i = 0; i < n; i++) x[i] = rnd_wide();
+    int64_t bs = is_float_type(wtype) ? 32 : qt_block_elems(wtype) == 256 ? 256 : 32;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t blk = i / bs;
+        if (variant == 1 && blk % 3 == 0) x[i] = 0.0f;
+        if (variant == 2 && blk % 2 == 0) x[i] = (i % 3 ? 7.5f : -7.5f);
+        if (variant == 3 && blk % 2 == 1) x[i] *= 0x1p-30f;
+    }
+    qt_quantize_act(qt_act_type(wtype), x, act, n);
+    free(x);
+}
+
+/* ---- bit identity --------------------------------------------------------------------------------------- */
+
+static int lengths(uint32_t type, int64_t out[12])
+{
+    static const int64_t legacy[] = {32, 96, 576, 1536}, kq[] = {256, 512, 1536};
+    static const int64_t floats[] = {0, 1, 7, 8, 9, 72, 257, 576, 1536};
+    const int64_t *src = is_float_type(type) ? floats : qt_block_elems(type) == 256 ? kq : legacy;
+    int count = is_float_type(type) ? (int)COUNT(floats) : qt_block_elems(type) == 256 ? (int)COUNT(kq)
+                                                                                        : (int)COUNT(legacy);
+    memcpy(out, src, (size_t)count * sizeof *out);
+    return count;
+}
+
+/* Compares one kernel with the reference; counts into compared / bad. */
+static void check_level(qdot_level lvl, uint32_t type, const uint8_t *w, const uint8_t *a, int64_t n,
+                        const char *what, int *compared, int *bad)
+{
+    qdot_fn f = qdot_kernel_at(lvl, type);
+    if (!f) return;
+    float ref = qt_dot_act(type, w, a, n), got = f(w, a, n);
+    bool same = memcmp(&ref, &got, sizeof ref) == 0;
+    CHECKF(same, "%s %s n=%lld %s: %.9g vs reference %.9g", qdot_level_name(lvl), qt_name(type), (long long)n,
+           what, (double)got, (double)ref);
+    ++*compared;
+    *bad += !same;
+}
+
+static void test_bit_identity(void)
+{
+    uint8_t *w = malloc(4 * 1536), *a = malloc(4 * 1536);
+    int compared = 0, bad = 0;
+    for (size_t t = 0; t < COUNT(TYPES); t++) {
+        int64_t ns[12];
+        int count = lengths(TYPES[t], ns);
+        for (int k = 0; k < count; k++)
+            for (size_t m = 0; m < COUNT(WMODES); m++)
+                for (int variant = 0; variant < 4; variant++)
+                    for (int rep = 0; rep < 4; rep++) {
+                        make_weights(TYPES[t], w, ns[k], WMODES[m]);
+                        make_acts(TYPES[t], a, ns[k], variant);
+                        char what[64];
+                        snprintf(what, sizeof what, "weights %s, acts %d", WMODES[m].name, variant);
+                        for (int l = QDOT_SCALAR + 1; l < QDOT_LEVEL_COUNT; l++)
+                            check_level((qdot_level)l, TYPES[t], w, a, ns[k], what, &compared, &bad);
+                    }
+    }
+    printf("bit identity: %d SIMD results compared, %d different\n", compared, bad);
+    free(w);
+    free(a);
+}
+
+/* With AVX2 and FMA present every type must have an AVX2 kernel (else the fallback would hide a gap). */
+static void test_tables(void)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+    for (size_t t = 0; t < COUNT(TYPES); t++)
+        CHECKF(qdot_kernel_at(QDOT_AVX2, TYPES[t]) != NULL, "no AVX2 kernel for %s", qt_name(TYPES[t]));
+}
+
+/* Called first: XQ_SIMD is read once, on the first use. */
+static void test_env_scalar(void)
+{
+    setenv("XQ_SIMD", "scalar", 1);
+    CHECK(qdot_active_level() == QDOT_SCALAR);
+    for (size_t t = 0; t < COUNT(TYPES); t++) CHECK(qdot_kernel(TYPES[t]) == qdot_kernel_at(QDOT_SCALAR, TYPES[t]));
+}
+
+/* ---- throughput ----------------------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* GB/s of weight bytes over ROWS rows of N elements (about L2-resident), one thread, ~20 ms per cell. */
+static double throughput(qdot_fn f, const uint8_t *w, const uint8_t *a, uint64_t row_bytes)
+{
+    enum { ROWS = 32, N = 4096 };
+    volatile float sink = 0.0f;
+    uint64_t bytes = 0;
+    double t0 = now_s(), t1 = t0;
+    while (t1 - t0 < 0.02) {
+        for (int r = 0; r < ROWS; r++) sink += f(w + r * row_bytes, a, N);
+        bytes += ROWS * row_bytes;
+        t1 = now_s();
+    }
+    (void)sink;
+    return (double)bytes / (t1 - t0) * 1e-9;
+}
+
+static void print_throughput(void)
+{
+    enum { ROWS = 32, N = 4096 };
+    uint8_t *w = malloc(ROWS * 4 * N), *a = malloc(4 * N);
+    printf("weight GB/s, 1 thread, n=%d:\n%-6s", N, "type");
+    for (int l = 0; l < QDOT_LEVEL_COUNT; l++) printf(" %8s", qdot_level_name((qdot_level)l));
+    printf("\n");
+    for (size_t t = 0; t < COUNT(TYPES); t++) {
+        uint64_t rb = qt_row_bytes(TYPES[t], N);
+        for (int r = 0; r < ROWS; r++) make_weights(TYPES[t], w + r * rb, N, WMODES[0]);
+        make_acts(TYPES[t], a, N, 0);
+        printf("%-6s", qt_name(TYPES[t]));
+        for (int l = 0; l < QDOT_LEVEL_COUNT; l++) {
+            qdot_fn f = qdot_kernel_at((qdot_level)l, TYPES[t]);
+            if (f) printf(" %8.2f", throughput(f, w, a, rb));
+            else printf(" %8s", "-");
+        }
+        printf("\n");
+    }
+    free(w);
+    free(a);
+}
+
+int main(void)
+{
+    test_env_scalar();
+    test_tables();
+    test_bit_identity();
+    print_throughput();
+    return test_report("test_qdot");
+}
