@@ -2,8 +2,9 @@
 # The engine's logits against the independent NumPy reference (tests/ref/llama_ref.py, float64, shares no code
 # with src/). For every tensor type: `xqprof synth` writes the tiny shape (seed 7), `xqprof logits` and the
 # reference compute n_tokens x n_vocab logits for the same ids, and max|ours - ref| / max|ref| must stay within
-# 1e-4 (F32 weights, run with `--cache fp32`: an fp16 KV cache alone costs ~2e-4) or 1e-2 (every other type,
-# default fp16 cache: the reference dequantizes the same blocks, so only the engine's own arithmetic differs).
+# 1e-4 (F32 weights, run with `--cache fp32`) or 1e-2 (every other type, default fp16 cache). The engine converts
+# matmul inputs as llama.cpp does (Q8 blocks / fp16) and keeps K/V, q and p in fp16 with an fp16 cache, so the
+# reference is run with --act-quant (and --kv-f16 unless --cache fp32) to model the same arithmetic.
 # Also: the tied shape, token-by-token `--decode` for two types, and stories260K from XQ_SHARED when present.
 # Environment (set by ctest): XQPROF = the built binary, XQ_SRC = the source tree, XQ_SHARED = ../shared.
 set -u
@@ -57,7 +58,9 @@ check_model() {
         echo "$1: xqprof logits failed"
         return 1
     fi
-    if ! "$PY" "$REF" "$2" --ids "$IDS" --out "$tmp/ref.f32"; then
+    local refopt=(--act-quant --kv-f16)
+    case " ${*:4} " in *" --cache fp32 "*) refopt=(--act-quant) ;; esac
+    if ! "$PY" "$REF" "$2" --ids "$IDS" --out "$tmp/ref.f32" "${refopt[@]}"; then
         echo "$1: the reference failed"
         return 1
     fi

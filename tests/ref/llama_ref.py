@@ -120,6 +120,13 @@ class GGUF:
     def get(self, key, default=None):
         return self.metadata.get(key, default)
 
+    def block_mins(self, name):
+        """Per-block m (fp16 at byte 2) of a Q4_1/Q5_1 matrix, shaped (rows, blocks per row)."""
+        ttype, ne, raw = self.tensors[name]
+        _, block_elems, block_bytes, _ = BLOCK_TYPES[ttype]
+        blocks = raw.reshape(-1, block_bytes)
+        return _f16(blocks, 2).reshape(int(np.prod(ne[1:])), ne[0] // block_elems)
+
     def tensor(self, name):
         """The tensor dequantized to float64, shaped (ne[n-1], ..., ne[0]) (numpy order: rows last-contiguous)."""
         ttype, ne, raw = self.tensors[name]
@@ -257,10 +264,75 @@ def dequantize(ttype, raw, n_elems):
     return fn(blocks).reshape(-1)
 
 
+# ---------------------------------------------------------------------------------------------- activations
+# With --act-quant the reference converts the input of every matrix product the way llama.cpp does before its
+# dot products (ggml's vec_dot_type of the weight type), written here from the block definitions: Q8_0/Q8_1
+# blocks of 32 (d = amax/127 kept as fp16, codes rint(x·127/amax)), Q8_K blocks of 256 (scale −127/max of the
+# signed largest value, codes capped at 127), or rounding to fp16 / bf16. Arithmetic in float32 as there.
+
+ACT_OF_WEIGHT = {1: "f16", 30: "bf16", 2: "q8_0", 6: "q8_0", 8: "q8_0", 3: "q8_1", 7: "q8_1",
+                 12: "q8_k", 13: "q8_k", 14: "q8_k"}
+
+
+def round_bf16(x32):
+    bits = x32.view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def q8_blocks(x32, with_sum_error=False):
+    """x32: (..., 32) float32 → dequantized float32, Q8_0/Q8_1 style. with_sum_error: also the per-block
+    difference between Q8_1's stored sum s = fp16(d·Σq) and the sum of the dequantized values."""
+    amax = np.max(np.abs(x32), axis=-1, keepdims=True)
+    d = amax / np.float32(127.0)
+    with np.errstate(divide="ignore"):
+        inv = np.where(amax != 0, np.float32(127.0) / amax, np.float32(0.0)).astype(np.float32)
+    q = np.rint(x32 * inv)
+    d16 = d.astype(np.float16).astype(np.float32)
+    if not with_sum_error:
+        return d16 * q
+    sq = q.sum(axis=-1, keepdims=True).astype(np.float32)
+    s16 = (d * sq).astype(np.float16).astype(np.float64)
+    return d16 * q, (s16 - d16.astype(np.float64) * sq)[..., 0]
+
+
+def q8k_blocks(x32):
+    """x32: (..., 256) float32 → dequantized float32, Q8_K style."""
+    idx = np.argmax(np.abs(x32), axis=-1)
+    mx = np.take_along_axis(x32, idx[..., None], axis=-1)
+    out = np.zeros_like(x32)
+    nz = (mx != 0)[..., 0]
+    iscale = (np.float32(-127.0) / mx[nz]).astype(np.float32)
+    q = np.minimum(np.rint(iscale * x32[nz]), 127.0).astype(np.float32)
+    out[nz] = (np.float32(1.0) / iscale).astype(np.float32) * q
+    return out
+
+
+def convert_act(x, wtype):
+    kind = ACT_OF_WEIGHT.get(wtype)
+    if kind is None:
+        return x
+    x32 = x.astype(np.float32)
+    if kind == "f16":
+        return x32.astype(np.float16).astype(np.float64)
+    if kind == "bf16":
+        return round_bf16(x32).astype(np.float64)
+    bs = 256 if kind == "q8_k" else 32
+    shape = x32.shape
+    blocks = x32.reshape(shape[:-1] + (shape[-1] // bs, bs))
+    deq = q8k_blocks(blocks) if kind == "q8_k" else q8_blocks(blocks)
+    return deq.reshape(shape).astype(np.float64)
+
+
+def round_f16(x):
+    return x.astype(np.float32).astype(np.float16).astype(np.float64)
+
+
 # ---------------------------------------------------------------------------------------------- the model
 
 class Llama:
-    def __init__(self, gguf):
+    def __init__(self, gguf, act_quant=False, kv_f16=False):
+        self.act_quant, self.kv_f16 = act_quant, kv_f16
         arch = gguf.get("general.architecture", "llama")
         g = lambda key, default=None: gguf.get("%s.%s" % (arch, key), default)  # noqa: E731
         self.n_layer = int(g("block_count"))
@@ -285,7 +357,22 @@ class Llama:
     def _layer(self, i):
         names = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
                  "ffn_down"]
-        return {n: self.gguf.tensor("blk.%d.%s.weight" % (i, n)) for n in names}
+        layer = {n: self.gguf.tensor("blk.%d.%s.weight" % (i, n)) for n in names}
+        layer["types"] = {n: self.gguf.tensors["blk.%d.%s.weight" % (i, n)][0] for n in names}
+        layer["mins"] = {n: self.gguf.block_mins("blk.%d.%s.weight" % (i, n)) for n in names
+                         if layer["types"][n] in (3, 7)}
+        return layer
+
+    def matmul(self, h, L, name):
+        if not self.act_quant:
+            return h @ L[name].T
+        wtype = L["types"][name]
+        y = convert_act(h, wtype) @ L[name].T
+        if wtype in (3, 7):  # Q4_1/Q5_1 add m_w·s_x per block, with s_x rounded to fp16
+            blocks = h.astype(np.float32).reshape(h.shape[0], -1, 32)
+            _, err = q8_blocks(blocks, with_sum_error=True)
+            y = y + err @ L["mins"][name].T
+        return y
 
     def rmsnorm(self, x, w):
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps) * w
@@ -306,10 +393,12 @@ class Llama:
 
     def attention(self, h, L, positions):
         T = h.shape[0]
-        q = (h @ L["attn_q"].T).reshape(T, self.n_head, self.head_dim)
-        k = (h @ L["attn_k"].T).reshape(T, self.n_head_kv, self.head_dim)
-        v = (h @ L["attn_v"].T).reshape(T, self.n_head_kv, self.head_dim)
+        q = self.matmul(h, L, "attn_q").reshape(T, self.n_head, self.head_dim)
+        k = self.matmul(h, L, "attn_k").reshape(T, self.n_head_kv, self.head_dim)
+        v = self.matmul(h, L, "attn_v").reshape(T, self.n_head_kv, self.head_dim)
         q, k = self.rope(q, positions), self.rope(k, positions)
+        if self.kv_f16:  # an f16 cache: K and V stored in fp16; q and the weights p meet them in fp16
+            q, k, v = round_f16(q), round_f16(k), round_f16(v)
         group = self.n_head // self.n_head_kv
         k = np.repeat(k, group, axis=1)  # head j uses kv head j // group
         v = np.repeat(v, group, axis=1)
@@ -317,13 +406,15 @@ class Llama:
         scores = scores + np.triu(np.full((T, T), -np.inf), k=1)[None, :, :]
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         att = scores / scores.sum(axis=-1, keepdims=True)
+        if self.kv_f16:
+            att = round_f16(att)
         out = np.einsum("hts,shd->thd", att, v).reshape(T, self.n_embd)
-        return out @ L["attn_output"].T
+        return self.matmul(out, L, "attn_output")
 
     def mlp(self, h, L):
-        gate = h @ L["ffn_gate"].T
-        up = h @ L["ffn_up"].T
-        return (gate / (1.0 + np.exp(-gate)) * up) @ L["ffn_down"].T
+        gate = self.matmul(h, L, "ffn_gate")
+        up = self.matmul(h, L, "ffn_up")
+        return self.matmul(gate / (1.0 + np.exp(-gate)) * up, L, "ffn_down")
 
     def forward(self, ids):
         """Logits (T, n_vocab) float64 for token ids at positions 0..T-1 (causal)."""
@@ -332,7 +423,11 @@ class Llama:
         for L in self.layers:
             x = x + self.attention(self.rmsnorm(x, L["attn_norm"]), L, positions)
             x = x + self.mlp(self.rmsnorm(x, L["ffn_norm"]), L)
-        return self.rmsnorm(x, self.out_norm) @ self.lm_head.T
+        h = self.rmsnorm(x, self.out_norm)
+        if self.act_quant:
+            name = "output.weight" if "output.weight" in self.gguf.tensors else "token_embd.weight"
+            h = convert_act(h, self.gguf.tensors[name][0])
+        return h @ self.lm_head.T
 
 
 # ---------------------------------------------------------------------------------------------- tokenizer
@@ -401,10 +496,13 @@ def main(argv):
     ap.add_argument("--prompt", help="text, tokenized with BOS prepended (for --greedy)")
     ap.add_argument("--out", help="write n_tokens x n_vocab float32 little-endian logits here")
     ap.add_argument("--greedy", type=int, default=0, metavar="N", help="generate N tokens greedily, print ids")
+    ap.add_argument("--act-quant", action="store_true",
+                    help="convert matmul inputs as llama.cpp does (Q8_0/Q8_1/Q8_K blocks, fp16, bf16)")
+    ap.add_argument("--kv-f16", action="store_true", help="an fp16 KV cache: K, V, q and softmax weights in fp16")
     args = ap.parse_args(argv)
     try:
         gguf = GGUF(args.model)
-        model = Llama(gguf)
+        model = Llama(gguf, act_quant=args.act_quant, kv_f16=args.kv_f16)
     except (GGUFError, KeyError, OSError, ValueError) as e:
         print("llama_ref: %s: %s" % (args.model, e), file=sys.stderr)
         return 2
