@@ -1,4 +1,7 @@
-/* IEEE half and bfloat16 conversions (round to nearest even), scalar and portable. */
+/* IEEE half and bfloat16 conversions (round to nearest even): scalar and portable, plus row forms that use the
+ * CPU's F16C instructions where present (chosen at run time; XQ_SIMD=scalar forces the scalar loop). The row
+ * forms give the scalar functions' bits for every input, NaNs included (F16C would quiet a signalling NaN and
+ * keep payload bits the scalar code drops; those lanes are patched). */
 #ifndef XQ_BASE_FP16_H
 #define XQ_BASE_FP16_H
 
@@ -13,5 +16,14 @@ uint16_t xq_f32_to_fp16(float f);
 
 static inline float xq_bf16_to_f32(uint16_t h) { return xq_bits_f32((uint32_t)h << 16); }
 uint16_t xq_f32_to_bf16(float f);
+
+/* dst[i] = xq_fp16_to_f32(src[i]) for i < n. */
+void xq_fp16_to_f32_row(const uint16_t *src, float *dst, int64_t n);
+/* dst[i] = xq_f32_to_fp16(src[i]) for i < n. */
+void xq_f32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
+/* dst[i] = xq_fp16_to_f32(xq_f32_to_fp16(src[i])): the value an fp16 store reads back (dst may be src). */
+void xq_round_fp16_row(const float *src, float *dst, int64_t n);
+/* Whether the row forms use F16C (for tests and reports). */
+int xq_fp16_rows_simd(void);
 
 #endif

@@ -14,7 +14,7 @@ typedef enum span_op {
 
 /* The shape of one op: an m×k by k×n product reads m·k weights of type dtype, for example. */
 typedef struct span_shape {
-    int64_t m, n, k;   /* op-specific; see prof/cost.c for each op's meaning */
+    int64_t m, n, k;   /* op-specific; src/prof/cost.h gives each op's meaning */
     uint32_t dtype;    /* weight type (ggml id) when a weight is read */
     int32_t cache_mode;/* cache mode id of the session */
     int64_t ctx;       /* tokens in the cache after this step's append */

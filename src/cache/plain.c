@@ -16,8 +16,8 @@ typedef struct plain_cache {
     float **scratch;       /* per thread: K and V of one kv head as f32 (2 × n_ctx × head_dim) + scores (n_ctx) */
 } plain_cache;
 
-int cache_plain_create(cache_mode_id mode, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
-                       cache **out, xq_err *err);
+int cache_plain_create(const cache_params *p, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
+                       int64_t n_batch, cache **out, xq_err *err);
 
 static void store_row(const plain_cache *pc, void *dst, const float *src)
 {
@@ -25,8 +25,7 @@ static void store_row(const plain_cache *pc, void *dst, const float *src)
         memcpy(dst, src, (size_t)pc->d_kv * sizeof(float));
         return;
     }
-    uint16_t *h = dst;
-    for (int64_t i = 0; i < pc->d_kv; i++) h[i] = xq_f32_to_fp16(src[i]);
+    xq_f32_to_fp16_row(src, dst, pc->d_kv);
 }
 
 static void plain_append(cache *c, int layer, int64_t pos0, int64_t n_tok, const float *x, const float *k,
@@ -54,8 +53,7 @@ static void load_head(const plain_cache *pc, const void *store, int kvh, int64_t
         if (pc->elem_bytes == 4) {
             memcpy(dst + j * hd, (const float *)store + j * pc->d_kv + (int64_t)kvh * hd, (size_t)hd * sizeof(float));
         } else {
-            const uint16_t *src = (const uint16_t *)store + j * pc->d_kv + (int64_t)kvh * hd;
-            for (int d = 0; d < hd; d++) dst[j * hd + d] = xq_fp16_to_f32(src[d]);
+            xq_fp16_to_f32_row((const uint16_t *)store + j * pc->d_kv + (int64_t)kvh * hd, dst + j * hd, hd);
         }
     }
 }
@@ -84,13 +82,14 @@ static void attend_task(void *ctx, int ith, int nth)
         int64_t i0 = (u / cfg->n_head_kv) * QUERY_BLOCK;
         int64_t i1 = i0 + QUERY_BLOCK < j->n_tok ? i0 + QUERY_BLOCK : j->n_tok;
         int64_t n_keys_max = j->pos0 + i1;
-        load_head(pc, pc->k[j->layer], kvh, n_keys_max, Kf);
+        ops_transpose_rows((const char *)pc->k[j->layer] + (size_t)kvh * (size_t)hd * (size_t)pc->elem_bytes,
+                           pc->elem_bytes == 2, pc->d_kv, n_keys_max, hd, Kf, n_keys_max); /* Kf[d·n + j] */
         load_head(pc, pc->v[j->layer], kvh, n_keys_max, Vf);
         for (int64_t i = i0; i < i1; i++)
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 int64_t off = i * cfg->n_embd + (int64_t)h * hd;
-                cache_attend_head_f32(j->q + off, Kf, Vf, j->pos0 + i + 1, hd, hd, pc->elem_bytes == 2, scores,
-                                      j->out + off);
+                ops_attend_head_kt(j->q + off, Kf, n_keys_max, Vf, hd, j->pos0 + i + 1, hd, pc->elem_bytes == 2, scores,
+                                   j->out + off);
             }
     }
 }
@@ -101,12 +100,34 @@ static void plain_attend(cache *c, int layer, int64_t pos0, int64_t n_tok, const
     xq_pool_run(ops_pool(c->ops_ctx), attend_task, &job);
 }
 
-static void plain_bytes(const cache *c, int64_t n_tokens_held, cache_bytes *out)
+static double plain_bytes_per_token(const cache *c)
 {
     const plain_cache *pc = (const plain_cache *)c;
-    out->persistent = (uint64_t)n_tokens_held * (uint64_t)c->m->cfg.n_layer * 2 * (uint64_t)pc->d_kv *
-                      (uint64_t)pc->elem_bytes;
-    out->transient = 0;
+    return (double)c->m->cfg.n_layer * 2.0 * (double)pc->d_kv * pc->elem_bytes;
+}
+
+static void plain_layer_bytes(const cache *c, int layer, int64_t n_tokens_held, cache_bytes *out)
+{
+    const plain_cache *pc = (const plain_cache *)c;
+    uint64_t layers = layer < 0 ? (uint64_t)c->m->cfg.n_layer : 1;
+    out->persistent = (uint64_t)n_tokens_held * layers * 2 * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes;
+    out->allocated = (uint64_t)c->n_ctx * layers * 2 * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes;
+    out->residual = 0;
+    out->transient = layer < 0 ? (uint64_t)pc->n_threads * (uint64_t)c->n_ctx * (2 * (uint64_t)c->m->cfg.head_dim + 1) *
+                                     sizeof(float)
+                               : 0;
+}
+
+static void plain_bytes(const cache *c, int64_t n_tokens_held, cache_bytes *out)
+{
+    plain_layer_bytes(c, -1, n_tokens_held, out);
+}
+
+static double plain_remat_flops(const cache *c, int64_t n_keys)
+{
+    (void)c;
+    (void)n_keys;
+    return 0.0;
 }
 
 static void plain_destroy(cache *c)
@@ -124,15 +145,17 @@ static void plain_destroy(cache *c)
     free(pc);
 }
 
-static const cache_ops plain_ops = {plain_append, plain_attend, plain_bytes, plain_destroy};
+static const cache_ops plain_ops = {plain_append,      plain_attend,          plain_bytes,  plain_layer_bytes,
+                                    plain_bytes_per_token, plain_remat_flops, plain_destroy};
 
-int cache_plain_create(cache_mode_id mode, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
-                       cache **out, xq_err *err)
+int cache_plain_create(const cache_params *p, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
+                       int64_t n_batch, cache **out, xq_err *err)
 {
     plain_cache *pc = calloc(1, sizeof *pc);
     if (!pc) return xq_fail(err, XQ_ERUN, "cache: out of memory");
-    pc->base = (cache){&plain_ops, mode, m, o, sink, n_ctx};
-    pc->elem_bytes = mode == CACHE_FP32 ? 4 : 2;
+    pc->base = (cache){.ops = &plain_ops, .mode = p->mode, .params = *p, .m = m, .ops_ctx = o, .sink = sink,
+                       .n_ctx = n_ctx, .n_batch = n_batch};
+    pc->elem_bytes = p->mode == CACHE_FP32 ? 4 : 2;
     pc->d_kv = (int64_t)m->cfg.n_head_kv * m->cfg.head_dim;
     int n_layer = m->cfg.n_layer;
     pc->n_threads = xq_pool_size(ops_pool(o));

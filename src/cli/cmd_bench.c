@@ -8,14 +8,17 @@
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trace.h"
 #include "engine/session.h"
 #include "model/qtypes.h"
 
 static const char *const CMD = "bench";
 
 typedef struct bench_opts {
-    const char *model, *cache;
+    const char *model, *cache, *trace;
     long long n_prompt, n_gen, threads, reps;
+    int argc; /* the command line, recorded by --trace */
+    char **argv;
 } bench_opts;
 
 static void help(void)
@@ -29,14 +32,15 @@ static void help(void)
            "  -n, --n-gen N      generated tokens for the tg test; 0 skips it (default 128)\n"
            "  -t, --threads N    threads (default: all cores)\n"
            "  -r, --repetitions R  runs per test (default 5)\n"
-           "      --cache MODE   KV cache mode (default fp16)\n");
+           "      --cache MODE   KV cache mode (default fp16)\n"
+           "      --trace FILE   record time, FLOPs and bytes per step, layer and op into FILE (SQLite)\n");
 }
 
 static int parse(int argc, char **argv, bench_opts *o)
 {
     static const struct option longs[] = {{"model", 1, 0, 'm'},   {"n-prompt", 1, 0, 'p'},    {"n-gen", 1, 0, 'n'},
                                           {"threads", 1, 0, 't'}, {"repetitions", 1, 0, 'r'}, {"cache", 1, 0, 1},
-                                          {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+                                          {"trace", 1, 0, 2},     {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
     *o = (bench_opts){.model = cli_default_model(), .cache = "fp16", .n_prompt = 512, .n_gen = 128, .reps = 5};
     opterr = 0;
     optind = 1;
@@ -49,6 +53,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         case 't': rc = cli_int(CMD, "-t", optarg, 1, 1024, &o->threads); break;
         case 'r': rc = cli_int(CMD, "-r", optarg, 1, 1000, &o->reps); break;
         case 1: o->cache = optarg; break;
+        case 2: o->trace = optarg; break;
         case 'h': help(); return -1;
         case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
@@ -71,8 +76,13 @@ static double timed_run(session *s, const int32_t *ids, int64_t n, bool one_by_o
 {
     session_reset(s);
     int64_t t0 = xq_now_ns();
-    for (int64_t i = 0; i < n; i += one_by_one ? 1 : n)
+    for (int64_t i = 0; i < n; i += one_by_one ? 1 : n) {
+        if (cli_interrupted()) { /* --trace catches SIGINT/SIGTERM: stop here, the trace is closed after */
+            xq_fail(err, XQ_ERUN, "bench: interrupted");
+            return -1;
+        }
         if (session_eval(s, ids + i, one_by_one ? 1 : n, err)) return -1;
+    }
     return (double)n / ((double)(xq_now_ns() - t0) / 1e9);
 }
 
@@ -110,8 +120,8 @@ static int run_test(session *s, const model *m, const char *test, const int32_t 
 static int run(const bench_opts *o)
 {
     xq_err err = {0};
-    cache_mode_id mode;
-    if (cache_mode_parse(o->cache, &mode, &err)) return cli_report(&err);
+    cache_params cp;
+    if (cache_params_parse(o->cache, &cp, &err)) return cli_report(&err);
     model *m;
     int rc = cli_load_model(o->model, false, &m);
     if (rc) return rc;
@@ -123,9 +133,14 @@ static int run(const bench_opts *o)
         ids[i] = (int32_t)((state >> 33) % (uint64_t)m->cfg.n_vocab);
     }
     session_params sp = {.n_ctx = n_max, .n_batch = o->n_prompt > 0 ? o->n_prompt : 1, .n_threads = (int)o->threads,
-                         .cache_mode = mode};
+                         .cache = cp};
     session *s = NULL;
+    cli_trace *tr = NULL;
+    cli_trace_info ti = {o->argc, o->argv, m, o->model, o->cache, NULL, (int)o->threads, n_max};
+    if ((rc = cli_trace_open(o->trace, &ti, &tr))) goto done;
+    sp.sink = cli_trace_sink(tr);
     if ((rc = session_create(m, &sp, &s, &err))) goto report;
+    cli_trace_bind(tr, s);
     printf("| %-28s | %13s | %10s | backend | threads | test   | cache    | %19s |\n", "model", "size", "params",
            "t/s (median ± sd)");
     printf("| %.28s | %.13s | %.10s | ------- | ------: | ------ | -------- | %.19s |\n",
@@ -141,8 +156,9 @@ static int run(const bench_opts *o)
     }
     goto done;
 report:
-    rc = cli_report(&err);
+    rc = cli_interrupted() ? 130 : cli_report(&err);
 done:
+    rc = cli_trace_close(tr, rc);
     session_destroy(s);
     free(ids);
     model_free(m);
@@ -154,5 +170,7 @@ int cmd_bench(int argc, char **argv)
     bench_opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    o.argc = argc;
+    o.argv = argv;
     return run(&o);
 }

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "cli/cache_opts.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/trace.h"
 #include "engine/sample.h"
 #include "engine/session.h"
 #include "model/chat.h"
@@ -14,10 +16,13 @@
 static const char *const CMD = "generate";
 
 typedef struct gen_opts {
-    const char *model, *prompt, *cache;
+    const char *model, *prompt, *cache, *trace;
     long long n_predict, n_ctx, threads, top_k, seed;
     double temp, top_p;
     bool chat, no_echo;
+    cli_cache_opts copts;
+    int argc; /* the command line, recorded by --trace */
+    char **argv;
 } gen_opts;
 
 static void help(void)
@@ -35,7 +40,9 @@ static void help(void)
            "      --seed S        sampling seed (default 42)\n"
            "      --chat          wrap the prompt in the model's chat template (ChatML)\n"
            "      --no-echo       print the continuation only\n"
-           "      --cache MODE    KV cache mode: fp16 (default) or fp32\n"
+           "      --cache MODE    cache mode (default fp16): see `xqprof ppl --help`; with --group, --window,\n"
+           "                      --hi-layers, --fp16-ch0, --absorb-v as there\n"
+           "      --trace FILE    record time, FLOPs and bytes per step, layer and op into FILE (SQLite)\n"
            "  -h, --help          this help\n\n"
            "Generation stops at an end-of-generation token, after N tokens, or at the context limit.\n"
            "Ctrl-C stops cleanly and prints the statistics so far.\n");
@@ -46,9 +53,11 @@ static int parse(int argc, char **argv, gen_opts *o)
     static const struct option longs[] = {
         {"model", 1, 0, 'm'}, {"prompt", 1, 0, 'p'}, {"n-predict", 1, 0, 'n'}, {"ctx-size", 1, 0, 'c'},
         {"threads", 1, 0, 't'}, {"temp", 1, 0, 1}, {"top-k", 1, 0, 2}, {"top-p", 1, 0, 3}, {"seed", 1, 0, 4},
-        {"chat", 0, 0, 5}, {"no-echo", 0, 0, 6}, {"cache", 1, 0, 7}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"chat", 0, 0, 5}, {"no-echo", 0, 0, 6}, {"cache", 1, 0, 7}, {"trace", 1, 0, 8}, {"help", 0, 0, 'h'},
+        CLI_CACHE_LONG_OPTIONS, {0, 0, 0, 0}};
     *o = (gen_opts){.model = cli_default_model(), .cache = "fp16", .n_predict = 128, .top_k = 40, .seed = 42,
                     .temp = 0.8, .top_p = 0.95};
+    cli_cache_opts_init(&o->copts);
     opterr = 0;
     optind = 1;
     int ch, rc = 0;
@@ -66,9 +75,12 @@ static int parse(int argc, char **argv, gen_opts *o)
         case 5: o->chat = true; break;
         case 6: o->no_echo = true; break;
         case 7: o->cache = optarg; break;
+        case 8: o->trace = optarg; break;
         case 'h': help(); return -1;
         case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
-        default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+        default:
+            if (cli_cache_opt(CMD, ch, optarg, &o->copts, &rc)) break;
+            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
         }
     }
     if (rc) return rc;
@@ -147,8 +159,8 @@ static int build_prompt(const model *m, const gen_opts *o, char **text)
 static int run(const gen_opts *o)
 {
     xq_err err = {0};
-    cache_mode_id mode;
-    if (cache_mode_parse(o->cache, &mode, &err)) return cli_report(&err);
+    cache_params cp;
+    if (cli_cache_params(CMD, o->cache, &o->copts, &cp)) return XQ_EINPUT;
     model *m;
     int rc = cli_load_model(o->model, false, &m);
     if (rc) return rc;
@@ -157,14 +169,19 @@ static int run(const gen_opts *o)
     int64_t n_ids = 0;
     session *s = NULL;
     sampler *smp = NULL;
+    cli_trace *tr = NULL;
     if ((rc = build_prompt(m, o, &text))) goto done;
     if ((rc = cli_tokenize(m, text, strlen(text), false, true, &ids, &n_ids, &err))) {
         xq_err_prefix(&err, "generate");
         rc = cli_report(&err);
         goto done;
     }
-    session_params sp = {.n_ctx = o->n_ctx, .n_threads = (int)o->threads, .cache_mode = mode};
+    cli_trace_info ti = {o->argc, o->argv, m, o->model, o->cache, NULL, (int)o->threads, o->n_ctx};
+    if ((rc = cli_trace_open(o->trace, &ti, &tr))) goto done;
+    session_params sp = {.n_ctx = o->n_ctx, .n_threads = (int)o->threads, .cache = cp,
+                         .sink = cli_trace_sink(tr)};
     if ((rc = session_create(m, &sp, &s, &err))) goto report;
+    cli_trace_bind(tr, s);
     if (n_ids == 0) {
         rc = cli_error(XQ_EINPUT, CMD, "the prompt is empty and the model adds no BOS token");
         goto done;
@@ -198,6 +215,7 @@ static int run(const gen_opts *o)
 report:
     rc = cli_report(&err);
 done:
+    rc = cli_trace_close(tr, rc);
     sampler_destroy(smp);
     session_destroy(s);
     free(ids);
@@ -211,5 +229,7 @@ int cmd_generate(int argc, char **argv)
     gen_opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    o.argc = argc;
+    o.argv = argv;
     return run(&o);
 }

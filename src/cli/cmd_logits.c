@@ -38,10 +38,10 @@ static int parse_ids(const char *s, int32_t **ids, int64_t *n)
     return *n ? 0 : cli_error(XQ_EINPUT, CMD, "empty --ids list");
 }
 
-static int compute(const model *m, const int32_t *ids, int64_t n, bool decode, int threads, cache_mode_id mode,
+static int compute(const model *m, const int32_t *ids, int64_t n, bool decode, int threads, cache_params mode,
                    FILE *out, xq_err *err)
 {
-    session_params sp = {.n_ctx = n, .n_batch = decode ? 1 : n, .n_threads = threads, .cache_mode = mode,
+    session_params sp = {.n_ctx = n, .n_batch = decode ? 1 : n, .n_threads = threads, .cache = mode,
                          .logits_all = true};
     session *s;
     int rc = session_create(m, &sp, &s, err);
@@ -82,8 +82,8 @@ int cmd_logits(int argc, char **argv)
     if (rc) return rc;
     if (!out_path || !ids_s == !prompt) return cli_error(XQ_EINPUT, CMD, "need -o FILE and one of --ids or -p");
     xq_err err = {0};
-    cache_mode_id mode;
-    if (cache_mode_parse(cache, &mode, &err)) return cli_report(&err);
+    cache_params mode;
+    if (cache_params_parse(cache, &mode, &err)) return cli_report(&err);
     model *m;
     if ((rc = cli_load_model(model_path, true, &m))) return rc;
     int32_t *ids = NULL;

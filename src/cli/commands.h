@@ -5,11 +5,18 @@
 #define XQ_CLI_COMMANDS_H
 
 int cmd_generate(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_gpus(int argc, char **argv);
+int cmd_project(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif

@@ -11,13 +11,20 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"top", cmd_top, "run a model live under the terminal UI: where time and bytes go, per cache mode"},
     {"generate", cmd_generate, "generate text from a prompt (greedy or sampled)"},
     {"ppl", cmd_ppl, "perplexity of a text, as llama-perplexity computes it"},
+    {"eval", cmd_eval, "accuracy vs memory of cache modes against the fp16 baseline (ppl, KL, top-1)"},
     {"tokenize", cmd_tokenize, "print token ids of a text ([id, id, ...]); --detokenize reverses"},
     {"info", cmd_info, "show a model's architecture, shapes, tensor types and sizes"},
     {"bench", cmd_bench, "prefill and decode speed (tokens/s), like llama-bench"},
     {"synth", cmd_synth, "write a real-shaped model with random weights"},
     {"logits", cmd_logits, "write the logits of a token sequence to a file (for tests)"},
+    {"view", cmd_view, "browse a recorded trace in the terminal UI (two traces: side by side)"},
+    {"export", cmd_export, "export a recorded trace as Chrome JSON (Perfetto), CSV or Markdown"},
+    {"gpus", cmd_gpus, "the GPU catalogue (and this CPU, measured): peaks, memory, bandwidth, L2, links"},
+    {"project", cmd_project, "roofline projection of decode steps onto GPUs per cache mode; XQuant break-even"},
+    {"plan", cmd_plan, "the cache mode that maximizes tokens/s on a GPU within memory (and a dppl budget)"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -31,7 +31,7 @@ int session_create(const model *m, const session_params *p, session **out, xq_er
         session_destroy(s);
         return xq_fail(err, XQ_ERUN, "session: cannot start %d threads", n_threads);
     }
-    int rc = cache_create(p->cache_mode, m, s->ops, s->sink, n_ctx, &s->cache, err);
+    int rc = cache_create(&p->cache, m, s->ops, s->sink, n_ctx, n_batch, &s->cache, err);
     if (rc) {
         session_destroy(s);
         return rc;

@@ -15,7 +15,7 @@ typedef struct session_params {
     int64_t n_ctx;          /* tokens the cache holds; 0 → the model's context_length */
     int n_threads;          /* 0 → all cores */
     int64_t n_batch;        /* most tokens per forward call; 0 → min(n_ctx, 512) */
-    cache_mode_id cache_mode;
+    cache_params cache;     /* mode and parameters (cache_params_parse); zero-initialized: fp16 */
     bool logits_all;        /* keep logits of every token of a batch (perplexity) instead of the last only */
     const span_sink *sink;  /* may be NULL */
 } session_params;

@@ -9,7 +9,7 @@
 #include "model/qtypes.h"
 #include "ops/qdot.h"
 
-enum { TILE_ROWS = 64, DOT_TILE_ROWS = 16, SGEMM_MIN_TOKENS = 4 };
+enum { TILE_ROWS = 64, DOT_TILE_ROWS = 16, DOT_TILE_TOKENS = 64, SGEMM_MIN_TOKENS = 4 };
 
 struct ops_ctx {
     xq_pool *pool;
@@ -58,23 +58,26 @@ typedef struct matmul_job {
     const float *X;  /* sgemm path: activations after the conversion round trip */
     int64_t n_tok;
     float *Y;
-    qdot_fn dot;     /* dot path: kernel over converted activations in o->act */
+    qdot_tile_fn dot; /* dot path: kernel over converted activations in o->act */
     uint64_t act_row_bytes;
 } matmul_job;
 
-/* Each unit is DOT_TILE_ROWS weight rows against every token, so a row is read once per batch. */
+/* Each thread takes one contiguous run of DOT_TILE_ROWS-row units (one stream through memory per thread); a batch
+ * goes through in blocks of DOT_TILE_TOKENS tokens, whose converted activations stay in L1/L2 while the
+ * thread's rows pass, each unit being one call of the tile kernel. */
 static void dot_task(void *ctx, int ith, int nth)
 {
     const matmul_job *j = ctx;
     const model_tensor *W = j->W;
     const unsigned char *base = W->data, *act = j->o->act;
-    int64_t n_units = (W->rows + DOT_TILE_ROWS - 1) / DOT_TILE_ROWS;
-    for (int64_t u = ith; u < n_units; u += nth) {
-        int64_t r1 = (u + 1) * DOT_TILE_ROWS < W->rows ? (u + 1) * DOT_TILE_ROWS : W->rows;
-        for (int64_t r = u * DOT_TILE_ROWS; r < r1; r++) {
-            const unsigned char *row = base + (uint64_t)r * W->row_bytes;
-            for (int64_t t = 0; t < j->n_tok; t++)
-                j->Y[t * W->rows + r] = j->dot(row, act + (uint64_t)t * j->act_row_bytes, W->cols);
+    long long u0, u1;
+    xq_split_range((W->rows + DOT_TILE_ROWS - 1) / DOT_TILE_ROWS, ith, nth, &u0, &u1);
+    for (int64_t t0 = 0; t0 < j->n_tok; t0 += DOT_TILE_TOKENS) {
+        int64_t nt = j->n_tok - t0 < DOT_TILE_TOKENS ? j->n_tok - t0 : DOT_TILE_TOKENS;
+        for (int64_t u = u0; u < u1; u++) {
+            int64_t r0 = u * DOT_TILE_ROWS, nr = W->rows - r0 < DOT_TILE_ROWS ? W->rows - r0 : DOT_TILE_ROWS;
+            j->dot(base + (uint64_t)r0 * W->row_bytes, W->row_bytes, nr, act + (uint64_t)t0 * j->act_row_bytes,
+                   j->act_row_bytes, nt, W->cols, j->Y + t0 * W->rows + r0, W->rows);
         }
     }
 }
@@ -119,9 +122,9 @@ void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok
      * bits as token-by-token decoding. */
     uint32_t at = qt_act_type(W->type);
     job.act_row_bytes = qt_row_bytes(at, W->cols);
-    job.dot = qdot_kernel(W->type);
+    job.dot = qdot_tile_kernel(W->type);
     for (int64_t t = 0; t < n_tok; t++)
-        qt_quantize_act(at, X + t * W->cols, (unsigned char *)o->act + (uint64_t)t * job.act_row_bytes, W->cols);
+        qdot_quantize_act(at, X + t * W->cols, (unsigned char *)o->act + (uint64_t)t * job.act_row_bytes, W->cols);
     xq_pool_run(o->pool, dot_task, &job);
 }
 

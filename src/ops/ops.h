@@ -3,6 +3,7 @@
 #ifndef XQ_OPS_OPS_H
 #define XQ_OPS_OPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/pool.h"
@@ -35,6 +36,21 @@ void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float
 
 /* In-place softmax over n values; returns nothing, max-subtracted for stability. */
 void ops_softmax(float *x, int64_t n);
+
+/* Attention of one query head over n_keys f32 key and value rows (row j at K/V + j·row_stride, head_dim used):
+ * scores_j = (Σ_d q_d·k_jd)·head_dim^-½ summed in d order with each product rounded, softmax, then
+ * out_d = Σ_j p_j·v_jd in j order with one fma per term; with fp16_operands q and p are first rounded to fp16
+ * (llama.cpp with an f16 cache). scores: scratch of n_keys floats. SIMD across keys, the same bits as scalar. */
+void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
+                     bool fp16_operands, float *scores, float *out);
+
+/* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition), values as rows
+ * at V + j·v_stride; the same bits as ops_attend_head. */
+void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const float *V, int64_t v_stride, int64_t n_keys,
+                        int head_dim, bool fp16_operands, float *scores, float *out);
+/* dst[d·ld + j] = element d of row j as f32, for j < n, d < head_dim; rows at src + j·stride elements, fp16 (the
+ * scalar conversion's bits) or f32. */
+void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, int head_dim, float *dst, int64_t ld);
 
 /* gate[i] = silu(gate[i]) · up[i]. */
 void ops_swiglu(float *gate, const float *up, int64_t n);

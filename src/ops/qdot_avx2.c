@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/fp16.h"
 #include "model/qtypes.h"
 #include "ops/qdot.h"
 
@@ -313,6 +314,314 @@ AVX2 static float dot_f32(const void *w, const void *a, int64_t n) { return floa
 AVX2 static float dot_f16(const void *w, const void *a, int64_t n) { return float_dot(w, a, n, F16_ROW); }
 AVX2 static float dot_bf16(const void *w, const void *a, int64_t n) { return float_dot(w, a, n, BF16_ROW); }
 
+/* ---- activation quantization, bit-identical to qt_quantize_act ----------------------------------------- */
+/* The reference's steps on 8 lanes: amax by fmaxf (NaNs ignored: a NaN lane counts as 0, which never wins),
+ * the same scalar d and 1/d, x·id per element rounded by cvtps (lrintf's round-to-nearest-even), and the code
+ * as the low byte of the int32, as the reference's (int8_t) cast of lrintf's long (NaN gives 0 both ways). */
+
+static AVX2_INLINE __m256 abs_no_nan(__m256 x)
+{
+    __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    return _mm256_and_ps(ax, _mm256_cmp_ps(x, x, _CMP_ORD_Q));
+}
+
+static AVX2_INLINE float hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* Low bytes of four int32 vectors, in element order. */
+static AVX2_INLINE __m256i low_bytes(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    const __m256i lo = _mm256_set1_epi32(0xFF);
+    __m256i ab = _mm256_packus_epi32(_mm256_and_si256(a, lo), _mm256_and_si256(b, lo));
+    __m256i cd = _mm256_packus_epi32(_mm256_and_si256(c, lo), _mm256_and_si256(d, lo));
+    __m256i abcd = _mm256_packus_epi16(ab, cd); /* per 128-bit half: a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7 */
+    return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* fp16 of a float as xq_f32_to_fp16 (F16C but for NaN, where the scalar code decides the bits). */
+static AVX2_INLINE uint16_t to_half(float v)
+{
+    return v == v ? (uint16_t)_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) : xq_f32_to_fp16(v);
+}
+
+static AVX2_INLINE void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+
+static AVX2_INLINE void act_q8_block(const float *x, uint8_t *b, int with_sum)
+{
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        m = _mm256_max_ps(m, abs_no_nan(v[k]));
+    }
+    float amax = hmax8(m);
+    float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    put_u16(b, to_half(d));
+    __m256 vid = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
+    __m256i codes = low_bytes(q[0], q[1], q[2], q[3]);
+    _mm256_storeu_si256((__m256i *)(b + (with_sum ? 4 : 2)), codes);
+    if (with_sum) {
+        int sum = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(bytes_of(1), codes), _mm256_set1_epi16(1)));
+        put_u16(b + 2, to_half(d * (float)sum));
+    }
+}
+
+static AVX2_INLINE void act_q8k_block(const float *x, uint8_t *b)
+{
+    __m256 m = _mm256_setzero_ps();
+    for (int k = 0; k < 32; k++) m = _mm256_max_ps(m, abs_no_nan(_mm256_loadu_ps(x + 8 * k)));
+    float amax = hmax8(m), d = 0.0f;
+    int8_t *qs = (int8_t *)(b + 4);
+    int16_t bsums[QK_K / 16];
+    if (amax == 0.0f) {
+        memset(qs, 0, QK_K);
+        memset(bsums, 0, sizeof bsums);
+    } else {
+        /* the reference's max: the first element of greatest magnitude */
+        __m256 va = _mm256_set1_ps(amax);
+        float max = 0.0f;
+        for (int k = 0; k < 32; k++) {
+            int hit = _mm256_movemask_ps(_mm256_cmp_ps(abs_no_nan(_mm256_loadu_ps(x + 8 * k)), va, _CMP_EQ_OQ));
+            if (hit) {
+                max = x[8 * k + __builtin_ctz((unsigned)hit)];
+                break;
+            }
+        }
+        float iscale = -127.0f / max;
+        __m256 vis = _mm256_set1_ps(iscale);
+        const __m256i top = _mm256_set1_epi32(127);
+        for (int k = 0; k < 8; k++) {
+            __m256i q[4];
+            for (int i = 0; i < 4; i++)
+                q[i] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(vis, _mm256_loadu_ps(x + 32 * k + 8 * i))), top);
+            __m256i codes = low_bytes(q[0], q[1], q[2], q[3]);
+            _mm256_storeu_si256((__m256i *)(qs + 32 * k), codes);
+            /* sums of 16 codes: bytes 0..15 and 16..31 */
+            __m256i s16 = _mm256_madd_epi16(_mm256_maddubs_epi16(bytes_of(1), codes), _mm256_set1_epi16(1));
+            __m256i s = _mm256_hadd_epi32(s16, s16); /* per half: (0+1, 2+3, 0+1, 2+3) */
+            s = _mm256_hadd_epi32(s, s);
+            bsums[2 * k] = (int16_t)_mm256_extract_epi32(s, 0);
+            bsums[2 * k + 1] = (int16_t)_mm256_extract_epi32(s, 4);
+        }
+        d = 1.0f / iscale;
+    }
+    memcpy(b, &d, 4);
+    memcpy(b + 4 + QK_K, bsums, sizeof bsums);
+}
+
+AVX2 static void quantize_q8_0(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += QK, b += Q8_0_BYTES) act_q8_block(x + i, b, 0);
+}
+
+AVX2 static void quantize_q8_1(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += QK, b += Q8_1_BYTES) act_q8_block(x + i, b, 1);
+}
+
+AVX2 static void quantize_q8_k(const float *x, uint8_t *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += QK_K, b += Q8_K_BYTES) act_q8k_block(x + i, b);
+}
+
+int qdot_avx2_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n)
+{
+    switch (act_type) {
+    case QT_Q8_0: quantize_q8_0(x, dst, n); return 1;
+    case QT_Q8_1: quantize_q8_1(x, dst, n); return 1;
+    case QT_Q8_K: quantize_q8_k(x, dst, n); return 1;
+    case QT_F16: xq_f32_to_fp16_row(x, dst, n); return 1;
+    default: return 0;
+    }
+}
+
+/* ---- tiles: several rows × tokens per call ------------------------------------------------------------- */
+/* Every (row, token) keeps the one-row kernel's operations in its order: its own 8-lane chain of one fma per
+ * block and its own m·s sum. Running R·T of these chains side by side hides the fma latency that bounds a
+ * single row (one dependent fma per block), each row's codes are unpacked once for all T tokens and each
+ * activation block is loaded once for all R rows. R and T are constants after inlining (arrays in registers). */
+
+enum { TILE_R = 4, TILE_T = 2, PREFETCH_ROWS = 32 };
+
+/* Decode reads the R rows of a micro tile (one contiguous range) as R interleaved streams, which the hardware
+ * prefetchers follow poorly: each block step prefetches its share of the range PREFETCH_ROWS rows ahead. With
+ * several tokens the rows are reused and stay in cache, so only single-token tiles prefetch. */
+#define PREFETCH_SETUP(w, ws, R, nb)                                                                              \
+    size_t pf_step_ = ((size_t)(R) * (ws) + (size_t)(nb) - 1) / (size_t)(nb);                                      \
+    const char *pf_ = (const char *)(w) + (size_t)PREFETCH_ROWS * (ws)
+#define PREFETCH_STEP(T)                                                                                          \
+    do {                                                                                                          \
+        if ((T) == 1)                                                                                             \
+            for (size_t k_ = 0; k_ < pf_step_; k_ += 64) _mm_prefetch(pf_ + k_, _MM_HINT_T0);                     \
+        pf_ += pf_step_;                                                                                          \
+    } while (0)
+
+static AVX2_INLINE void legacy_micro(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int64_t nb, int bits,
+                                     int has_min, int R, int T, float *y, int64_t ys)
+{
+    size_t wbytes = (size_t)(18 + (has_min ? 2 : 0) + (bits == 5 ? 4 : 0));
+    size_t abytes = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    __m256 acc[TILE_R][TILE_T];
+    float summs[TILE_R][TILE_T];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) {
+            acc[r][t] = _mm256_setzero_ps();
+            summs[r][t] = 0.0f;
+        }
+    PREFETCH_SETUP(w, ws, R, nb);
+    for (int64_t i = 0; i < nb; i++) {
+        PREFETCH_STEP(T);
+        __m256i yv[TILE_T];
+        float da[TILE_T], sa[TILE_T];
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) {
+            const uint8_t *ab = a + (size_t)t * as + (size_t)i * abytes;
+            yv[t] = load256(ab + (has_min ? 4 : 2));
+            da[t] = half(ab);
+            sa[t] = has_min ? half(ab + 2) : 0.0f;
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w + (size_t)r * ws + (size_t)i * wbytes;
+            __m256i q = legacy_codes(b, bits, has_min);
+            float dw = half(b), mw = has_min ? half(b + 2) : 0.0f;
+            __m256i qa = q;
+            if (!has_min) {
+                q = _mm256_sub_epi8(q, bytes_of(1 << (bits - 1)));
+                qa = _mm256_abs_epi8(q);
+            }
+#pragma GCC unroll 2
+            for (int t = 0; t < T; t++) {
+                __m256i lanes = lanes_us(qa, has_min ? yv[t] : _mm256_sign_epi8(yv[t], q));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[t]), _mm256_cvtepi32_ps(lanes), acc[r][t]);
+                if (has_min) summs[r][t] += mw * sa[t];
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) y[t * ys + r] = hsum8(acc[r][t]) + summs[r][t];
+}
+
+static AVX2_INLINE void q8_0_micro(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int64_t nb, int R, int T,
+                                   float *y, int64_t ys)
+{
+    __m256 acc[TILE_R][TILE_T];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    PREFETCH_SETUP(w, ws, R, nb);
+    for (int64_t i = 0; i < nb; i++) {
+        PREFETCH_STEP(T);
+        __m256i yv[TILE_T];
+        float da[TILE_T];
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) {
+            const uint8_t *ab = a + (size_t)t * as + (size_t)i * Q8_0_BYTES;
+            yv[t] = load256(ab + 2);
+            da[t] = half(ab);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w + (size_t)r * ws + (size_t)i * Q8_0_BYTES;
+            __m256i q = load256(b + 2), qa = _mm256_abs_epi8(q);
+            float dw = half(b);
+#pragma GCC unroll 2
+            for (int t = 0; t < T; t++) {
+                __m256i lanes = lanes_us(qa, _mm256_sign_epi8(yv[t], q));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[t]), _mm256_cvtepi32_ps(lanes), acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) y[t * ys + r] = hsum8(acc[r][t]);
+}
+
+/* Runs MICRO(w, a, R, T, y) over the tile in 4 × 2 pieces, then 4 × 1, then single rows. */
+#define TILE_LOOPS(MICRO)                                                                                         \
+    do {                                                                                                          \
+        const uint8_t *W_ = w, *A_ = act;                                                                         \
+        int64_t r_ = 0;                                                                                           \
+        for (; r_ + TILE_R <= nr; r_ += TILE_R) {                                                                 \
+            int64_t t_ = 0;                                                                                       \
+            for (; t_ + TILE_T <= nt; t_ += TILE_T)                                                               \
+                MICRO(W_ + (size_t)r_ * ws, A_ + (size_t)t_ * as, TILE_R, TILE_T, y + t_ * ys + r_);              \
+            for (; t_ < nt; t_++) MICRO(W_ + (size_t)r_ * ws, A_ + (size_t)t_ * as, TILE_R, 1, y + t_ * ys + r_); \
+        }                                                                                                         \
+        for (; r_ < nr; r_++)                                                                                     \
+            for (int64_t t_ = 0; t_ < nt; t_++) MICRO(W_ + (size_t)r_ * ws, A_ + (size_t)t_ * as, 1, 1, y + t_ * ys + r_); \
+    } while (0)
+
+#define LEGACY_TILE(name, BITS, MIN)                                                                              \
+    AVX2 static void name(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n, \
+                          float *y, int64_t ys)                                                                   \
+    {                                                                                                             \
+        int64_t nb = n / QK;                                                                                      \
+        TILE_LOOPS(LEGACY_MICRO_##BITS##_##MIN);                                                                  \
+    }
+#define LEGACY_MICRO_4_0(wp, ap, R, T, yp) legacy_micro(wp, ws, ap, as, nb, 4, 0, R, T, yp, ys)
+#define LEGACY_MICRO_4_1(wp, ap, R, T, yp) legacy_micro(wp, ws, ap, as, nb, 4, 1, R, T, yp, ys)
+#define LEGACY_MICRO_5_0(wp, ap, R, T, yp) legacy_micro(wp, ws, ap, as, nb, 5, 0, R, T, yp, ys)
+#define LEGACY_MICRO_5_1(wp, ap, R, T, yp) legacy_micro(wp, ws, ap, as, nb, 5, 1, R, T, yp, ys)
+LEGACY_TILE(tile_q4_0, 4, 0)
+LEGACY_TILE(tile_q4_1, 4, 1)
+LEGACY_TILE(tile_q5_0, 5, 0)
+LEGACY_TILE(tile_q5_1, 5, 1)
+
+#define Q8_0_MICRO(wp, ap, R, T, yp) q8_0_micro(wp, ws, ap, as, nb, R, T, yp, ys)
+AVX2 static void tile_q8_0(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                           float *y, int64_t ys)
+{
+    int64_t nb = n / QK;
+    TILE_LOOPS(Q8_0_MICRO);
+}
+
+/* Types without a multi-row kernel yet: the one-row kernel per (row, token). */
+#define TILE_OF_DOT(name, dot)                                                                                    \
+    AVX2 static void name(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n, \
+                          float *y, int64_t ys)                                                                   \
+    {                                                                                                             \
+        for (int64_t r = 0; r < nr; r++)                                                                          \
+            for (int64_t t = 0; t < nt; t++)                                                                      \
+                y[t * ys + r] = dot((const uint8_t *)w + (size_t)r * ws, (const uint8_t *)act + (size_t)t * as, n); \
+    }
+TILE_OF_DOT(tile_f32, dot_f32)
+TILE_OF_DOT(tile_f16, dot_f16)
+TILE_OF_DOT(tile_bf16, dot_bf16)
+TILE_OF_DOT(tile_q4_k, dot_q4_k)
+TILE_OF_DOT(tile_q5_k, dot_q5_k)
+TILE_OF_DOT(tile_q6_k, dot_q6_k)
+
+qdot_tile_fn qdot_avx2_tile_kernel(uint32_t wtype)
+{
+    switch (wtype) {
+    case QT_F32: return tile_f32;
+    case QT_F16: return tile_f16;
+    case QT_BF16: return tile_bf16;
+    case QT_Q8_0: return tile_q8_0;
+    case QT_Q4_0: return tile_q4_0;
+    case QT_Q4_1: return tile_q4_1;
+    case QT_Q5_0: return tile_q5_0;
+    case QT_Q5_1: return tile_q5_1;
+    case QT_Q4_K: return tile_q4_k;
+    case QT_Q5_K: return tile_q5_k;
+    case QT_Q6_K: return tile_q6_k;
+    default: return NULL;
+    }
+}
+
 qdot_fn qdot_avx2_kernel(uint32_t wtype)
 {
     switch (wtype) {
@@ -339,12 +648,17 @@ qdot_fn qdot_avx2_kernel(uint32_t wtype)
     return NULL;
 }
 
-#endif
-
-/* No AVX-512 kernels: the float accumulation chains (one fma per lane per block, in block order) bound these
- * kernels, and wider registers do not shorten them; qdot_kernel falls back to the AVX2 table. */
-qdot_fn qdot_avx512_kernel(uint32_t wtype)
+qdot_tile_fn qdot_avx2_tile_kernel(uint32_t wtype)
 {
     (void)wtype;
     return NULL;
 }
+
+int qdot_avx2_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n)
+{
+    (void)act_type, (void)x, (void)dst, (void)n;
+    return 0;
+}
+
+#endif
+

@@ -18,7 +18,7 @@ enum { N_TOK = 21 };
 
 static float *run_logits(const model *m, const int32_t *ids, int64_t n, bool decode, cache_mode_id mode, int threads)
 {
-    session_params p = {.n_ctx = 64, .n_batch = decode ? 1 : n, .n_threads = threads, .cache_mode = mode,
+    session_params p = {.n_ctx = 64, .n_batch = decode ? 1 : n, .n_threads = threads, .cache = {.mode = mode},
                         .logits_all = true};
     session *s;
     xq_err err = {0};

@@ -1,6 +1,7 @@
 /* SIMD dot kernels (src/ops/qdot*.c) against the scalar reference qt_dot_act: for every weight type and every
  * level this CPU runs, random and extreme rows must give the very same float bits. Also: XQ_SIMD=scalar selects
  * the reference, and a throughput table (weight GB/s, one thread) for information. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -145,6 +146,103 @@ static void test_bit_identity(void)
     free(a);
 }
 
+/* Tile kernels: every (row, token) of a tile equals the reference's dot. Tiles of 1..19 rows × 1..9 tokens with
+ * padded strides, so the multi-row and multi-token paths and their remainders all run. */
+static void test_tiles(void)
+{
+    enum { MAXR = 19, MAXT = 9, MAXN = 1536 };
+    int compared = 0, bad = 0;
+    uint8_t *w = malloc((size_t)MAXR * (4 * MAXN + 64)), *a = malloc((size_t)MAXT * (4 * MAXN + 64));
+    float *y = malloc(MAXR * MAXT * sizeof *y);
+    for (size_t ti = 0; ti < COUNT(TYPES); ti++) {
+        uint32_t type = TYPES[ti];
+        int64_t ns[12];
+        int count = lengths(type, ns);
+        for (int k = 0; k < count; k++) {
+            int64_t n = ns[k];
+            size_t ws = qt_row_bytes(type, n) + 8, as = qt_row_bytes(qt_act_type(type), n) + 12;
+            for (int shape = 0; shape < 12; shape++) {
+                int64_t nr = shape < 4 ? 16 : 1 + (int64_t)(rnd_u32() % MAXR);
+                int64_t nt = shape < 4 ? shape + 1 : 1 + (int64_t)(rnd_u32() % MAXT);
+                wmode m = WMODES[rnd_u32() % COUNT(WMODES)];
+                for (int64_t r = 0; r < nr; r++) make_weights(type, w + r * ws, n, m);
+                for (int64_t t = 0; t < nt; t++) make_acts(type, a + t * as, n, (int)(rnd_u32() % 4));
+                for (int l = QDOT_SCALAR; l < QDOT_LEVEL_COUNT; l++) {
+                    qdot_tile_fn f = qdot_tile_kernel_at((qdot_level)l, type);
+                    if (!f) continue;
+                    for (int64_t i = 0; i < nr * nt; i++) y[i] = -12345.0f;
+                    f(w, ws, nr, a, as, nt, n, y, nr);
+                    for (int64_t t = 0; t < nt; t++)
+                        for (int64_t r = 0; r < nr; r++) {
+                            float ref = qt_dot_act(type, w + r * ws, a + t * as, n), got = y[t * nr + r];
+                            bool same = memcmp(&ref, &got, sizeof ref) == 0;
+                            if (!same && bad < 10)
+                                fprintf(stderr, "%s tile %s n=%lld %lldx%lld at (%lld,%lld): %.9g vs reference %.9g\n",
+                                        qdot_level_name((qdot_level)l), qt_name(type), (long long)n, (long long)nr,
+                                        (long long)nt, (long long)r, (long long)t, (double)got, (double)ref);
+                            compared++;
+                            bad += !same;
+                        }
+                }
+            }
+        }
+    }
+    CHECKF(bad == 0, "%d tile results differ from the reference", bad);
+    printf("tiles: %d results compared, %d different\n", compared, bad);
+    free(w);
+    free(a);
+    free(y);
+}
+
+/* SIMD activation quantization gives qt_quantize_act's bytes: random blocks of every magnitude, zero blocks,
+ * rounding ties, equal magnitudes of both signs (Q8_K takes the first as its max), infinities and NaNs. */
+static void fill_act_input(float *x, int64_t n, int variant)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = rnd_wide();
+    for (int64_t i = 0; i < n; i++) {
+        int64_t blk = i / 32;
+        switch (variant) {
+        case 1: if (blk % 3 == 0) x[i] = 0.0f; break;
+        case 2: x[i] = (float)((int)(rnd_u32() % 255) - 127) + (i % 2 ? 0.5f : 0.0f); break; /* ties at id = 1 */
+        case 3: if (i % 37 == 5) x[i] = -x[i - 1]; if (i % 97 == 3) x[i] = 0x1p-140f; break;
+        case 4: if (i % 61 == 7) x[i] = (i % 3 ? INFINITY : -INFINITY); break;
+        case 5: if (i % 53 == 11) x[i] = NAN; if (i % 200 == 17) x[i] = -NAN; break;
+        case 6: if (blk % 2) x[i] *= 0x1p100f; else x[i] *= 0x1p-120f; break;
+        default: break;
+        }
+    }
+}
+
+static void test_quantize_act(void)
+{
+    static const uint32_t ats[] = {QT_Q8_0, QT_Q8_1, QT_Q8_K, QT_F16};
+    enum { N = 2048 };
+    float *x = malloc(N * sizeof *x);
+    uint8_t *want = malloc(4 * N), *got = malloc(4 * N);
+    int compared = 0, bad = 0;
+    for (size_t k = 0; k < COUNT(ats); k++)
+        for (int variant = 0; variant < 7; variant++)
+            for (int rep = 0; rep < 8; rep++)
+                for (int64_t n = ats[k] == QT_Q8_K ? 256 : 32; n <= N; n *= 4) {
+                    fill_act_input(x, n, variant);
+                    uint64_t bytes = qt_row_bytes(ats[k], n);
+                    qt_quantize_act(ats[k], x, want, n);
+                    for (int l = QDOT_SCALAR + 1; l < QDOT_LEVEL_COUNT; l++) {
+                        memset(got, 0xA5, bytes);
+                        qdot_quantize_act_at((qdot_level)l, ats[k], x, got, n);
+                        bool same = memcmp(want, got, bytes) == 0;
+                        CHECKF(same, "%s quantize %s n=%lld variant %d", qdot_level_name((qdot_level)l), qt_name(ats[k]),
+                               (long long)n, variant);
+                        compared++;
+                        bad += !same;
+                    }
+                }
+    printf("activation quantization: %d SIMD rows compared, %d different\n", compared, bad);
+    free(x);
+    free(want);
+    free(got);
+}
+
 /* With AVX2 and FMA present every type must have an AVX2 kernel (else the fallback would hide a gap). */
 static void test_tables(void)
 {
@@ -215,6 +313,8 @@ int main(void)
     test_env_scalar();
     test_tables();
     test_bit_identity();
+    test_quantize_act();
+    test_tiles();
     print_throughput();
     return test_report("test_qdot");
 }

@@ -1,0 +1,269 @@
+/* `xqprof project`: roofline projection of decode steps onto catalogue GPUs, from a named shape or a model
+ * file, per cache mode, context, batch and tensor-parallel degree; optionally as CSV. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/gpu_opts.h"
+#include "gpu/project.h"
+
+static const char *const CMD = "project";
+
+static const char *const usage =
+    "usage: xqprof project (--shape NAME | --model FILE.gguf) [--gpu LIST] [--ctx LIST] [--batch LIST]\n"
+    "                      [--tp LIST] [--modes LIST] [--csv FILE] [options]\n"
+    "\n"
+    "Projects one decode step onto GPUs of the catalogue (xqprof gpus) with a roofline model: per op\n"
+    "max(FLOPs / peak, bytes / bandwidth) plus a launch overhead per kernel. Weights are read once per step\n"
+    "and shared by the batch; cache reads and the K/V rebuild are per sequence. Per setting: step time,\n"
+    "tokens/s, memory- or compute-bound, cache size, whether it fits beside the weights, the largest context\n"
+    "(at that batch) and batch (at that context) that fit, and XQuant's break-even context (XQUANT.md §4, raw\n"
+    "peaks): past it, rebuilding K/V from X no longer hides under the byte stream.\n"
+    "Tensor parallel: K/V shard by head; X is replicated on every rank (X = repl) or sharded and all-gathered\n"
+    "every step (X = gath); both are shown. Lists are comma-separated; k = 1024 (32k = 32768).\n"
+    "\n"
+    "  --shape NAME       a named shape: llama2-7b, llama3-8b (Llama-3.1-8B), mistral-7b, smollm2-135m …\n"
+    "                     (xqprof synth --list); weights F16 unless --type\n"
+    "  --model FILE       a GGUF model: its dimensions and weights as stored (or re-priced with --type)\n"
+    "  --type T           weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K\n"
+    "  --gpu LIST         catalogue ids (default h100-sxm); `cpu` is this machine, measured\n"
+    "  --ctx LIST         cached tokens (default 2k,8k,32k,128k)\n"
+    "  --batch LIST       sequences per step (default 1)\n"
+    "  --tp LIST          tensor-parallel ranks (default 1)\n"
+    "  --modes LIST       cache modes (default fp16,kv-4,kv-2,xq-4,xq-2, plus xq-svd-4,xq-svd-2 for GQA):\n"
+    "                     fp16 fp32 kv-q8_0 kv-q4_0 kv-E xq-E xq-svd-E (E = 8,4,3,2) xq-cl-E xq-cl-svd-E (4,3,2)\n"
+    "  --group G          quantization group size (default 128)\n"
+    "  --hi-layers N      first N layers as plain 4-bit X (default 3 for CL modes, else 0)\n"
+    "  --l2-weights       re-read the rebuild matrices from L2 when they fit; shows the break-even both ways\n"
+    "  --x-allgather      the CSV's rows for TP > 1 use all-gathered X (default: replicated)\n"
+    "  --overlap          time each layer as one unit (its ops overlap: the rebuild hides under the weight\n"
+    "                     stream up to the break-even, as XQUANT.md §4 assumes); default: op by op\n"
+    "  --launch-us US     launch overhead per kernel (default 3)\n"
+    "  --reserve GB       memory kept free beside weights and cache (default 0)\n"
+    "  --csv FILE         also write one row per setting: gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,\n"
+    "                     cache_gb,fits,max_ctx,max_batch,break_even_ctx (break_even_ctx empty when none)\n"
+    "  --gpus-file FILE   add or override catalogue entries (docs/GPUS.md)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Projection of a recorded run (RUN.db), --calibrate and --svg/--png are not available yet.\n";
+
+typedef struct project_args {
+    const char *shape, *model, *type, *gpus, *ctx, *batch, *tp, *modes, *csv, *gpus_file;
+    long long group, hi_layers;
+    bool l2_weights, x_allgather, help;
+    gpu_options opts;
+} project_args;
+
+/* Flags that take a text value, and where it goes. */
+static const struct {
+    const char *flag;
+    size_t offset;
+} text_flags[] = {
+    {"--shape", offsetof(project_args, shape)}, {"--model", offsetof(project_args, model)},
+    {"--type", offsetof(project_args, type)},   {"--gpus-file", offsetof(project_args, gpus_file)},
+    {"--gpu", offsetof(project_args, gpus)},    {"--ctx", offsetof(project_args, ctx)},
+    {"--batch", offsetof(project_args, batch)}, {"--tp", offsetof(project_args, tp)},
+    {"--modes", offsetof(project_args, modes)}, {"--csv", offsetof(project_args, csv)},
+};
+
+static int parse_number(const char *flag, const char *v, project_args *a)
+{
+    if (!strcmp(flag, "--group")) return cli_int(CMD, flag, v, 1, 1 << 20, &a->group);
+    if (!strcmp(flag, "--hi-layers")) return cli_int(CMD, flag, v, 0, 1 << 20, &a->hi_layers);
+    if (!strcmp(flag, "--launch-us")) return cli_float(CMD, flag, v, 0, 1e6, &a->opts.launch_us);
+    return cli_float(CMD, flag, v, 0, 1e6, &a->opts.reserve_gb);
+}
+
+static int not_yet(const char *arg)
+{
+    if (arg[0] == '-') return cli_error(XQ_EINPUT, CMD, "%s is not available yet (see xqprof project --help)", arg);
+    return cli_error(XQ_EINPUT, CMD, "'%s': projecting a recorded run is not available yet; use --shape or --model",
+                     arg);
+}
+
+static int parse_one(int argc, char **argv, int *i, project_args *a)
+{
+    static const char *const number_flags[] = {"--group", "--hi-layers", "--launch-us", "--reserve"};
+    static const char *const later[] = {"--calibrate", "--svg", "--png"};
+    const char *arg = argv[*i], *v;
+    bool missing = false;
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+        a->help = true;
+    else if (!strcmp(arg, "--l2-weights"))
+        a->l2_weights = true;
+    else if (!strcmp(arg, "--overlap"))
+        a->opts.overlap = true;
+    else if (!strcmp(arg, "--x-allgather"))
+        a->x_allgather = true;
+    else {
+        for (size_t k = 0; !missing && k < sizeof text_flags / sizeof text_flags[0]; k++)
+            if ((v = gpu_cli_value(argc, argv, i, text_flags[k].flag, &missing))) {
+                *(const char **)((char *)a + text_flags[k].offset) = v;
+                return XQ_OK;
+            }
+        for (size_t k = 0; !missing && k < sizeof number_flags / sizeof number_flags[0]; k++)
+            if ((v = gpu_cli_value(argc, argv, i, number_flags[k], &missing)))
+                return parse_number(number_flags[k], v, a);
+        for (size_t k = 0; k < sizeof later / sizeof later[0]; k++)
+            if (!strncmp(arg, later[k], strlen(later[k]))) return not_yet(later[k]);
+        if (missing) return cli_error(XQ_EINPUT, CMD, "%s needs a value", arg);
+        if (arg[0] == '-') return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see xqprof project --help)", arg);
+        return not_yet(arg);
+    }
+    return XQ_OK;
+}
+
+typedef struct project_plan {
+    const gpu_spec *gpus[GPU_CLI_MAX_LIST];
+    int n_gpus, n_ctx, n_batch, n_tp, n_modes;
+    int64_t ctx[GPU_CLI_MAX_LIST], batch[GPU_CLI_MAX_LIST], tp[GPU_CLI_MAX_LIST];
+    gpu_mode modes[GPU_CLI_MAX_LIST];
+    gpu_model model;
+} project_plan;
+
+static int resolve(const project_args *a, gpu_catalogue *cat, project_plan *p)
+{
+    int rc = gpu_cli_workload(CMD, a->shape, a->model, a->type, &p->model);
+    if (!rc) rc = gpu_cli_gpus(CMD, cat, a->gpus ? a->gpus : "h100-sxm", p->gpus, &p->n_gpus);
+    if (!rc) rc = gpu_cli_sizes(CMD, "--ctx", a->ctx ? a->ctx : "2k,8k,32k,128k", 1, 1LL << 34, p->ctx, &p->n_ctx);
+    if (!rc) rc = gpu_cli_sizes(CMD, "--batch", a->batch ? a->batch : "1", 1, 1 << 20, p->batch, &p->n_batch);
+    if (!rc) rc = gpu_cli_sizes(CMD, "--tp", a->tp ? a->tp : "1", 1, 1024, p->tp, &p->n_tp);
+    if (rc) return rc;
+    const char *modes = a->modes;
+    if (!modes)
+        modes = p->model.n_head_kv < p->model.n_head ? "fp16,kv-4,kv-2,xq-4,xq-2,xq-svd-4,xq-svd-2"
+                                                     : "fp16,kv-4,kv-2,xq-4,xq-2";
+    return gpu_cli_modes(CMD, modes, (int)a->group, (int)a->hi_layers, p->modes, &p->n_modes);
+}
+
+static void print_header(const project_args *a, const project_plan *p)
+{
+    const gpu_model *m = &p->model;
+    printf("model %s: %d layers, d %d, %d heads / %d KV heads, weights %s (%.2f GB)\n", m->name, m->n_layer, m->d,
+           m->n_head, m->n_head_kv, m->weight_type, gpu_model_weight_bytes(m) / 1e9);
+    const gpu_efficiency *e = &a->opts.eff;
+    printf("roofline per %s: max(FLOPs / peak, bytes / bandwidth) + %.1f us per kernel; efficiency gemm %.2f "
+           "elementwise %.2f memory %.2f link %.2f (1 = raw peaks: times are lower bounds); reserve %.1f GB\n",
+           a->opts.overlap ? "layer (--overlap)" : "op", a->opts.launch_us, e->gemm, e->elementwise, e->memory, e->link,
+           a->opts.reserve_gb);
+    printf("break_even: XQUANT.md §4 on raw peaks, tokens; none = no rebuild, or it never outgrows the byte stream%s\n",
+           a->l2_weights ? "; be_l2: rebuild matrices re-read from L2 when they fit" : "");
+}
+
+static void print_gpu_header(const gpu_spec *g, bool l2)
+{
+    printf("\n%s (%s): %.1f TFLOP/s, %.3g TB/s, ridge %.0f, %.0f GB, L2 %.0f MB\n", g->id, g->name, g->tensor_tflops,
+           g->bw_tbs, gpu_spec_ridge(g), g->mem_gb, g->l2_mb);
+    printf("%-12s %-4s %8s %6s %4s %10s %10s %-8s %9s %-4s %10s %9s %10s%s\n", "mode", "X", "ctx", "batch", "tp",
+           "step_ms", "tokens/s", "bound", "cache_GB", "fits", "max_ctx", "max_batch", "break_even",
+           l2 ? "      be_l2" : "");
+}
+
+static void print_break_even(double v)
+{
+    if (v < 0)
+        printf(" %10s", "none");
+    else
+        printf(" %10.0f", v);
+}
+
+static void print_row(const gpu_mode *mode, const gpu_setting *s, const gpu_result *r, const gpu_spec *g,
+                      const gpu_model *m, bool l2)
+{
+    const char *x = s->tp == 1 || !gpu_mode_rematerializes(mode) ? "-" : s->x_allgather ? "gath" : "repl";
+    printf("%-12s %-4s %8lld %6d %4d %10.3f %10.1f %-8s %9.2f %-4s %10lld %9lld", mode->name, x, (long long)s->ctx,
+           s->batch, s->tp, r->step_s * 1e3, r->tokens_per_s, r->compute_bound ? "compute" : "memory",
+           (r->cache_bytes + r->transient_bytes) / 1e9, r->fits ? "yes" : "no", (long long)r->max_ctx,
+           (long long)r->max_batch);
+    gpu_setting plain = *s;
+    plain.l2_weights = false;
+    print_break_even(gpu_break_even_ctx(g, m, mode, &plain));
+    if (l2) print_break_even(r->break_even_ctx);
+    printf("\n");
+}
+
+static void csv_row(FILE *f, const gpu_spec *g, const gpu_mode *mode, const gpu_setting *s, const gpu_result *r)
+{
+    fprintf(f, "%s,%s,%lld,%d,%d,%.6f,%.3f,%s,%.6f,%d,%lld,%lld,", g->id, mode->name, (long long)s->ctx, s->batch,
+            s->tp, r->step_s * 1e3, r->tokens_per_s, r->compute_bound ? "compute" : "memory",
+            (r->cache_bytes + r->transient_bytes) / 1e9, r->fits ? 1 : 0, (long long)r->max_ctx,
+            (long long)r->max_batch);
+    if (r->break_even_ctx >= 0) fprintf(f, "%.0f", r->break_even_ctx);
+    fputc('\n', f);
+}
+
+typedef struct run_ctx {
+    const project_args *a;
+    const project_plan *p;
+    FILE *csv;
+} run_ctx;
+
+static int one_setting(run_ctx *c, const gpu_spec *g, const gpu_mode *mode, gpu_setting *s)
+{
+    int variants = s->tp > 1 && gpu_mode_rematerializes(mode) ? 2 : 1;
+    for (int v = 0; v < variants; v++) {
+        s->x_allgather = variants == 2 && v == 1;
+        gpu_result r;
+        xq_err err = {0};
+        if (gpu_project(g, &c->p->model, mode, s, &c->a->opts, &r, &err))
+            return cli_error(XQ_EINPUT, CMD, "%s", err.msg);
+        print_row(mode, s, &r, g, &c->p->model, c->a->l2_weights);
+        if (c->csv && (variants == 1 || s->x_allgather == c->a->x_allgather)) csv_row(c->csv, g, mode, s, &r);
+    }
+    return XQ_OK;
+}
+
+static int project_gpu(run_ctx *c, const gpu_spec *g)
+{
+    const project_plan *p = c->p;
+    print_gpu_header(g, c->a->l2_weights);
+    for (int t = 0; t < p->n_tp; t++)
+        for (int b = 0; b < p->n_batch; b++)
+            for (int x = 0; x < p->n_ctx; x++)
+                for (int k = 0; k < p->n_modes; k++) {
+                    gpu_setting s = {p->ctx[x], (int)p->batch[b], (int)p->tp[t], false, c->a->l2_weights};
+                    int rc = one_setting(c, g, &p->modes[k], &s);
+                    if (rc) return rc;
+                }
+    return XQ_OK;
+}
+
+static int run_project(const project_args *a)
+{
+    gpu_catalogue *cat;
+    int rc = gpu_cli_catalogue(CMD, a->gpus_file, false, &cat);
+    if (rc) return rc;
+    static project_plan p;
+    rc = resolve(a, cat, &p);
+    FILE *csv = NULL;
+    if (!rc && a->csv && !(csv = fopen(a->csv, "w"))) rc = cli_error(XQ_ERUN, CMD, "%s: cannot write", a->csv);
+    if (!rc) {
+        if (csv)
+            fprintf(csv, "gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,cache_gb,fits,max_ctx,max_batch,"
+                         "break_even_ctx\n");
+        print_header(a, &p);
+        run_ctx c = {a, &p, csv};
+        for (int i = 0; !rc && i < p.n_gpus; i++)
+            rc = project_gpu(&c, p.gpus[i]);
+    }
+    if (csv && fclose(csv) != 0 && !rc) rc = cli_error(XQ_ERUN, CMD, "%s: write failed", a->csv);
+    gpu_catalogue_destroy(cat);
+    return rc;
+}
+
+int cmd_project(int argc, char **argv)
+{
+    project_args a = {.group = 0, .hi_layers = -1};
+    gpu_options_default(&a.opts);
+    for (int i = 1; i < argc; i++) {
+        int rc = parse_one(argc, argv, &i, &a);
+        if (rc) return rc;
+        if (a.help) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    }
+    return run_project(&a);
+}

@@ -1,0 +1,99 @@
+/* xqprof view: browse a recorded trace in the terminal UI; with a second trace, Compare shows both. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/ui_opts.h"
+#include "ui/trace.h"
+
+static const char *const CMD = "view";
+
+static void help(void)
+{
+    printf("usage: xqprof view RUN.db [OTHER.db] [--run N] [options]\n\n"
+           "Browses a trace written by --trace (generate, ppl, top …): Overview, Layers, Roofline and Timeline\n"
+           "of one run; with a second trace, Compare puts the two side by side (runs of one model only).\n"
+           "Keys: 1-6 or Tab switch views, ? help, q quit.\n\n"
+           "      --run N             the run to show (default: the latest in the file)\n"
+           "%s"
+           "  -h, --help              this help\n",
+           CLI_UI_HELP);
+}
+
+typedef struct view_opts {
+    const char *path, *other;
+    long long run;
+    ui_opts ui;
+} view_opts;
+
+static int parse(int argc, char **argv, view_opts *o)
+{
+    static const struct option longs[] = {{"run", 1, 0, 1}, {"help", 0, 0, 'h'}, CLI_UI_LONG_OPTIONS, {0, 0, 0, 0}};
+    *o = (view_opts){0};
+    cli_ui_opts_init(&o->ui);
+    opterr = 0;
+    optind = 1;
+    int ch, rc = 0;
+    while (!rc && (ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        switch (ch) {
+        case 1: rc = cli_int(CMD, "--run", optarg, 1, 1LL << 62, &o->run); break;
+        case 'h': help(); return -1;
+        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            if (cli_ui_opt(CMD, ch, optarg, &o->ui, &rc)) break;
+            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (rc) return rc;
+    if (optind >= argc) return cli_error(XQ_EINPUT, CMD, "a trace file is required (xqprof view RUN.db)");
+    o->path = argv[optind++];
+    if (optind < argc) o->other = argv[optind++];
+    if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static bool poll_once(void *self, ui_data *d)
+{
+    const ui_data *loaded = self;
+    if (d->version == loaded->version) return false;
+    *d = *loaded;
+    return true;
+}
+
+static int load(const char *path, long long run, ui_data *d)
+{
+    xq_err err = {0};
+    if (!ui_trace_load(path, run, d, &err)) return 0;
+    xq_err_prefix(&err, path);
+    xq_err_prefix(&err, CMD);
+    return cli_report(&err);
+}
+
+int cmd_view(int argc, char **argv)
+{
+    view_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    ui_data *d = calloc(1, sizeof *d), *other = o.other ? calloc(1, sizeof *other) : NULL;
+    if (!d || (o.other && !other)) {
+        free(d);
+        free(other);
+        return cli_error(XQ_ERUN, CMD, "out of memory");
+    }
+    if (!(rc = load(o.path, o.run, d)) && other) rc = load(o.other, 0, other);
+    if (!rc) {
+        ui_source src = {d, poll_once};
+        xq_err err = {0};
+        const char *why = "Compare: needs a second trace (xqprof view A.db B.db)";
+        rc = ui_run(&o.ui, &src, other, other ? NULL : why, &err);
+        if (rc && err.msg[0]) {
+            xq_err_prefix(&err, CMD);
+            rc = cli_report(&err);
+        }
+    }
+    free(d);
+    free(other);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/* Option handling shared by `gpus`, `project` and `plan`: flag values, lists of sizes ("2k,8k,32k"), the
+ * catalogue with --gpus-file and the measured CPU, the model (--shape NAME or --model FILE, --type T) and the
+ * cache modes. Every function prints its own one-line error and returns XQ_EINPUT on bad input. */
+#ifndef XQ_CLI_GPU_OPTS_H
+#define XQ_CLI_GPU_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gpu/catalogue.h"
+#include "gpu/modes.h"
+#include "gpu/workload.h"
+
+enum { GPU_CLI_MAX_LIST = 64 };
+
+/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i); NULL if argv[*i] is another flag.
+ * *missing is set when the flag is there but its value is not. */
+const char *gpu_cli_value(int argc, char **argv, int *i, const char *flag, bool *missing);
+
+/* "1,8,64" or "2k,32k,128k" (k = 1024, m = 1024²) into values in [lo, hi]. */
+int gpu_cli_sizes(const char *cmd, const char *flag, const char *list, int64_t lo, int64_t hi, int64_t *out, int *n);
+
+/* The catalogue: built-ins, then the measured CPU (when with_cpu), then --gpus-file (may be NULL). */
+int gpu_cli_catalogue(const char *cmd, const char *gpus_file, bool with_cpu, gpu_catalogue **out);
+/* Comma-separated ids; "cpu" makes sure the CPU entry is there (measured once, cached). */
+int gpu_cli_gpus(const char *cmd, gpu_catalogue *cat, const char *list, const gpu_spec **out, int *n);
+
+/* --shape NAME or --model FILE (exactly one), weights in --type T (NULL: F16 for shapes, as stored for files). */
+int gpu_cli_workload(const char *cmd, const char *shape, const char *model_path, const char *type, gpu_model *out);
+
+/* Comma-separated cache modes with --group / --hi-layers (≤ 0 / < 0: defaults). */
+int gpu_cli_modes(const char *cmd, const char *list, int group, int hi_layers, gpu_mode *out, int *n);
+
+#endif

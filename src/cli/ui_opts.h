@@ -1,0 +1,23 @@
+/* The screen options shared by `top` and `view`: --no-color, --ascii, --interval, --max-iterations, --view,
+ * --gpus, with NO_COLOR honoured. */
+#ifndef XQ_CLI_UI_OPTS_H
+#define XQ_CLI_UI_OPTS_H
+
+#include <stdbool.h>
+
+#include "ui/ui.h"
+
+/* getopt_long ids (above the cache options' ids). */
+enum { CLI_UI_NO_COLOR = 400, CLI_UI_ASCII, CLI_UI_INTERVAL, CLI_UI_MAX_ITER, CLI_UI_VIEW, CLI_UI_GPUS };
+
+#define CLI_UI_LONG_OPTIONS                                                                                        \
+    {"no-color", 0, 0, CLI_UI_NO_COLOR}, {"ascii", 0, 0, CLI_UI_ASCII}, {"interval", 1, 0, CLI_UI_INTERVAL},     \
+        {"max-iterations", 1, 0, CLI_UI_MAX_ITER}, {"view", 1, 0, CLI_UI_VIEW}, {"gpus", 1, 0, CLI_UI_GPUS}
+
+extern const char CLI_UI_HELP[];
+
+void cli_ui_opts_init(ui_opts *o);
+/* If ch is one of the options, applies it and returns true (*rc = 0, or XQ_EINPUT after printing the error). */
+bool cli_ui_opt(const char *cmd, int ch, const char *arg, ui_opts *o, int *rc);
+
+#endif

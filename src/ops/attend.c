@@ -1,0 +1,306 @@
+/* Attention of one query head over f32 key/value rows (ops_attend_head), vectorised across keys with AVX2 and
+ * bit-identical to the scalar loops kept below as the fallback (XQ_SIMD=scalar, non-x86):
+ *   score_j = (Σ_d q_d·k_jd) · scale, summed in d order with every product rounded before its sum;
+ *   softmax (ops_softmax); out_d = Σ_j p_j·v_jd in j order, one fma per term.
+ * The score of each key is its own chain, so eight keys share a vector (an 8×8 transpose of their rows turns
+ * element d of eight keys into one register) and two such vectors run side by side. The values are already
+ * vectorised over d. Products are kept out of fmas by an empty asm on the product (the compiler's contraction
+ * of a·b + c would otherwise depend on flags and tuning). */
+#include <math.h>
+#include <string.h>
+
+#include "base/fp16.h"
+#include "ops/ops.h"
+#include "ops/qdot.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ATT_X86 1
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+#define KEEP(v) __asm__("" : "+x"(v))
+#else
+#define KEEP(v) ((void)0)
+#endif
+
+/* ---- scalar --------------------------------------------------------------------------------------------- */
+
+static float score_scalar(const float *q, const float *k, int head_dim)
+{
+    float s = 0.0f;
+    for (int d = 0; d < head_dim; d++) {
+        float p = q[d] * k[d];
+        KEEP(p);
+        s += p;
+    }
+    return s;
+}
+
+static void scores_scalar(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
+                          float scale, float *scores)
+{
+    for (int64_t j = 0; j < n_keys; j++) scores[j] = score_scalar(q, K + j * row_stride, head_dim) * scale;
+}
+
+static void scores_kt_scalar(const float *q, const float *Kt, int64_t ld, int64_t n_keys, int head_dim, float scale,
+                             float *scores)
+{
+    for (int64_t j = 0; j < n_keys; j++) {
+        float s = 0.0f;
+        for (int d = 0; d < head_dim; d++) {
+            float p = q[d] * Kt[d * ld + j];
+            KEEP(p);
+            s += p;
+        }
+        scores[j] = s * scale;
+    }
+}
+
+static void values_scalar(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
+                          float *out)
+{
+    memset(out, 0, (size_t)head_dim * sizeof(float));
+    for (int64_t j = 0; j < n_keys; j++) {
+        const float *v = V + j * row_stride;
+        for (int d = 0; d < head_dim; d++) out[d] = fmaf(p[j], v[d], out[d]);
+    }
+}
+
+/* ---- AVX2 ----------------------------------------------------------------------------------------------- */
+
+#ifdef ATT_X86
+/* r[m] = element d0+m of rows 0..7 (rows at p + i·stride). */
+static AVX2_INLINE void load_transposed(const float *p, int64_t stride, __m256 r[8])
+{
+    __m256 a[8], b[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) a[i] = _mm256_loadu_ps(p + i * stride);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 2) {
+        b[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
+        b[i + 1] = _mm256_unpackhi_ps(a[i], a[i + 1]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 4) {
+        a[i] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        a[i + 1] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        a[i + 2] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        a[i + 3] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x31);
+    }
+}
+
+/* s += q_d · column d of eight keys, for d in [d0, d0+8), in order. */
+static AVX2_INLINE __m256 add_columns(__m256 s, const float *q, const float *k, int64_t stride)
+{
+    __m256 c[8];
+    load_transposed(k, stride, c);
+#pragma GCC unroll 8
+    for (int m = 0; m < 8; m++) {
+        __m256 p = _mm256_mul_ps(_mm256_broadcast_ss(q + m), c[m]);
+        KEEP(p);
+        s = _mm256_add_ps(s, p);
+    }
+    return s;
+}
+
+/* The head_dim % 8 tail, element by element in order (lane i = key i). */
+static AVX2_INLINE __m256 add_tail(__m256 s, const float *q, const float *k, int64_t stride, int d0, int head_dim)
+{
+    for (int d = d0; d < head_dim; d++) {
+        __m256 col = _mm256_set_ps(k[7 * stride + d], k[6 * stride + d], k[5 * stride + d], k[4 * stride + d],
+                                   k[3 * stride + d], k[2 * stride + d], k[stride + d], k[d]);
+        __m256 p = _mm256_mul_ps(_mm256_set1_ps(q[d]), col);
+        KEEP(p);
+        s = _mm256_add_ps(s, p);
+    }
+    return s;
+}
+
+AVX2 static void scores_avx2(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
+                             float scale, float *scores)
+{
+    const __m256 sc = _mm256_set1_ps(scale);
+    int d8 = head_dim & ~7;
+    int64_t j = 0;
+    for (; j + 16 <= n_keys; j += 16) {
+        const float *k0 = K + j * row_stride, *k1 = k0 + 8 * row_stride;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        for (int d = 0; d < d8; d += 8) {
+            s0 = add_columns(s0, q + d, k0 + d, row_stride);
+            s1 = add_columns(s1, q + d, k1 + d, row_stride);
+        }
+        s0 = add_tail(s0, q, k0, row_stride, d8, head_dim);
+        s1 = add_tail(s1, q, k1, row_stride, d8, head_dim);
+        _mm256_storeu_ps(scores + j, _mm256_mul_ps(s0, sc));
+        _mm256_storeu_ps(scores + j + 8, _mm256_mul_ps(s1, sc));
+    }
+    for (; j + 8 <= n_keys; j += 8) {
+        const float *k0 = K + j * row_stride;
+        __m256 s0 = _mm256_setzero_ps();
+        for (int d = 0; d < d8; d += 8) s0 = add_columns(s0, q + d, k0 + d, row_stride);
+        s0 = add_tail(s0, q, k0, row_stride, d8, head_dim);
+        _mm256_storeu_ps(scores + j, _mm256_mul_ps(s0, sc));
+    }
+    for (; j < n_keys; j++) scores[j] = score_scalar(q, K + j * row_stride, head_dim) * scale;
+}
+
+/* Keys transposed (Kt[d·ld + j]): lanes are keys, 32 in flight (four chains hide the add latency). */
+AVX2 static void scores_kt_avx2(const float *q, const float *Kt, int64_t ld, int64_t n_keys, int head_dim, float scale,
+                                float *scores)
+{
+    const __m256 sc = _mm256_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 32 <= n_keys; j += 32) {
+        __m256 s[4];
+    #pragma GCC unroll 8
+        for (int b = 0; b < 4; b++) s[b] = _mm256_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m256 qd = _mm256_broadcast_ss(q + d);
+            const float *row = Kt + d * ld + j;
+        #pragma GCC unroll 8
+            for (int b = 0; b < 4; b++) {
+                __m256 p = _mm256_mul_ps(qd, _mm256_loadu_ps(row + 8 * b));
+                KEEP(p);
+                s[b] = _mm256_add_ps(s[b], p);
+            }
+        }
+    #pragma GCC unroll 8
+        for (int b = 0; b < 4; b++) _mm256_storeu_ps(scores + j + 8 * b, _mm256_mul_ps(s[b], sc));
+    }
+    for (; j + 8 <= n_keys; j += 8) {
+        __m256 s0 = _mm256_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m256 p = _mm256_mul_ps(_mm256_broadcast_ss(q + d), _mm256_loadu_ps(Kt + d * ld + j));
+            KEEP(p);
+            s0 = _mm256_add_ps(s0, p);
+        }
+        _mm256_storeu_ps(scores + j, _mm256_mul_ps(s0, sc));
+    }
+    if (j < n_keys) scores_kt_scalar(q, Kt + j, ld, n_keys - j, head_dim, scale, scores + j);
+}
+
+/* dst[d·ld + j] = row j's element d, 8 rows × 8 elements per transpose. */
+AVX2 static void transpose_avx2(const float *rows, int64_t n, int head_dim, float *dst, int64_t ld, int64_t j0)
+{
+    int d = 0;
+    for (; d + 8 <= head_dim; d += 8) {
+        __m256 c[8];
+        load_transposed(rows + d, head_dim, c);
+    #pragma GCC unroll 8
+        for (int m = 0; m < 8; m++) _mm256_storeu_ps(dst + (d + m) * ld + j0, c[m]);
+    }
+    for (; d < head_dim; d++)
+        for (int64_t j = 0; j < n; j++) dst[d * ld + j0 + j] = rows[j * head_dim + d];
+}
+
+/* out_d = fma(p_j, v_jd, out_d) for j in order; 8 lanes of d per register, up to 64 dims per pass. */
+AVX2 static void values_avx2(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
+                             float *out)
+{
+    memset(out, 0, (size_t)head_dim * sizeof(float));
+    int d = 0;
+    for (; d + 64 <= head_dim; d += 64) {
+        __m256 acc[8];
+    #pragma GCC unroll 8
+        for (int m = 0; m < 8; m++) acc[m] = _mm256_setzero_ps();
+        for (int64_t j = 0; j < n_keys; j++) {
+            __m256 pj = _mm256_broadcast_ss(p + j);
+            const float *v = V + j * row_stride + d;
+        #pragma GCC unroll 8
+            for (int m = 0; m < 8; m++) acc[m] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 8 * m), acc[m]);
+        }
+    #pragma GCC unroll 8
+        for (int m = 0; m < 8; m++) _mm256_storeu_ps(out + d + 8 * m, acc[m]);
+    }
+    for (; d + 8 <= head_dim; d += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t j = 0; j < n_keys; j++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), _mm256_loadu_ps(V + j * row_stride + d), acc);
+        _mm256_storeu_ps(out + d, acc);
+    }
+    for (; d < head_dim; d++) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < n_keys; j++) acc = fmaf(p[j], V[j * row_stride + d], acc);
+        out[d] = acc;
+    }
+}
+#endif
+
+static int use_avx2(void)
+{
+#ifdef ATT_X86
+    static int cached = -1;
+    if (cached < 0) cached = qdot_active_level() >= QDOT_AVX2;
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, int head_dim, float *dst, int64_t ld)
+{
+    enum { ROWS = 8 };
+    float tmp[ROWS * head_dim];
+    for (int64_t j0 = 0; j0 < n; j0 += ROWS) {
+        int64_t rows = n - j0 < ROWS ? n - j0 : ROWS;
+        for (int64_t r = 0; r < rows; r++) {
+            if (fp16) xq_fp16_to_f32_row((const uint16_t *)src + (j0 + r) * stride, tmp + r * head_dim, head_dim);
+            else memcpy(tmp + r * head_dim, (const float *)src + (j0 + r) * stride, (size_t)head_dim * sizeof(float));
+        }
+#ifdef ATT_X86
+        if (rows == ROWS && use_avx2()) {
+            transpose_avx2(tmp, ROWS, head_dim, dst, ld, j0);
+            continue;
+        }
+#endif
+        for (int64_t r = 0; r < rows; r++)
+            for (int d = 0; d < head_dim; d++) dst[d * ld + j0 + r] = tmp[r * head_dim + d];
+    }
+}
+
+void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const float *V, int64_t v_stride, int64_t n_keys,
+                        int head_dim, bool fp16_operands, float *scores, float *out)
+{
+    float scale = 1.0f / sqrtf((float)head_dim);
+    float qr[head_dim];
+    if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
+    else memcpy(qr, q, (size_t)head_dim * sizeof(float));
+#ifdef ATT_X86
+    if (use_avx2()) scores_kt_avx2(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    else
+#endif
+        scores_kt_scalar(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    ops_softmax(scores, n_keys);
+    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
+#ifdef ATT_X86
+    if (use_avx2()) values_avx2(scores, V, n_keys, v_stride, head_dim, out);
+    else
+#endif
+        values_scalar(scores, V, n_keys, v_stride, head_dim, out);
+}
+
+void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
+                     bool fp16_operands, float *scores, float *out)
+{
+    float scale = 1.0f / sqrtf((float)head_dim);
+    float qr[head_dim];
+    if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
+    else memcpy(qr, q, (size_t)head_dim * sizeof(float));
+#ifdef ATT_X86
+    if (use_avx2()) scores_avx2(qr, K, n_keys, row_stride, head_dim, scale, scores);
+    else
+#endif
+        scores_scalar(qr, K, n_keys, row_stride, head_dim, scale, scores);
+    ops_softmax(scores, n_keys);
+    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
+#ifdef ATT_X86
+    if (use_avx2()) values_avx2(scores, V, n_keys, row_stride, head_dim, out);
+    else
+#endif
+        values_scalar(scores, V, n_keys, row_stride, head_dim, out);
+}

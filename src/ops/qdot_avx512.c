@@ -1,0 +1,337 @@
+/* AVX-512 (BW, VL, VNNI) tile kernels for the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), bit-identical to
+ * the scalar reference qt_dot_act like the AVX2 ones (qdot_avx2.c, whose comments give the arithmetic): every
+ * (row, token) keeps its own 8-lane chain of one fma per block, in block order, then hsum8, plus the *_1
+ * formats' m·s sum. What changes is the packing:
+ *   - a 512-bit register holds two such 8-lane chains: two rows of one token (decode) or one row of two tokens
+ *     (prefill), so one instruction advances both;
+ *   - VPDPBUSD forms the int32 lane sums (exact, as maddubs + madd are for these ranges) in one step, its
+ *     accumulator input absorbing the centring: Σ(q−z)·y = Σq·y − z·Σy, with −z·Σy per lane computed once per
+ *     activation block (z = 8 or 16 for Q4_0/Q5_0; Q8_0 weights are made unsigned by +128 the same way);
+ *   - decode converts the scales of 8 rows at once (one gather, one fp16→f32 conversion).
+ * Other weight types have no kernel here; qdot_kernel falls back to the AVX2 level for them. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "model/qtypes.h"
+#include "ops/qdot.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TGT "avx512f,avx512bw,avx512vl,avx512vnni,avx512dq,avx2,fma,f16c"
+#define AVX512 __attribute__((target(TGT)))
+#define AVX512_INLINE __attribute__((target(TGT), always_inline)) inline
+
+enum { QK = 32, Q8_0_BYTES = 34, Q8_1_BYTES = 36 };
+
+static AVX512_INLINE float half(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static AVX512_INLINE uint16_t half_bits(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+/* The reference's hsum8: ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)). */
+static AVX512_INLINE float hsum8(__m256 v)
+{
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    __m128 ab = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(ab, _mm_movehdup_ps(ab)));
+}
+
+static AVX512_INLINE float lo_sum(__m512 v) { return hsum8(_mm512_castps512_ps256(v)); }
+static AVX512_INLINE float hi_sum(__m512 v) { return hsum8(_mm512_extractf32x8_ps(v, 1)); }
+
+/* Per-format layout: block bytes and where the nibbles (and Q5's high bits) sit. */
+static AVX512_INLINE size_t w_bytes(int bits, int has_min) { return (size_t)(18 + (has_min ? 2 : 0) + (bits == 5 ? 4 : 0)); }
+static AVX512_INLINE int qs_at(int bits, int has_min) { return (has_min ? 4 : 2) + (bits == 5 ? 4 : 0); }
+
+static AVX512_INLINE uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Codes of one block in element order (j < 16: low nibble of byte j; j ≥ 16: high nibble of byte j−16; Q5: bit j
+ * of qh adds 16), in a 256-bit register. */
+static AVX512_INLINE __m256i codes256(const uint8_t *b, int bits, int has_min)
+{
+    const uint8_t *qs = b + qs_at(bits, has_min);
+    __m256i nib = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    __m256i q = _mm256_and_si256(_mm256_srlv_epi16(nib, _mm256_setr_epi64x(0, 0, 0x0004000400040004ll, 0x0004000400040004ll)),
+                                 _mm256_set1_epi8(0x0F));
+    if (bits == 5) q = _mm256_or_si256(q, _mm256_maskz_mov_epi8(rd32(qs - 4), _mm256_set1_epi8(0x10)));
+    return q;
+}
+
+/* The same for two blocks: block b0's codes in the low 256 bits, b1's in the high. */
+static AVX512_INLINE __m512i codes512(const uint8_t *b0, const uint8_t *b1, int bits, int has_min)
+{
+    int at = qs_at(bits, has_min);
+    __m512i nib = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(b0 + at))),
+                                              0xFF00, _mm_loadu_si128((const __m128i *)(b1 + at)));
+    __m512i q = _mm512_and_si512(_mm512_srlv_epi16(nib, _mm512_set_epi64(0x0004000400040004ll, 0x0004000400040004ll, 0, 0,
+                                                                         0x0004000400040004ll, 0x0004000400040004ll, 0, 0)),
+                                 _mm512_set1_epi8(0x0F));
+    if (bits == 5) {
+        uint64_t hb = (uint64_t)rd32(b0 + at - 4) | (uint64_t)rd32(b1 + at - 4) << 32;
+        q = _mm512_or_si512(q, _mm512_maskz_mov_epi8(hb, _mm512_set1_epi8(0x10)));
+    }
+    return q;
+}
+
+/* One block's codes in both halves (one row against two tokens). */
+static AVX512_INLINE __m512i codes_twice(const uint8_t *b, int bits, int has_min)
+{
+    int at = qs_at(bits, has_min);
+    __m512i nib = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(b + at)));
+    __m512i q = _mm512_and_si512(_mm512_srlv_epi16(nib, _mm512_set_epi64(0x0004000400040004ll, 0x0004000400040004ll, 0, 0,
+                                                                         0x0004000400040004ll, 0x0004000400040004ll, 0, 0)),
+                                 _mm512_set1_epi8(0x0F));
+    if (bits == 5) {
+        uint64_t h = rd32(b + at - 4);
+        q = _mm512_or_si512(q, _mm512_maskz_mov_epi8(h | h << 32, _mm512_set1_epi8(0x10)));
+    }
+    return q;
+}
+
+/* −z·Σy per lane of 4 bytes (the accumulator start that centres unsigned codes); zero when z = 0. */
+static AVX512_INLINE __m512i centring512(__m512i y, int z)
+{
+    if (!z) return _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)z), y));
+}
+
+static AVX512_INLINE __m256i centring256(__m256i y, int z)
+{
+    if (!z) return _mm256_setzero_si256();
+    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)z), y));
+}
+
+/* Formats: bits 4/5 with or without min (legacy), or bits 8 (Q8_0: signed codes, made unsigned by +128). */
+static AVX512_INLINE int centre_of(int bits, int has_min) { return bits == 8 ? 128 : has_min ? 0 : 1 << (bits - 1); }
+
+/* ---- one row, one token (remainders) ----------------------------------------------------------------------- */
+
+static AVX512_INLINE float dot1(const uint8_t *w, const uint8_t *a, int64_t nb, int bits, int has_min)
+{
+    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    int z = centre_of(bits, has_min);
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += wb, a += ab) {
+        __m256i y = _mm256_loadu_si256((const __m256i *)(a + (has_min ? 4 : 2)));
+        __m256i q = bits == 8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80))
+                              : codes256(w, bits, has_min);
+        __m256i lanes = _mm256_dpbusd_epi32(centring256(y, z), q, y);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * half(a)), _mm256_cvtepi32_ps(lanes), acc);
+        if (has_min) summs += half(w + 2) * half(a + 2);
+    }
+    return bits == 8 ? hsum8(acc) : hsum8(acc) + summs;
+}
+
+enum { PREFETCH_GROUPS = 4 }; /* 32 rows ahead */
+
+/* ---- decode: 8 rows × 1 token, two rows per register ------------------------------------------------------- */
+
+static AVX512_INLINE void dec8(const uint8_t *w, size_t ws, const uint8_t *a, int64_t nb, int bits, int has_min, float *y)
+{
+    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    int z = centre_of(bits, has_min);
+    __m512 acc[4], summs = _mm512_setzero_ps();
+    for (int p = 0; p < 4; p++) acc[p] = _mm512_setzero_ps();
+    /* The 8 rows are one contiguous range read as 8 interleaved streams, which the hardware prefetchers follow
+     * poorly: each step prefetches its share of the range PREFETCH_GROUPS groups ahead. */
+    size_t step = (8 * ws + (size_t)nb - 1) / (size_t)nb;
+    const char *pf = (const char *)w + PREFETCH_GROUPS * 8 * ws;
+    for (int64_t i = 0; i < nb; i++, w += wb, a += ab, pf += step) {
+        for (size_t k = 0; k < step; k += 64) _mm_prefetch(pf + k, _MM_HINT_T0);
+        __m512i yv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a + (has_min ? 4 : 2))));
+        __m512i start = centring512(yv, z);
+        /* lanes 2r, 2r+1: row r's d and (for *_1) m; times the activation's d and s */
+        __m512 f = _mm512_cvtph_ps(_mm256_setr_epi32((int)rd32(w), (int)rd32(w + ws), (int)rd32(w + 2 * ws), (int)rd32(w + 3 * ws),
+                                                     (int)rd32(w + 4 * ws), (int)rd32(w + 5 * ws), (int)rd32(w + 6 * ws),
+                                                     (int)rd32(w + 7 * ws)));
+        uint32_t ds = has_min ? (uint32_t)half_bits(a) | (uint32_t)half_bits(a + 2) << 16 : half_bits(a);
+        __m512 scale = _mm512_cvtph_ps(_mm256_set1_epi32((int)ds));
+        __m512 prod = _mm512_mul_ps(f, scale); /* exact: products of two fp16 values */
+        if (has_min) summs = _mm512_add_ps(summs, prod);
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; p++) {
+            const uint8_t *b0 = w + (size_t)(2 * p) * ws, *b1 = b0 + ws;
+            __m512i q = bits == 8 ? _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
+                                                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1),
+                                                     _mm512_set1_epi8((char)0x80))
+                                  : codes512(b0, b1, bits, has_min);
+            __m512i lanes = _mm512_dpbusd_epi32(start, q, yv);
+            __m512i pick = _mm512_set_epi32(4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2,
+                                            4 * p + 2, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p);
+            acc[p] = _mm512_fmadd_ps(_mm512_permutexvar_ps(pick, prod), _mm512_cvtepi32_ps(lanes), acc[p]);
+        }
+    }
+    float s[16];
+    _mm512_storeu_ps(s, summs);
+    for (int p = 0; p < 4; p++) {
+        if (bits == 8) {
+            y[2 * p] = lo_sum(acc[p]);
+            y[2 * p + 1] = hi_sum(acc[p]);
+        } else { /* the reference adds its m·s sum, 0 for the formats without m (which turns −0 into +0) */
+            y[2 * p] = lo_sum(acc[p]) + (has_min ? s[4 * p + 1] : 0.0f);
+            y[2 * p + 1] = hi_sum(acc[p]) + (has_min ? s[4 * p + 3] : 0.0f);
+        }
+    }
+}
+
+/* ---- prefill: R rows × 2·TP tokens, one row of two tokens per register ------------------------------------ */
+
+enum { PRE_R = 4, PRE_TP = 2 };
+
+/* [h(p0) × 8 | h(p1) × 8] as floats. */
+static AVX512_INLINE __m512 pair_scale(const uint8_t *p0, const uint8_t *p1)
+{
+    return _mm512_cvtph_ps(_mm256_mask_set1_epi16(_mm256_set1_epi16((short)half_bits(p0)), 0xFF00, (short)half_bits(p1)));
+}
+
+static AVX512_INLINE void pre(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int64_t nb, int bits, int has_min,
+                              int R, int TP, float *y, int64_t ys)
+{
+    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    int z = centre_of(bits, has_min);
+    __m512 acc[PRE_R][PRE_TP], sm[PRE_R][PRE_TP];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < TP; t++) acc[r][t] = sm[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        __m512i yv[PRE_TP], start[PRE_TP];
+        __m512 da[PRE_TP], sa[PRE_TP];
+#pragma GCC unroll 2
+        for (int t = 0; t < TP; t++) {
+            const uint8_t *a0 = a + (size_t)(2 * t) * as + (size_t)i * ab, *a1 = a0 + as;
+            int off = has_min ? 4 : 2;
+            yv[t] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a0 + off))),
+                                       _mm256_loadu_si256((const __m256i *)(a1 + off)), 1);
+            start[t] = centring512(yv[t], z);
+            da[t] = pair_scale(a0, a1);
+            sa[t] = has_min ? pair_scale(a0 + 2, a1 + 2) : _mm512_setzero_ps();
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w + (size_t)r * ws + (size_t)i * wb;
+            __m512i q = bits == 8 ? _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b + 2))),
+                                                     _mm512_set1_epi8((char)0x80))
+                                  : codes_twice(b, bits, has_min);
+            __m512 dw = _mm512_set1_ps(half(b)), mw = has_min ? _mm512_set1_ps(half(b + 2)) : _mm512_setzero_ps();
+#pragma GCC unroll 2
+            for (int t = 0; t < TP; t++) {
+                __m512i lanes = _mm512_dpbusd_epi32(start[t], q, yv[t]);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[t]), _mm512_cvtepi32_ps(lanes), acc[r][t]);
+                if (has_min) sm[r][t] = _mm512_fmadd_ps(mw, sa[t], sm[r][t]); /* exact product: = sum + m·s */
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < TP; t++) {
+            float *y0 = y + (2 * t) * ys + r, *y1 = y0 + ys;
+            if (bits == 8) {
+                *y0 = lo_sum(acc[r][t]);
+                *y1 = hi_sum(acc[r][t]);
+            } else {
+                *y0 = lo_sum(acc[r][t]) + _mm512_cvtss_f32(sm[r][t]);
+                *y1 = hi_sum(acc[r][t]) + _mm_cvtss_f32(_mm512_extractf32x4_ps(sm[r][t], 2));
+            }
+        }
+}
+
+/* ---- tile drivers -------------------------------------------------------------------------------------------- */
+
+static AVX512_INLINE void tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, size_t as, int64_t nt, int64_t n,
+                               float *y, int64_t ys, int bits, int has_min)
+{
+    int64_t nb = n / QK, t = 0;
+    /* token pairs: rows by 4 */
+    for (; t + 2 <= nt; ) {
+        int tp = t + 4 <= nt ? 2 : 1;
+        int64_t r = 0;
+        for (; r + PRE_R <= nr; r += PRE_R) {
+            if (tp == 2) pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, PRE_R, 2, y + t * ys + r, ys);
+            else pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, PRE_R, 1, y + t * ys + r, ys);
+        }
+        for (; r < nr; r++) {
+            if (tp == 2) pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, 1, 2, y + t * ys + r, ys);
+            else pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, 1, 1, y + t * ys + r, ys);
+        }
+        t += 2 * tp;
+    }
+    /* a single token: rows by 8 */
+    for (; t < nt; t++) {
+        int64_t r = 0;
+        for (; r + 8 <= nr; r += 8) dec8(w + (size_t)r * ws, ws, a + (size_t)t * as, nb, bits, has_min, y + t * ys + r);
+        for (; r < nr; r++) y[t * ys + r] = dot1(w + (size_t)r * ws, a + (size_t)t * as, nb, bits, has_min);
+    }
+}
+
+#define TILE(name, BITS, MIN)                                                                                       \
+    AVX512 static void name(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n, \
+                            float *y, int64_t ys)                                                                   \
+    {                                                                                                               \
+        tile(w, ws, nr, act, as, nt, n, y, ys, BITS, MIN);                                                          \
+    }
+TILE(tile_q4_0, 4, 0)
+TILE(tile_q4_1, 4, 1)
+TILE(tile_q5_0, 5, 0)
+TILE(tile_q5_1, 5, 1)
+TILE(tile_q8_0, 8, 0)
+
+static int has_vnni(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512dq") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("f16c");
+    }
+    return cached;
+}
+
+qdot_tile_fn qdot_avx512_tile_kernel(uint32_t wtype)
+{
+    if (!has_vnni()) return NULL;
+    switch (wtype) {
+    case QT_Q8_0: return tile_q8_0;
+    case QT_Q4_0: return tile_q4_0;
+    case QT_Q4_1: return tile_q4_1;
+    case QT_Q5_0: return tile_q5_0;
+    case QT_Q5_1: return tile_q5_1;
+    default: return NULL;
+    }
+}
+
+#else
+
+qdot_tile_fn qdot_avx512_tile_kernel(uint32_t wtype)
+{
+    (void)wtype;
+    return NULL;
+}
+
+#endif
+
+/* No one-row AVX-512 kernels: the engine uses tiles; qdot_kernel falls back to the AVX2 table. */
+qdot_fn qdot_avx512_kernel(uint32_t wtype)
+{
+    (void)wtype;
+    return NULL;
+}

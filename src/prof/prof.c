@@ -1,0 +1,411 @@
+/* The profiler sink of prof.h. Engine-thread state (span stack, open step, aggregates) is touched only by the
+ * engine thread; the ring, the counters of prof_stats and the seqlocked snapshot are what other threads see.
+ * Invariants: depth ≤ MAX_DEPTH; a record is pushed only for a span whose begin and end matched inside a step;
+ * STEP_RESERVE ring slots are kept for step records, so a burst of spans cannot cost a step. */
+#include "prof/prof.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/pool.h"
+#include "prof/counters.h"
+#include "prof/ring.h"
+
+enum { MAX_DEPTH = 8, STEP_RESERVE = 64, DEFAULT_QUEUE = 1 << 17, SNAPSHOT_TRIES = 1000 };
+static const int64_t PUBLISH_NS = 20 * 1000 * 1000; /* the TUI redraws at ~10 Hz; publishing faster buys nothing */
+
+typedef struct frame {
+    span_shape shape;
+    int64_t t0, child_ns, child_cache_read;
+    int32_t layer;
+    span_op op;
+} frame;
+
+typedef struct step_state {
+    bool open;
+    uint8_t phase;
+    int32_t n_ops;
+    int64_t index, t0, n_tokens, n_ctx, ops_ns;
+    int64_t cache_persistent, cache_residual, cache_transient;
+    int64_t ctr0[PROF_CTR_COUNT];
+    prof_agg sum;
+} step_state;
+
+/* Per-step aggregates of the last PROF_WINDOW steps and their running sum. A row of `stride` aggregates is:
+ * [0] non-layer ops, [1 .. n_layer] layers, then one per span_op. */
+typedef struct window {
+    int stride, filled, next;
+    prof_agg *slots, *sum, *cur;
+} window;
+
+struct prof {
+    span_sink sink;
+    pthread_t owner;
+    int n_layer;
+    const cache *cache;
+    prof_cache_step *layer_cache; /* n_layer entries, refreshed at each step's begin */
+    frame stack[MAX_DEPTH];
+    int depth, ignored; /* ignored: begins dropped (too deep, outside a step) whose ends must be skipped too */
+    step_state step;
+    int64_t next_step, t0;
+    prof_ring ring;
+    uint64_t step_reserve; /* ring slots only step records may use */
+    prof_counters ctr;
+    int64_t last_ctr[PROF_CTR_COUNT];
+    prof_calib *calib;
+    window win;
+    prof_step_brief history[PROF_HISTORY];
+    int hist_n, hist_next;
+    int64_t last_publish;
+    _Atomic int64_t spans, steps, spans_dropped, steps_dropped, spans_foreign, spans_unmatched;
+    _Atomic uint64_t seq;
+    prof_snapshot *shared;
+};
+
+/* Single writer (the engine thread): a relaxed load and store, no locked instruction. */
+static inline void bump(_Atomic int64_t *x)
+{
+    atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static void agg_add(prof_agg *a, const prof_op_rec *r)
+{
+    a->count++;
+    a->self_ns += r->self_ns;
+    a->flops += r->cost.flops;
+    a->bytes_weights += r->cost.bytes_weights;
+    a->bytes_cache_read += r->cost.bytes_cache_read;
+    a->bytes_cache_write += r->cost.bytes_cache_write;
+    a->bytes_act += r->cost.bytes_act;
+    if (r->cost.remat) {
+        a->remat_ns += r->self_ns;
+        a->remat_flops += r->cost.flops;
+    }
+}
+
+static void agg_combine(prof_agg *a, const prof_agg *b, int64_t sign)
+{
+    a->count += sign * b->count;
+    a->self_ns += sign * b->self_ns;
+    a->flops += sign * b->flops;
+    a->bytes_weights += sign * b->bytes_weights;
+    a->bytes_cache_read += sign * b->bytes_cache_read;
+    a->bytes_cache_write += sign * b->bytes_cache_write;
+    a->bytes_act += sign * b->bytes_act;
+    a->remat_ns += sign * b->remat_ns;
+    a->remat_flops += sign * b->remat_flops;
+}
+
+static void window_close_step(window *w)
+{
+    prof_agg *slot = w->slots + (size_t)w->next * (size_t)w->stride;
+    for (int i = 0; i < w->stride; i++) {
+        if (w->filled == PROF_WINDOW) agg_combine(&w->sum[i], &slot[i], -1);
+        agg_combine(&w->sum[i], &w->cur[i], +1);
+    }
+    memcpy(slot, w->cur, (size_t)w->stride * sizeof *slot);
+    memset(w->cur, 0, (size_t)w->stride * sizeof *w->cur);
+    w->next = (w->next + 1) % PROF_WINDOW;
+    if (w->filled < PROF_WINDOW) w->filled++;
+}
+
+static void fill_snapshot(prof *p, prof_snapshot *s, uint64_t version)
+{
+    s->version = version;
+    s->steps = p->next_step;
+    s->n_layer = p->n_layer;
+    s->window_steps = p->win.filled;
+    s->nonlayer = p->win.sum[0];
+    memcpy(s->layer, p->win.sum + 1, (size_t)p->n_layer * sizeof(prof_agg));
+    memcpy(s->op, p->win.sum + 1 + p->n_layer, sizeof s->op);
+    s->n_history = p->hist_n;
+    int first = (p->hist_next - p->hist_n + PROF_HISTORY) % PROF_HISTORY;
+    for (int i = 0; i < p->hist_n; i++)
+        s->history[i] = p->history[(first + i) % PROF_HISTORY];
+    memcpy(s->counters, p->last_ctr, sizeof s->counters);
+    s->spans = atomic_load_explicit(&p->spans, memory_order_relaxed);
+    s->spans_dropped = atomic_load_explicit(&p->spans_dropped, memory_order_relaxed);
+    s->steps_dropped = atomic_load_explicit(&p->steps_dropped, memory_order_relaxed);
+}
+
+void prof_publish(prof *p)
+{
+    /* Seqlock: an odd sequence marks a copy in progress; readers retry until they see the same even value
+     * before and after their copy. */
+    uint64_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+    atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    fill_snapshot(p, p->shared, s / 2 + 1);
+    atomic_store_explicit(&p->seq, s + 2, memory_order_release);
+    p->last_publish = xq_now_ns();
+}
+
+int prof_snapshot_read(const prof *p, prof_snapshot *out)
+{
+    prof *mp = (prof *)p;
+    for (int tries = 0; tries < SNAPSHOT_TRIES; tries++) {
+        uint64_t s1 = atomic_load_explicit(&mp->seq, memory_order_acquire);
+        if (s1 & 1) {
+            sched_yield();
+            continue;
+        }
+        memcpy(out, p->shared, sizeof *out);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&mp->seq, memory_order_relaxed) == s1) return 0;
+    }
+    return -1;
+}
+
+/* The policy's bytes for this step: per layer (held after the append, and appended), and in total. */
+static void step_cache_figures(prof *p, step_state *st)
+{
+    st->cache_persistent = st->cache_residual = st->cache_transient = -1;
+    if (!p->cache) return;
+    cache_bytes now, before;
+    for (int l = 0; l < p->n_layer; l++) {
+        cache_get_bytes(p->cache, l, st->n_ctx, &now);
+        cache_get_bytes(p->cache, l, st->n_ctx - st->n_tokens, &before);
+        p->layer_cache[l] =
+            (prof_cache_step){(int64_t)now.persistent, (int64_t)now.persistent - (int64_t)before.persistent};
+    }
+    cache_get_bytes(p->cache, -1, st->n_ctx, &now);
+    st->cache_persistent = (int64_t)now.persistent;
+    st->cache_residual = (int64_t)now.residual;
+    st->cache_transient = (int64_t)now.transient;
+}
+
+static void step_begin(prof *p, const span_shape *sh)
+{
+    step_state *st = &p->step;
+    if (st->open) {
+        bump(&p->spans_unmatched);
+        return;
+    }
+    *st = (step_state){.open = true, .index = p->next_step++, .n_tokens = sh->n, .n_ctx = sh->ctx};
+    /* A call of more than one token, or the first token of a sequence, fills the cache: a prefill. */
+    st->phase = (sh->n > 1 || sh->ctx <= sh->n) ? PROF_PHASE_PREFILL : PROF_PHASE_DECODE;
+    step_cache_figures(p, st);
+    prof_counters_read(&p->ctr, st->ctr0);
+    p->depth = 0;
+    p->ignored = 0;
+    st->t0 = xq_now_ns(); /* last, so that the bookkeeping above is not charged to the step */
+}
+
+static void remember_step(prof *p, const prof_step_rec *r)
+{
+    p->history[p->hist_next] = (prof_step_brief){r->index,  r->n_tokens,         r->n_ctx,           r->ns,
+                                                 r->ops_ns, r->cache_persistent, r->cache_transient, r->phase};
+    p->hist_next = (p->hist_next + 1) % PROF_HISTORY;
+    if (p->hist_n < PROF_HISTORY) p->hist_n++;
+    memcpy(p->last_ctr, r->counters, sizeof p->last_ctr);
+}
+
+static void step_end(prof *p, int64_t t)
+{
+    step_state *st = &p->step;
+    if (!st->open) {
+        bump(&p->spans_unmatched);
+        return;
+    }
+    st->open = false;
+    prof_record rec = {.kind = PROF_REC_STEP};
+    prof_step_rec *r = &rec.step;
+    *r = (prof_step_rec){.index = st->index,
+                         .t_ns = st->t0 - p->t0,
+                         .ns = t - st->t0,
+                         .ops_ns = st->ops_ns,
+                         .n_tokens = st->n_tokens,
+                         .n_ctx = st->n_ctx,
+                         .cache_persistent = st->cache_persistent,
+                         .cache_residual = st->cache_residual,
+                         .cache_transient = st->cache_transient,
+                         .n_ops = st->n_ops,
+                         .phase = st->phase,
+                         .sum = st->sum};
+    prof_counters_read(&p->ctr, r->counters);
+    for (int i = 0; i < PROF_CTR_COUNT; i++)
+        r->counters[i] = (r->counters[i] >= 0 && st->ctr0[i] >= 0) ? r->counters[i] - st->ctr0[i] : -1;
+    bump(prof_ring_push(&p->ring, &rec, 0) ? &p->steps : &p->steps_dropped);
+    remember_step(p, r);
+    window_close_step(&p->win);
+    if (t - p->last_publish >= PUBLISH_NS) prof_publish(p);
+}
+
+static void span_done(prof *p, const frame *f, int64_t t)
+{
+    prof_record rec = {.kind = PROF_REC_OP};
+    prof_op_rec *r = &rec.op;
+    r->step = p->step.index;
+    r->t_ns = f->t0 - p->t0;
+    r->ns = t - f->t0;
+    r->self_ns = r->ns - f->child_ns;
+    bool in_layer = f->layer >= 0 && f->layer < p->n_layer;
+    prof_cost_of(f->op, &f->shape, in_layer && p->cache ? &p->layer_cache[f->layer] : NULL, &r->cost);
+    if (f->op == OP_ATTEND) { /* bytes a nested dequant read are not read twice */
+        int64_t left = r->cost.bytes_cache_read - f->child_cache_read;
+        r->cost.bytes_cache_read = left > 0 ? left : 0;
+    }
+    r->layer = f->layer;
+    r->op = (uint8_t)f->op;
+    r->depth = (uint8_t)p->depth;
+    if (p->depth > 0) {
+        frame *parent = &p->stack[p->depth - 1];
+        parent->child_ns += r->ns;
+        parent->child_cache_read += r->cost.bytes_cache_read;
+    } else {
+        p->step.ops_ns += r->ns;
+    }
+    p->step.n_ops++;
+    window *w = &p->win;
+    int slot = in_layer ? f->layer + 1 : 0;
+    agg_add(&w->cur[slot], r);
+    agg_add(&p->step.sum, r);
+    agg_add(&w->cur[1 + p->n_layer + f->op], r);
+    bump(prof_ring_push(&p->ring, &rec, p->step_reserve) ? &p->spans : &p->spans_dropped);
+}
+
+static void sink_begin(void *self, span_op op, int32_t layer, const span_shape *shape)
+{
+    prof *p = self;
+    if (!pthread_equal(pthread_self(), p->owner)) {
+        bump(&p->spans_foreign);
+        return;
+    }
+    if (op == OP_STEP) {
+        step_begin(p, shape);
+        return;
+    }
+    if (!p->step.open || p->depth >= MAX_DEPTH || op < 0 || op >= OP_COUNT) {
+        p->ignored++;
+        bump(&p->spans_unmatched);
+        return;
+    }
+    frame *f = &p->stack[p->depth++];
+    f->op = op;
+    f->layer = layer;
+    f->shape = *shape;
+    f->child_ns = f->child_cache_read = 0;
+    f->t0 = xq_now_ns();
+}
+
+static void sink_end(void *self, span_op op, int32_t layer)
+{
+    int64_t t = xq_now_ns(); /* first, so that the bookkeeping below is not charged to the op */
+    prof *p = self;
+    if (!pthread_equal(pthread_self(), p->owner)) return;
+    if (op == OP_STEP) {
+        step_end(p, t);
+        return;
+    }
+    if (p->ignored > 0) {
+        p->ignored--;
+        return;
+    }
+    if (p->depth == 0 || p->stack[p->depth - 1].op != op || p->stack[p->depth - 1].layer != layer) {
+        bump(&p->spans_unmatched);
+        return;
+    }
+    p->depth--;
+    span_done(p, &p->stack[p->depth], t);
+}
+
+static int window_init(window *w, int n_layer)
+{
+    w->stride = 1 + n_layer + OP_COUNT;
+    size_t row = (size_t)w->stride;
+    w->slots = calloc(row * (PROF_WINDOW + 2), sizeof(prof_agg));
+    w->sum = w->slots ? w->slots + row * PROF_WINDOW : NULL;
+    w->cur = w->sum ? w->sum + row : NULL;
+    return w->slots ? 0 : -1;
+}
+
+int prof_create(const prof_params *params, prof **out, xq_err *err)
+{
+    *out = NULL;
+    /* The ring's indices are cache-line aligned, so the struct is too: calloc only promises 16 bytes. */
+    size_t size = (sizeof(prof) + 63) & ~(size_t)63;
+    prof *p = aligned_alloc(_Alignof(prof), size);
+    if (!p) return xq_fail(err, XQ_ERUN, "profiler: out of memory");
+    memset(p, 0, size);
+    p->owner = pthread_self();
+    p->n_layer = params->n_layer < 0 ? 0 : params->n_layer > PROF_MAX_LAYERS ? PROF_MAX_LAYERS : params->n_layer;
+    p->sink = (span_sink){p, sink_begin, sink_end};
+    for (int i = 0; i < PROF_CTR_COUNT; i++)
+        p->ctr.fd[i] = p->last_ctr[i] = -1;
+    snprintf(p->ctr.status, sizeof p->ctr.status, "not available (not asked for)");
+    p->shared = calloc(1, sizeof *p->shared);
+    p->layer_cache = calloc((size_t)p->n_layer + 1, sizeof *p->layer_cache);
+    size_t queue = params->queue_records ? params->queue_records : DEFAULT_QUEUE;
+    if (!p->shared || !p->layer_cache || window_init(&p->win, p->n_layer) || prof_ring_init(&p->ring, queue)) {
+        prof_destroy(p);
+        return xq_fail(err, XQ_ERUN, "profiler: out of memory for a queue of %zu spans", queue);
+    }
+    p->step_reserve = prof_ring_capacity(&p->ring) / 4 < STEP_RESERVE ? prof_ring_capacity(&p->ring) / 4 : STEP_RESERVE;
+    if (params->counters) prof_counters_open(&p->ctr);
+    if (params->calibrate) p->calib = prof_calib_start(params->n_threads > 0 ? params->n_threads : xq_cpu_count());
+    p->t0 = xq_now_ns();
+    prof_publish(p);
+    *out = p;
+    return XQ_OK;
+}
+
+void prof_destroy(prof *p)
+{
+    if (!p) return;
+    prof_calib_destroy(p->calib);
+    prof_counters_close(&p->ctr);
+    prof_ring_free(&p->ring);
+    free(p->win.slots);
+    free(p->layer_cache);
+    free(p->shared);
+    free(p);
+}
+
+const span_sink *prof_sink(prof *p)
+{
+    return &p->sink;
+}
+void prof_bind_cache(prof *p, const cache *c)
+{
+    p->cache = c;
+}
+size_t prof_drain(prof *p, prof_record *out, size_t max)
+{
+    return prof_ring_pop(&p->ring, out, max);
+}
+
+bool prof_queue_empty(prof *p)
+{
+    return atomic_load_explicit(&p->ring.head, memory_order_acquire) ==
+           atomic_load_explicit(&p->ring.tail, memory_order_acquire);
+}
+
+void prof_get_stats(const prof *p, prof_stats *out)
+{
+    prof *mp = (prof *)p;
+    out->spans = atomic_load(&mp->spans);
+    out->steps = atomic_load(&mp->steps);
+    out->spans_dropped = atomic_load(&mp->spans_dropped);
+    out->steps_dropped = atomic_load(&mp->steps_dropped);
+    out->spans_foreign = atomic_load(&mp->spans_foreign);
+    out->spans_unmatched = atomic_load(&mp->spans_unmatched);
+}
+
+const char *prof_counters_status(const prof *p)
+{
+    return p->ctr.status;
+}
+bool prof_get_roofline(prof *p, prof_roofline *out)
+{
+    return prof_calib_poll(p->calib, out);
+}
+
+bool prof_finish_roofline(prof *p, int64_t timeout_ns, prof_roofline *out)
+{
+    return p->calib && prof_calib_finish(p->calib, timeout_ns, out);
+}

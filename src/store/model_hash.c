@@ -1,0 +1,117 @@
+/* Incremental, cached model hashing of model_hash.h. */
+#include "store/model_hash.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "prof/roofline.h"
+#include "store/sha256.h"
+
+enum { READ_BYTES = 1 << 20 };
+
+struct model_hash {
+    int fd;
+    char real[PATH_MAX];
+    long long size, mtime_ns;
+    sha256_ctx ctx;
+    bool done, failed, from_cache;
+    char hex[65];
+    unsigned char *buf;
+};
+
+static FILE *cache_file(const char *mode)
+{
+    char dir[4096], path[4200];
+    if (!prof_cache_dir(dir, sizeof dir)) return NULL;
+    snprintf(path, sizeof path, "%s/sha256.tsv", dir);
+    return fopen(path, mode);
+}
+
+static bool lookup(model_hash *h)
+{
+    FILE *f = cache_file("r");
+    char line[PATH_MAX + 160], hex[65];
+    long long size, mtime;
+    bool found = false;
+    while (f && fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t');
+        if (!tab || (size_t)(tab - line) != strlen(h->real) || strncmp(line, h->real, (size_t)(tab - line))) continue;
+        if (sscanf(tab + 1, "%lld\t%lld\t%64s", &size, &mtime, hex) == 3 && size == h->size && mtime == h->mtime_ns &&
+            strlen(hex) == 64) {
+            memcpy(h->hex, hex, sizeof hex);
+            found = true;
+        }
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+model_hash *model_hash_start(const char *path)
+{
+    model_hash *h = calloc(1, sizeof *h);
+    struct stat sb;
+    if (!h) return NULL;
+    h->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (h->fd < 0 || fstat(h->fd, &sb) || !realpath(path, h->real)) {
+        model_hash_free(h);
+        return NULL;
+    }
+    h->size = (long long)sb.st_size;
+    h->mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    if (lookup(h)) {
+        h->done = h->from_cache = true;
+        return h;
+    }
+    sha256_init(&h->ctx);
+    if (!(h->buf = malloc(READ_BYTES))) {
+        model_hash_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void finish(model_hash *h)
+{
+    sha256_hex(&h->ctx, h->hex);
+    h->done = true;
+    FILE *f = cache_file("a");
+    if (!f) return;
+    fprintf(f, "%s\t%lld\t%lld\t%s\n", h->real, h->size, h->mtime_ns, h->hex);
+    fclose(f);
+}
+
+bool model_hash_step(model_hash *h, size_t max_bytes)
+{
+    for (size_t done = 0; !h->done && done < max_bytes;) {
+        ssize_t n = read(h->fd, h->buf, READ_BYTES);
+        if (n < 0) {
+            h->done = h->failed = true;
+            break;
+        }
+        if (n == 0) {
+            finish(h);
+            break;
+        }
+        sha256_update(&h->ctx, h->buf, (size_t)n);
+        done += (size_t)n;
+    }
+    return h->done;
+}
+
+const char *model_hash_hex(const model_hash *h)
+{
+    return h && h->done && !h->failed ? h->hex : NULL;
+}
+
+void model_hash_free(model_hash *h)
+{
+    if (!h) return;
+    if (h->fd >= 0) close(h->fd);
+    free(h->buf);
+    free(h);
+}

@@ -1,0 +1,72 @@
+/* Read-only trace connection of reader.h. */
+#include "store/reader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/schema.h"
+
+struct store_reader {
+    sqlite3 *db;
+    char *path;
+};
+
+int store_reader_open(const char *path, store_reader **out, xq_err *err)
+{
+    *out = NULL;
+    if (access(path, R_OK) != 0) return xq_fail(err, XQ_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    store_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
+    }
+    int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        rc = store_sqlite_fail(r->db, rc, path, "cannot open", err);
+    } else {
+        sqlite3_busy_timeout(r->db, 5000);
+        rc = store_schema_prepare(r->db, path, false, err);
+    }
+    if (rc) {
+        store_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return XQ_OK;
+}
+
+void store_reader_close(store_reader *r)
+{
+    if (!r) return;
+    sqlite3_close(r->db);
+    free(r->path);
+    free(r);
+}
+
+sqlite3 *store_reader_db(store_reader *r)
+{
+    return r->db;
+}
+const char *store_reader_path(const store_reader *r)
+{
+    return r->path;
+}
+
+int store_reader_resolve_run(store_reader *r, int64_t want, int64_t *run, xq_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    const char *sql = want > 0 ? "SELECT id FROM run WHERE id = ?" : "SELECT max(id) FROM run";
+    int rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK && want > 0) sqlite3_bind_int64(s, 1, want);
+    if (rc == SQLITE_OK) rc = sqlite3_step(s);
+    *run = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    bool null = rc == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_NULL;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return store_sqlite_fail(r->db, rc, r->path, "cannot read", err);
+    if (rc == SQLITE_DONE || null || *run <= 0)
+        return want > 0 ? xq_fail(err, XQ_EINPUT, "%s: no run %lld", r->path, (long long)want)
+                        : xq_fail(err, XQ_EINPUT, "%s: the trace holds no run", r->path);
+    return XQ_OK;
+}

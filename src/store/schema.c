@@ -1,0 +1,102 @@
+/* Schema checks, creation and forward migrations of schema.h. The current schema is traces/schema.sql; a
+ * migration upgrades a version v file to v + 1 (ALTER TABLE …), then schema.sql (all IF NOT EXISTS) adds what
+ * is missing and sets the new user_version. Everything happens in one IMMEDIATE transaction. */
+#include "store/schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace_schema.h"
+
+/* migrations[v - 1] upgrades a version v file to v + 1. Version 1 is the first: nothing to upgrade yet. */
+static const char *const migrations[] = {NULL};
+
+static long long pragma_value(const char *name)
+{
+    const char *at = strstr(trace_schema_sql, name);
+    const char *eq = at ? strchr(at, '=') : NULL;
+    return eq ? strtoll(eq + 1, NULL, 10) : -1;
+}
+
+int store_schema_version(void)
+{
+    return (int)pragma_value("PRAGMA user_version");
+}
+int32_t store_application_id(void)
+{
+    return (int32_t)pragma_value("PRAGMA application_id");
+}
+const char *store_schema_text(void)
+{
+    return trace_schema_sql;
+}
+
+int store_sqlite_fail(sqlite3 *db, int rc, const char *path, const char *what, xq_err *err)
+{
+    int primary = rc & 0xff;
+    int code = primary == SQLITE_NOTADB ? XQ_EINPUT : XQ_ERUN;
+    const char *why = primary == SQLITE_NOTADB ? "not an SQLite database"
+                      : db                     ? sqlite3_errmsg(db)
+                                               : sqlite3_errstr(rc);
+    int sys = db && (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)
+                  ? sqlite3_system_errno(db)
+                  : 0;
+    if (sys) return xq_fail(err, code, "%s: %s: %s (%s)", path, what, why, strerror(sys)); /* e.g. "No space left" */
+    return xq_fail(err, code, "%s: %s: %s", path, what, why);
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, long long *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* version: user_version; objects: rows of sqlite_schema. */
+static int read_identity(sqlite3 *db, const char *path, long long *app, long long *version, long long *objects,
+                         xq_err *err)
+{
+    int rc = pragma_int(db, "PRAGMA application_id", app);
+    if (rc == SQLITE_OK) rc = pragma_int(db, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK) rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", objects);
+    return rc == SQLITE_OK ? XQ_OK : store_sqlite_fail(db, rc, path, "cannot read", err);
+}
+
+static int apply_schema(sqlite3 *db, const char *path, long long from_version, xq_err *err)
+{
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (long long v = from_version; rc == SQLITE_OK && v >= 1 && v < store_schema_version(); v++)
+        if (migrations[v - 1]) rc = sqlite3_exec(db, migrations[v - 1], NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, trace_schema_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return XQ_OK;
+    store_sqlite_fail(db, rc, path, from_version ? "cannot upgrade the schema" : "cannot create the schema", err);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return err ? err->code : XQ_ERUN;
+}
+
+int store_schema_prepare(sqlite3 *db, const char *path, bool writable, xq_err *err)
+{
+    long long app = 0, version = 0, objects = 0;
+    int rc = read_identity(db, path, &app, &version, &objects, err);
+    if (rc) return rc;
+    bool empty = app == 0 && version == 0 && objects == 0;
+    if (!empty && app != store_application_id())
+        return xq_fail(err, XQ_EINPUT, "%s: not an xqprof trace (an SQLite file of another program)", path);
+    if (version > store_schema_version())
+        return xq_fail(err, XQ_EINPUT, "%s: written by a newer xqprof (trace schema %lld, this build reads up to %d)",
+                       path, version, store_schema_version());
+    if (empty && !writable) return xq_fail(err, XQ_EINPUT, "%s: empty file, not an xqprof trace", path);
+    if (!writable) return XQ_OK;
+    /* WAL only after the file proved ours: a foreign database must be left exactly as it was. */
+    rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) return store_sqlite_fail(db, rc, path, "cannot switch to WAL", err);
+    if (version == store_schema_version()) return XQ_OK;
+    return apply_schema(db, path, version, err);
+}

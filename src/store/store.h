@@ -1,0 +1,51 @@
+/* The trace file, writer side: one SQLite connection in WAL mode (readers never block it, nor it them) with
+ * prepared statements for every insert. A run is a row of `run`; its steps, ops and metrics reference it.
+ * Not thread-safe: one thread at a time (the trace writer thread while a run is live). */
+#ifndef XQ_STORE_STORE_H
+#define XQ_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+#include "prof/prof.h"
+#include "prof/record.h"
+#include "prof/roofline.h"
+
+typedef struct store store;
+
+typedef struct store_run_info {
+    const char *command, *version;
+    const char *model_file, *model_name, *model_config_json;
+    const char *cache_mode, *cache_params_json;
+    int threads;
+    int64_t n_ctx;
+} store_run_info;
+
+/* Creates the file or opens an existing trace to append a run. XQ_EINPUT: not SQLite, not ours, newer schema;
+ * XQ_ERUN: cannot create or write (read-only file or folder, disk full). */
+int store_open(const char *path, store **out, xq_err *err);
+/* Checkpoints the WAL into the main file and closes. */
+void store_close(store *st);
+const char *store_path(const store *st);
+
+int store_run_begin(store *st, const store_run_info *info, int64_t *run_id, xq_err *err);
+/* Final status (done, interrupted, failed), end time and the profiler's counts. */
+int store_run_end(store *st, int64_t run, const char *status, const prof_stats *stats, const char *counters,
+                  xq_err *err);
+/* What is known only once the session exists: threads, context, the cache mode's name and parameters (JSON). */
+int store_run_set_session(store *st, int64_t run, int threads, int64_t n_ctx, const char *cache_mode,
+                          const char *cache_params_json, xq_err *err);
+int store_run_set_sha256(store *st, int64_t run, const char *hex, xq_err *err);
+/* Inserts (or reuses an identical) CPU device row and links it to the run. */
+int store_run_set_device(store *st, int64_t run, const prof_roofline *r, xq_err *err);
+int store_metric(store *st, int64_t run, const char *name, double value, xq_err *err);
+
+/* Batched inserts: records between store_begin and store_commit land in one transaction. */
+int store_begin(store *st, xq_err *err);
+int store_commit(store *st, xq_err *err);
+bool store_in_transaction(const store *st);
+int store_insert(store *st, int64_t run, const prof_record *recs, size_t n, xq_err *err);
+
+#endif

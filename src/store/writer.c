@@ -1,0 +1,126 @@
+/* The writer thread of writer.h. It polls the queue every IDLE_NS when it is empty: the engine never signals
+ * it (a wake-up would cost the engine a syscall per step), and a few ms of latency cost nothing. */
+#include "store/writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "store/model_hash.h"
+
+enum { BATCH = 4096, HASH_SLICE = 4 << 20, WRITER_NICE = 10 };
+static const int64_t COMMIT_NS = 100 * 1000 * 1000; /* well inside the 250 ms promised by the design */
+static const int64_t IDLE_NS = 5 * 1000 * 1000;     /* at 1M spans/s a 5 ms batch is drained in < 1 ms */
+static const int64_t CALIB_WAIT_NS = 2500LL * 1000 * 1000;
+
+struct store_writer {
+    store *st;
+    int64_t run;
+    prof *prof;
+    pthread_t thread;
+    _Atomic int stop;
+    model_hash *hash;
+    bool hash_recorded, device_recorded, failed;
+    int64_t txn_t0;
+    xq_err err;
+    prof_record buf[BATCH];
+};
+
+static void record_failure(store_writer *w, const xq_err *e)
+{
+    if (!w->failed) w->err = *e;
+    w->failed = true;
+}
+
+/* Writes one batch; returns how many records were drained. */
+static size_t write_batch(store_writer *w)
+{
+    size_t n = prof_drain(w->prof, w->buf, BATCH);
+    xq_err e = {0};
+    if (n && !w->failed && !store_in_transaction(w->st)) {
+        if (store_begin(w->st, &e)) record_failure(w, &e);
+        w->txn_t0 = xq_now_ns();
+    }
+    if (n && !w->failed && store_insert(w->st, w->run, w->buf, n, &e)) record_failure(w, &e);
+    if (store_in_transaction(w->st) && xq_now_ns() - w->txn_t0 >= COMMIT_NS && store_commit(w->st, &e))
+        record_failure(w, &e);
+    return n;
+}
+
+static void late_facts(store_writer *w, bool wait)
+{
+    xq_err e = {0};
+    prof_roofline r;
+    /* During the run only an uncontended result is taken; at the end the engine is idle and a contended one
+     * has been measured again. */
+    if (!w->device_recorded && !w->failed &&
+        (wait ? prof_finish_roofline(w->prof, CALIB_WAIT_NS, &r) : prof_get_roofline(w->prof, &r) && !r.contended)) {
+        w->device_recorded = true;
+        if (store_run_set_device(w->st, w->run, &r, &e)) record_failure(w, &e);
+    }
+    if (w->hash && !w->hash_recorded && model_hash_step(w->hash, wait ? SIZE_MAX : HASH_SLICE)) {
+        w->hash_recorded = true;
+        const char *hex = model_hash_hex(w->hash);
+        if (hex && !w->failed && store_run_set_sha256(w->st, w->run, hex, &e)) record_failure(w, &e);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    store_writer *w = arg;
+    /* Below the engine's threads: on a machine whose cores the engine fills, the engine wins and the queue
+     * absorbs the delay (Linux applies nice per thread). */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE);
+    for (;;) {
+        size_t n = write_batch(w);
+        if (n == BATCH) continue;
+        bool stopping = atomic_load_explicit(&w->stop, memory_order_acquire);
+        if (stopping && prof_queue_empty(w->prof)) break;
+        late_facts(w, false);
+        if (n == 0) {
+            struct timespec ts = {0, IDLE_NS};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+int store_writer_start(store *st, int64_t run, prof *p, const char *model_file, store_writer **out, xq_err *err)
+{
+    *out = NULL;
+    store_writer *w = calloc(1, sizeof *w);
+    if (!w) return xq_fail(err, XQ_ERUN, "%s: out of memory for the trace writer", store_path(st));
+    w->st = st;
+    w->run = run;
+    w->prof = p;
+    w->hash = model_file ? model_hash_start(model_file) : NULL;
+    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+        model_hash_free(w->hash);
+        free(w);
+        return xq_fail(err, XQ_ERUN, "%s: cannot start the trace writer thread", store_path(st));
+    }
+    *out = w;
+    return XQ_OK;
+}
+
+int store_writer_finish(store_writer *w, const char *status, xq_err *err)
+{
+    atomic_store_explicit(&w->stop, 1, memory_order_release);
+    pthread_join(w->thread, NULL);
+    late_facts(w, true);
+    xq_err e = {0};
+    prof_stats stats;
+    prof_get_stats(w->prof, &stats);
+    if (!w->failed && store_run_end(w->st, w->run, status, &stats, prof_counters_status(w->prof), &e))
+        record_failure(w, &e);
+    if (store_in_transaction(w->st) && store_commit(w->st, &e)) record_failure(w, &e);
+    int rc = w->failed ? xq_fail(err, w->err.code, "%s", w->err.msg) : XQ_OK;
+    model_hash_free(w->hash);
+    free(w);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* The trace writer thread: drains a profiler's queue into the store in batched transactions, committed at
+ * least every COMMIT_NS (so a killed process loses at most that much), and fills in what arrives late — the
+ * CPU roofline once calibration ends, the model file's SHA-256 a slice at a time. The engine never waits for
+ * it. After a write error (disk full …) it keeps draining and discards, so inference is unaffected; the error
+ * is returned by store_writer_finish. */
+#ifndef XQ_STORE_WRITER_H
+#define XQ_STORE_WRITER_H
+
+#include <stdint.h>
+
+#include "base/status.h"
+#include "prof/prof.h"
+#include "store/store.h"
+
+typedef struct store_writer store_writer;
+
+/* model_file may be NULL (no hash). The store is used only by the writer thread until finish returns. */
+int store_writer_start(store *st, int64_t run, prof *p, const char *model_file, store_writer **out, xq_err *err);
+/* Drains everything, waits (≤ 2.5 s) for a calibration still running, records the hash and the run's final
+ * status and counts, commits and joins. Returns the first write error, if any. Frees w. */
+int store_writer_finish(store_writer *w, const char *status, xq_err *err);
+
+#endif

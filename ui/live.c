@@ -1,0 +1,146 @@
+/* Live source (live.h). */
+#include "ui/live.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+
+enum { DRAIN_BATCH = 4096 };
+
+struct ui_live {
+    prof *p;
+    const cache *c;
+    bool drain;
+    uint64_t version;
+    int64_t t_last_ns;
+    uint64_t sampled_version; /* snapshot version of the last rate sample */
+    int64_t pending_step; /* the step whose op records are being summed */
+    int64_t pending[UI_CLASS_COUNT];
+    prof_snapshot snap;
+    prof_record batch[DRAIN_BATCH];
+};
+
+ui_live *ui_live_create(prof *p, const cache *c, bool drain)
+{
+    ui_live *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    l->p = p;
+    l->c = c;
+    l->drain = drain;
+    l->pending_step = -1;
+    return l;
+}
+
+void ui_live_destroy(ui_live *l) { free(l); }
+
+static void push_step(ui_data *d, const ui_step *s)
+{
+    if (d->n_steps == UI_MAX_STEPS) {
+        memmove(d->step, d->step + 1, sizeof d->step[0] * (UI_MAX_STEPS - 1));
+        d->n_steps--;
+    }
+    d->step[d->n_steps++] = *s;
+}
+
+static void take_op(ui_live *l, const prof_op_rec *o)
+{
+    if (o->step != l->pending_step) {
+        memset(l->pending, 0, sizeof l->pending);
+        l->pending_step = o->step;
+    }
+    l->pending[ui_op_class((span_op)o->op)] += o->self_ns;
+}
+
+static void take_step(ui_live *l, ui_data *d, const prof_step_rec *s)
+{
+    ui_step u = {.index = s->index, .n_tokens = s->n_tokens, .n_ctx = s->n_ctx, .ns = s->ns,
+                 .cache_persistent = s->cache_persistent, .prefill = s->phase == PROF_PHASE_PREFILL};
+    if (l->pending_step == s->index) {
+        memcpy(u.class_ns, l->pending, sizeof u.class_ns);
+        u.classes_known = true;
+    }
+    memset(l->pending, 0, sizeof l->pending);
+    l->pending_step = -1;
+    push_step(d, &u);
+}
+
+static void drain_records(ui_live *l, ui_data *d)
+{
+    size_t n;
+    while ((n = prof_drain(l->p, l->batch, DRAIN_BATCH)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            if (l->batch[i].kind == PROF_REC_OP) take_op(l, &l->batch[i].op);
+            else take_step(l, d, &l->batch[i].step);
+        }
+}
+
+static void steps_from_history(ui_data *d, const prof_snapshot *s)
+{
+    d->n_steps = 0;
+    for (int i = 0; i < s->n_history && i < UI_MAX_STEPS; i++) {
+        const prof_step_brief *b = &s->history[i];
+        d->step[d->n_steps++] = (ui_step){.index = b->index, .n_tokens = b->n_tokens, .n_ctx = b->n_ctx, .ns = b->ns,
+                                          .cache_persistent = b->cache_persistent,
+                                          .prefill = b->phase == PROF_PHASE_PREFILL};
+    }
+}
+
+static void copy_aggregates(ui_live *l, ui_data *d, const prof_snapshot *s)
+{
+    d->n_layer = s->n_layer < UI_MAX_LAYERS ? s->n_layer : UI_MAX_LAYERS;
+    d->window_steps = s->window_steps;
+    int64_t held = s->n_history ? s->history[s->n_history - 1].n_ctx : 0;
+    d->ctx = held;
+    for (int i = 0; i < d->n_layer; i++) {
+        d->layer[i].agg = s->layer[i];
+        d->layer[i].cache_bytes = -1;
+        if (l->c) {
+            cache_bytes cb;
+            cache_get_bytes(l->c, i, held, &cb);
+            d->layer[i].cache_bytes = (int64_t)cb.persistent;
+        }
+    }
+    memcpy(d->op, s->op, sizeof d->op);
+}
+
+static void update_peaks(ui_live *l, ui_data *d)
+{
+    prof_roofline r;
+    if (d->peak_flops > 0) return;
+    if (prof_get_roofline(l->p, &r)) {
+        d->peak_flops = r.peak_flops;
+        d->peak_bytes_per_s = r.read_bytes_per_s;
+        snprintf(d->device, sizeof d->device, "%s", r.cpu_name);
+        d->version++;
+    } else {
+        snprintf(d->peak_why, sizeof d->peak_why, "measuring this CPU's peaks");
+    }
+}
+
+bool ui_live_poll(ui_live *l, ui_data *d)
+{
+    uint64_t before = d->version;
+    int64_t now = xq_now_ns();
+    update_peaks(l, d);
+    if (l->drain) drain_records(l, d);
+    if (prof_snapshot_read(l->p, &l->snap) != 0) return d->version != before;
+    d->live = true;
+    if (l->snap.version != l->version) {
+        l->version = l->snap.version;
+        copy_aggregates(l, d, &l->snap);
+        if (!l->drain) steps_from_history(d, &l->snap);
+        d->version++;
+    }
+    /* One rate sample per 250 ms gives the sparkline a real time axis; none while the engine is idle. */
+    if (now - l->t_last_ns >= 250000000 && l->version != l->sampled_version) {
+        ui_rate_push(d, ui_decode_rate(d));
+        l->t_last_ns = now;
+        l->sampled_version = l->version;
+        d->rate_span_s = (double)d->n_rate * 0.25;
+        d->version++;
+    }
+    return d->version != before;
+}

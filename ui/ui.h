@@ -1,0 +1,35 @@
+/* The terminal UI's entry point: a curses loop over one data source (a live run or a recorded trace), with the
+ * views of view.h, the keys of keys.h and the layout of layout.h. Nothing is printed while curses is active; the
+ * terminal is restored on return, on SIGINT/SIGTERM (which end the loop) and on a crash (handlers restore the
+ * terminal, then re-raise). */
+#ifndef XQ_UI_UI_H
+#define XQ_UI_UI_H
+
+#include <stdbool.h>
+
+#include "base/status.h"
+#include "ui/data.h"
+
+typedef struct ui_source {
+    void *self;
+    /* Fills d with the latest data (d keeps its previous contents otherwise); true when anything changed. */
+    bool (*poll)(void *self, ui_data *d);
+} ui_source;
+
+typedef struct ui_opts {
+    bool color;          /* false: NO_COLOR or --no-color */
+    bool ascii;          /* --ascii; a non-UTF-8 locale implies it */
+    int interval_ms;     /* refresh period */
+    long max_iterations; /* > 0: leave after this many loop turns (tests) */
+    int first_view;      /* 0-based */
+    const char *gpus;    /* comma-separated catalogue ids whose roofs the Roofline view overlays */
+} ui_opts;
+
+/* Runs until q/F10 (0), SIGINT/SIGTERM (130) or max_iterations (0). other: a second run for Compare, or NULL
+ * with other_why saying why there is none. XQ_ERUN with a message if the terminal cannot be used. */
+int ui_run(const ui_opts *o, ui_source *src, const ui_data *other, const char *other_why, xq_err *err);
+
+/* NO_COLOR set (to anything non-empty, as no-color.org asks). */
+bool ui_env_no_color(void);
+
+#endif

@@ -1,0 +1,41 @@
+/* The views: each draws one screen's body from a ui_data. They share the context below (style, layout,
+ * navigation state), read-only except for the selection they clamp. */
+#ifndef XQ_UI_VIEW_H
+#define XQ_UI_VIEW_H
+
+#include <stdbool.h>
+
+#include "gpu/catalogue.h"
+#include "ui/data.h"
+#include "ui/draw.h"
+#include "ui/layout.h"
+
+enum { UI_VIEW_OVERVIEW = 0, UI_VIEW_LAYERS, UI_VIEW_ROOFLINE, UI_VIEW_TIMELINE, UI_VIEW_MODES, UI_VIEW_COMPARE,
+       UI_VIEW_COUNT, UI_MAX_ROOFS = 4 };
+
+typedef struct ui_ctx {
+    ui_style style;
+    ui_layout lay;
+    const ui_data *d;
+    const ui_data *other;  /* the second run of `view A B`, else NULL */
+    const char *other_why; /* why there is no second run to compare (NULL when there is) */
+    bool frozen;
+    bool sort_by_layer; /* Layers: by layer index instead of by time */
+    int sel;            /* Layers: selected row */
+    int n_roofs;
+    gpu_spec roofs[UI_MAX_ROOFS]; /* other devices' roofs for the Roofline view */
+} ui_ctx;
+
+const char *ui_view_name(int view);
+void ui_view_draw(ui_ctx *c, int view);
+
+void ui_view_overview(ui_ctx *c);
+void ui_view_layers(ui_ctx *c);
+void ui_view_roofline(ui_ctx *c);
+void ui_view_timeline(ui_ctx *c);
+void ui_view_modes(ui_ctx *c);
+void ui_view_compare(ui_ctx *c);
+/* One line in the middle of the body saying why a view is empty and what would fill it. */
+void ui_view_empty(const ui_ctx *c, const char *title, const char *why);
+
+#endif
