@@ -70,7 +70,8 @@ static void take_step(ui_live *l, ui_data *d, const prof_step_rec *s)
 static void drain_records(ui_live *l, ui_data *d)
 {
     size_t n;
-    while ((n = prof_drain(l->p, l->batch, DRAIN_BATCH)) > 0)
+    /* Bounded: a fast engine refills the queue as quickly as it is read, and the screen must keep answering. */
+    for (int batches = 0; batches < 8 && (n = prof_drain(l->p, l->batch, DRAIN_BATCH)) > 0; batches++)
         for (size_t i = 0; i < n; i++) {
             if (l->batch[i].kind == PROF_REC_OP) take_op(l, &l->batch[i].op);
             else take_step(l, d, &l->batch[i].step);

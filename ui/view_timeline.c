@@ -2,6 +2,7 @@
  * axis and, being much longer than decode steps, clipped at the top (^) so that decode stays readable. */
 #include <curses.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ui/charts.h"
 #include "ui/view.h"
@@ -10,14 +11,25 @@ static const char *const UTF[UI_CLASS_COUNT] = {"█", "▓", "▒", "░"};
 static const char *const ASC[UI_CLASS_COUNT] = {"#", "=", "+", "o"};
 static const ui_color COLOR[UI_CLASS_COUNT] = {UI_COL_MEM, UI_COL_SAVED, UI_COL_PAID, UI_COL_DIM};
 
-static int64_t decode_max(const ui_data *d, int first)
+static int cmp_i64(const void *a, const void *b)
 {
-    int64_t max = 0;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The top of the scale: the 90th percentile of the decode steps shown, so that one slow step (a preemption, a
+ * prefill) is clipped with ^ instead of flattening every other column. */
+static int64_t scale_top(const ui_data *d, int first)
+{
+    int64_t ns[UI_MAX_STEPS];
+    int n = 0;
     for (int i = first; i < d->n_steps; i++)
-        if (!d->step[i].prefill && d->step[i].ns > max) max = d->step[i].ns;
-    for (int i = first; i < d->n_steps && !max; i++)
-        if (d->step[i].ns > max) max = d->step[i].ns;
-    return max;
+        if (!d->step[i].prefill || d->n_steps - first == 1) ns[n++] = d->step[i].ns;
+    if (!n)
+        for (int i = first; i < d->n_steps; i++)
+            ns[n++] = d->step[i].ns;
+    qsort(ns, (size_t)n, sizeof ns[0], cmp_i64);
+    return n ? ns[(n - 1) * 9 / 10] : 0;
 }
 
 static void column(const ui_ctx *c, const ui_step *s, int x, int y_base, int h, int64_t max)
@@ -61,7 +73,7 @@ void ui_view_timeline(ui_ctx *c)
     ui_box(&c->style, b, "Timeline (steps, newest right; stacked by op class)");
     ui_rect in = ui_inner(b);
     int w = in.w - 2, h = in.h - 3, first = d->n_steps > w ? d->n_steps - w : 0;
-    int64_t max = decode_max(d, first);
+    int64_t max = scale_top(d, first);
     if (h < 1 || max <= 0) return;
     bool known = true;
     for (int i = first; i < d->n_steps; i++) {

@@ -64,23 +64,23 @@ uint16_t xq_f32_to_bf16(float f)
 #ifdef XQ_F16C_ROWS
 /* F16C converts 8 values per instruction and agrees with the scalar code except on NaNs: fp16→f32 sets the
  * quiet bit of a signalling NaN (the scalar code keeps it clear), f32→fp16 keeps the top payload bits (the
- * scalar code gives sign|0x7e00). A block with a NaN takes the scalar path, a compare and a branch otherwise. */
+ * scalar code gives sign|0x7e00). A row (fp16→f32) or block (f32→fp16) holding a NaN takes the scalar path. */
 F16C_TARGET static void h2f_f16c(const uint16_t *src, float *dst, int64_t n)
 {
-    const __m128i exp_mask = _mm_set1_epi16(0x7c00), man_mask = _mm_set1_epi16(0x03ff);
+    /* NaN (exponent all ones, mantissa not zero) ⇔ (h & 0x7fff) > 0x7c00; one pass finds whether the row has any */
+    const __m256i mag = _mm256_set1_epi16(0x7fff), inf = _mm256_set1_epi16(0x7c00);
+    __m256i any = _mm256_setzero_si256();
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
-        __m128i is_nan = _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, exp_mask), exp_mask),
-                                       _mm_xor_si128(_mm_cmpeq_epi16(_mm_and_si128(h, man_mask), _mm_setzero_si128()),
-                                                     _mm_set1_epi16(-1)));
-        if (_mm_movemask_epi8(is_nan)) {
-            for (int k = 0; k < 8; k++) dst[i + k] = xq_fp16_to_f32(src[i + k]);
-            continue;
-        }
-        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    for (; i + 16 <= n; i += 16)
+        any = _mm256_or_si256(any, _mm256_cmpgt_epi16(_mm256_and_si256(_mm256_loadu_si256((const __m256i *)(src + i)), mag), inf));
+    int has_nan = !_mm256_testz_si256(any, any);
+    for (; i < n && !has_nan; i++) has_nan = (src[i] & 0x7fff) > 0x7c00;
+    if (has_nan) {
+        for (i = 0; i < n; i++) dst[i] = xq_fp16_to_f32(src[i]);
+        return;
     }
-    for (; i < n; i++) dst[i] = xq_fp16_to_f32(src[i]);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
 }
 
 F16C_TARGET static void f2h_f16c(const float *src, uint16_t *dst, int64_t n)

@@ -62,9 +62,10 @@ typedef struct matmul_job {
     uint64_t act_row_bytes;
 } matmul_job;
 
-/* Each thread takes one contiguous run of DOT_TILE_ROWS-row units (one stream through memory per thread); a batch
- * goes through in blocks of DOT_TILE_TOKENS tokens, whose converted activations stay in L1/L2 while the
- * thread's rows pass, each unit being one call of the tile kernel. */
+/* Each thread takes one contiguous run of rows (a multiple of DOT_TILE_ROWS: one stream through memory per
+ * thread, whole micro tiles) and hands it to the tile kernel in one call per block of DOT_TILE_TOKENS tokens,
+ * so the kernel converts that block's activation scales once for all of the thread's rows; the block's
+ * activations stay in L1/L2 while the rows pass. */
 static void dot_task(void *ctx, int ith, int nth)
 {
     const matmul_job *j = ctx;
@@ -72,13 +73,12 @@ static void dot_task(void *ctx, int ith, int nth)
     const unsigned char *base = W->data, *act = j->o->act;
     long long u0, u1;
     xq_split_range((W->rows + DOT_TILE_ROWS - 1) / DOT_TILE_ROWS, ith, nth, &u0, &u1);
+    int64_t r0 = u0 * DOT_TILE_ROWS, r1 = u1 * DOT_TILE_ROWS < W->rows ? u1 * DOT_TILE_ROWS : W->rows;
+    if (r1 <= r0) return;
     for (int64_t t0 = 0; t0 < j->n_tok; t0 += DOT_TILE_TOKENS) {
         int64_t nt = j->n_tok - t0 < DOT_TILE_TOKENS ? j->n_tok - t0 : DOT_TILE_TOKENS;
-        for (int64_t u = u0; u < u1; u++) {
-            int64_t r0 = u * DOT_TILE_ROWS, nr = W->rows - r0 < DOT_TILE_ROWS ? W->rows - r0 : DOT_TILE_ROWS;
-            j->dot(base + (uint64_t)r0 * W->row_bytes, W->row_bytes, nr, act + (uint64_t)t0 * j->act_row_bytes,
-                   j->act_row_bytes, nt, W->cols, j->Y + t0 * W->rows + r0, W->rows);
-        }
+        j->dot(base + (uint64_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, act + (uint64_t)t0 * j->act_row_bytes,
+               j->act_row_bytes, nt, W->cols, j->Y + t0 * W->rows + r0, W->rows);
     }
 }
 

@@ -191,67 +191,152 @@ static AVX512_INLINE void dec8(const uint8_t *w, size_t ws, const uint8_t *a, in
     }
 }
 
-/* ---- prefill: R rows × 2·TP tokens, one row of two tokens per register ------------------------------------ */
+/* ---- prefill: rows × tokens with the unpacking and scale conversions done once ------------------------------ */
+/* A group of PRE_R rows is unpacked once (codes as bytes ready for VPDPBUSD, d and m as floats) and used against
+ * every token of the call; the activations' d and s are converted once per call, laid out [block][token] so
+ * that a pair of tokens' d is one 8-byte load and the m·s sums run over 16 tokens per register. The micro
+ * kernel then holds PRE_R rows × 2·PRE_TP tokens: one register per row and token pair. */
 
-enum { PRE_R = 4, PRE_TP = 2 };
+enum { PRE_R = 4, PRE_TP = 4, TOK_PAD = 16 };
 
-/* [h(p0) × 8 | h(p1) × 8] as floats. */
-static AVX512_INLINE __m512 pair_scale(const uint8_t *p0, const uint8_t *p1)
+typedef struct rows_prep {
+    uint8_t *codes; /* [block][row] × 32 bytes */
+    float *d, *m;   /* [block][row] */
+} rows_prep;
+
+static AVX512_INLINE void prep_rows(const uint8_t *w, size_t ws, int R, int64_t nb, int bits, int has_min, rows_prep *p)
 {
-    return _mm512_cvtph_ps(_mm256_mask_set1_epi16(_mm256_set1_epi16((short)half_bits(p0)), 0xFF00, (short)half_bits(p1)));
+    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min);
+    for (int64_t i = 0; i < nb; i++)
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w + (size_t)r * ws + (size_t)i * wb;
+            __m256i q = bits == 8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), _mm256_set1_epi8((char)0x80))
+                                  : codes256(b, bits, has_min);
+            _mm256_storeu_si256((__m256i *)(p->codes + ((size_t)i * R + (size_t)r) * 32), q);
+            p->d[i * R + r] = half(b);
+            if (has_min) p->m[i * R + r] = half(b + 2);
+        }
 }
 
-static AVX512_INLINE void pre(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int64_t nb, int bits, int has_min,
-                              int R, int TP, float *y, int64_t ys)
+/* Rows r < R (prepared) × tokens t0 .. t0 + 2·TP − 1 (a token past nt repeats the last one and is not stored). */
+static AVX512_INLINE void pre_micro(const rows_prep *rp, int R, const uint8_t *a, size_t as, int64_t t0, int64_t nt,
+                                    const float *da, int64_t ntp, int64_t nb, int bits, int has_min, int TP,
+                                    const float *summs, float *y, int64_t ys)
 {
-    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
-    int z = centre_of(bits, has_min);
-    __m512 acc[PRE_R][PRE_TP], sm[PRE_R][PRE_TP];
+    size_t ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    int z = centre_of(bits, has_min), off = has_min ? 4 : 2;
+    const __m512i pair_idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const uint8_t *a0[PRE_TP], *a1[PRE_TP];
+#pragma GCC unroll 4
+    for (int t = 0; t < TP; t++) {
+        int64_t u0 = t0 + 2 * t, u1 = u0 + 1 < nt ? u0 + 1 : u0;
+        a0[t] = a + (size_t)u0 * as + (size_t)off;
+        a1[t] = a + (size_t)u1 * as + (size_t)off;
+    }
+    __m512 acc[PRE_R][PRE_TP];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
-        for (int t = 0; t < TP; t++) acc[r][t] = sm[r][t] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int t = 0; t < TP; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         __m512i yv[PRE_TP], start[PRE_TP];
-        __m512 da[PRE_TP], sa[PRE_TP];
-#pragma GCC unroll 2
+        __m512 dap[PRE_TP];
+#pragma GCC unroll 4
         for (int t = 0; t < TP; t++) {
-            const uint8_t *a0 = a + (size_t)(2 * t) * as + (size_t)i * ab, *a1 = a0 + as;
-            int off = has_min ? 4 : 2;
-            yv[t] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a0 + off))),
-                                       _mm256_loadu_si256((const __m256i *)(a1 + off)), 1);
+            yv[t] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a0[t] + (size_t)i * ab))),
+                                       _mm256_loadu_si256((const __m256i *)(a1[t] + (size_t)i * ab)), 1);
             start[t] = centring512(yv[t], z);
-            da[t] = pair_scale(a0, a1);
-            sa[t] = has_min ? pair_scale(a0 + 2, a1 + 2) : _mm512_setzero_ps();
+            __m128 two = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(da + i * ntp + t0 + 2 * t)));
+            dap[t] = _mm512_permutexvar_ps(pair_idx, _mm512_castps128_ps512(two));
         }
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const uint8_t *b = w + (size_t)r * ws + (size_t)i * wb;
-            __m512i q = bits == 8 ? _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b + 2))),
-                                                     _mm512_set1_epi8((char)0x80))
-                                  : codes_twice(b, bits, has_min);
-            __m512 dw = _mm512_set1_ps(half(b)), mw = has_min ? _mm512_set1_ps(half(b + 2)) : _mm512_setzero_ps();
-#pragma GCC unroll 2
+            __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(rp->codes + ((size_t)i * R + (size_t)r) * 32)));
+            __m512 dw = _mm512_set1_ps(rp->d[i * R + r]);
+#pragma GCC unroll 4
             for (int t = 0; t < TP; t++) {
                 __m512i lanes = _mm512_dpbusd_epi32(start[t], q, yv[t]);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[t]), _mm512_cvtepi32_ps(lanes), acc[r][t]);
-                if (has_min) sm[r][t] = _mm512_fmadd_ps(mw, sa[t], sm[r][t]); /* exact product: = sum + m·s */
+                acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dap[t]), _mm512_cvtepi32_ps(lanes), acc[r][t]);
             }
         }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int t = 0; t < TP; t++) {
-            float *y0 = y + (2 * t) * ys + r, *y1 = y0 + ys;
+            int64_t u0 = t0 + 2 * t;
             if (bits == 8) {
-                *y0 = lo_sum(acc[r][t]);
-                *y1 = hi_sum(acc[r][t]);
-            } else {
-                *y0 = lo_sum(acc[r][t]) + _mm512_cvtss_f32(sm[r][t]);
-                *y1 = hi_sum(acc[r][t]) + _mm_cvtss_f32(_mm512_extractf32x4_ps(sm[r][t], 2));
+                y[u0 * ys + r] = lo_sum(acc[r][t]);
+                if (u0 + 1 < nt) y[(u0 + 1) * ys + r] = hi_sum(acc[r][t]);
+            } else { /* the reference's + summs (0 without m, which turns −0 into +0) */
+                y[u0 * ys + r] = lo_sum(acc[r][t]) + (has_min ? summs[r * ntp + u0] : 0.0f);
+                if (u0 + 1 < nt) y[(u0 + 1) * ys + r] = hi_sum(acc[r][t]) + (has_min ? summs[r * ntp + u0 + 1] : 0.0f);
             }
         }
+}
+
+/* summs[r][t] = Σ_i m_ri·s_ti in block order (the reference's separate sum), 16 tokens per register. */
+static AVX512_INLINE void prep_summs(const rows_prep *rp, int R, const float *sa, int64_t ntp, int64_t nb, float *summs)
+{
+    for (int r = 0; r < R; r++)
+        for (int64_t t = 0; t < ntp; t += 16) {
+            __m512 s = _mm512_setzero_ps();
+            for (int64_t i = 0; i < nb; i++) s = _mm512_fmadd_ps(_mm512_set1_ps(rp->m[i * R + r]), _mm512_loadu_ps(sa + i * ntp + t), s);
+            _mm512_storeu_ps(summs + r * ntp + t, s); /* exact products: fma = sum + m·s */
+        }
+}
+
+/* One row group against tokens [0, nt) of the call. */
+static AVX512_INLINE void pre_rows(const uint8_t *w, size_t ws, int R, const uint8_t *a, size_t as, int64_t nt,
+                                   const float *da, const float *sa, int64_t ntp, int64_t nb, int bits, int has_min,
+                                   float *y, int64_t ys)
+{
+    uint8_t codes[(size_t)nb * (size_t)R * 32];
+    float d[nb * R], m[has_min ? nb * R : 1], summs[has_min ? R * ntp : 1];
+    rows_prep rp = {codes, d, m};
+    prep_rows(w, ws, R, nb, bits, has_min, &rp);
+    if (has_min) prep_summs(&rp, R, sa, ntp, nb, summs);
+    int64_t t = 0;
+    for (; t + 2 * PRE_TP <= nt; t += 2 * PRE_TP) {
+        if (R == PRE_R) pre_micro(&rp, PRE_R, a, as, t, nt, da, ntp, nb, bits, has_min, PRE_TP, summs, y, ys);
+        else pre_micro(&rp, 1, a, as, t, nt, da, ntp, nb, bits, has_min, PRE_TP, summs, y, ys);
+    }
+    for (; t < nt; t += 2) {
+        if (R == PRE_R) pre_micro(&rp, PRE_R, a, as, t, nt, da, ntp, nb, bits, has_min, 1, summs, y, ys);
+        else pre_micro(&rp, 1, a, as, t, nt, da, ntp, nb, bits, has_min, 1, summs, y, ys);
+    }
+}
+
+/* Several tokens: activation scales converted once, then row groups. Tokens go in chunks that keep the scale
+ * tables within 64 KiB. */
+static AVX512_INLINE void tile_multi(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, size_t as, int64_t nt,
+                                     int64_t nb, float *y, int64_t ys, int bits, int has_min)
+{
+    size_t ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    int64_t chunk = 8192 / nb / TOK_PAD * TOK_PAD;
+    if (chunk < TOK_PAD) chunk = TOK_PAD;
+    if (chunk > 64) chunk = 64;
+    for (int64_t t0 = 0; t0 < nt; t0 += chunk) {
+        int64_t ct = nt - t0 < chunk ? nt - t0 : chunk, ntp = (ct + TOK_PAD - 1) / TOK_PAD * TOK_PAD;
+        const uint8_t *at = a + (size_t)t0 * as;
+        float da[nb * ntp], sa[has_min ? nb * ntp : 1];
+        for (int64_t i = 0; i < nb; i++) {
+            for (int64_t t = 0; t < ct; t++) {
+                const uint8_t *blk = at + (size_t)t * as + (size_t)i * ab;
+                da[i * ntp + t] = half(blk);
+                if (has_min) sa[i * ntp + t] = half(blk + 2);
+            }
+            for (int64_t t = ct; t < ntp; t++) {
+                da[i * ntp + t] = 0.0f;
+                if (has_min) sa[i * ntp + t] = 0.0f;
+            }
+        }
+        float *yt = y + t0 * ys;
+        int64_t r = 0;
+        for (; r + PRE_R <= nr; r += PRE_R)
+            pre_rows(w + (size_t)r * ws, ws, PRE_R, at, as, ct, da, sa, ntp, nb, bits, has_min, yt + r, ys);
+        for (; r < nr; r++) pre_rows(w + (size_t)r * ws, ws, 1, at, as, ct, da, sa, ntp, nb, bits, has_min, yt + r, ys);
+    }
 }
 
 /* ---- tile drivers -------------------------------------------------------------------------------------------- */
@@ -259,23 +344,13 @@ static AVX512_INLINE void pre(const uint8_t *w, size_t ws, const uint8_t *a, siz
 static AVX512_INLINE void tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *a, size_t as, int64_t nt, int64_t n,
                                float *y, int64_t ys, int bits, int has_min)
 {
-    int64_t nb = n / QK, t = 0;
-    /* token pairs: rows by 4 */
-    for (; t + 2 <= nt; ) {
-        int tp = t + 4 <= nt ? 2 : 1;
-        int64_t r = 0;
-        for (; r + PRE_R <= nr; r += PRE_R) {
-            if (tp == 2) pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, PRE_R, 2, y + t * ys + r, ys);
-            else pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, PRE_R, 1, y + t * ys + r, ys);
-        }
-        for (; r < nr; r++) {
-            if (tp == 2) pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, 1, 2, y + t * ys + r, ys);
-            else pre(w + (size_t)r * ws, ws, a + (size_t)t * as, as, nb, bits, has_min, 1, 1, y + t * ys + r, ys);
-        }
-        t += 2 * tp;
+    int64_t nb = n / QK;
+    if (nt >= 2) {
+        tile_multi(w, ws, nr, a, as, nt, nb, y, ys, bits, has_min);
+        return;
     }
     /* a single token: rows by 8 */
-    for (; t < nt; t++) {
+    for (int64_t t = 0; t < nt; t++) {
         int64_t r = 0;
         for (; r + 8 <= nr; r += 8) dec8(w + (size_t)r * ws, ws, a + (size_t)t * as, nb, bits, has_min, y + t * ys + r);
         for (; r < nr; r++) y[t * ys + r] = dot1(w + (size_t)r * ws, a + (size_t)t * as, nb, bits, has_min);

@@ -18,7 +18,7 @@ start() { # name w h command…
   local name=$1 w=$2 h=$3; shift 3
   T new-session -d -s "$name" -x "$w" -y "$h" "$* ; echo \$? > $tmp/$name.rc; sleep 60"
 }
-screen() { T capture-pane -p -t "$1" $2; }
+screen() { T capture-pane -p -t "$1" ${2:+"$2"}; }
 wait_for() { # name pattern [seconds]
   local i
   for ((i = 0; i < ${3:-60} * 5; i++)); do

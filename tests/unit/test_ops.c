@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fp16.h"
 #include "base/pool.h"
 #include "model/qtypes.h"
 #include "ops/ops.h"
@@ -151,6 +152,105 @@ static void test_norm_softmax_swiglu(void)
     CHECK(fabs(g[2] - (-3) / (1 + exp(3)) * 2) < 1e-6);
 }
 
+/* The dot path gives, for every (row, token), the very bits of the reference qt_dot_act on the reference's
+ * quantized activations (qt_quantize_act): whatever the thread count, tile shape or token blocking. */
+static void test_matmul_bits(ops_ctx *o, uint32_t type)
+{
+    const int64_t rows = 83, cols = 512;
+    model_tensor W = {.type = type, .cols = cols, .rows = rows, .row_bytes = qt_row_bytes(type, cols)};
+    char *data = malloc((size_t)(rows * W.row_bytes));
+    float *src = malloc((size_t)cols * sizeof *src);
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t c = 0; c < cols; c++) src[c] = frand();
+        qt_quantize_row(type, src, data + r * W.row_bytes, cols);
+    }
+    W.data = data;
+    uint32_t at = qt_act_type(type);
+    uint64_t ab = qt_row_bytes(at, cols);
+    const int64_t ns[] = {1, 2, 5, 70, 130};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        int64_t n = ns[i];
+        float *X = malloc((size_t)(n * cols) * sizeof *X), *Y = malloc((size_t)(n * rows) * sizeof *Y);
+        unsigned char *A = malloc((size_t)(n * (int64_t)ab));
+        for (int64_t k = 0; k < n * cols; k++) X[k] = frand() * (k % 11 == 0 ? 8.0f : 1.0f);
+        for (int64_t t = 0; t < n; t++) qt_quantize_act(at, X + t * cols, A + t * (int64_t)ab, cols);
+        ops_matmul(o, &W, X, n, Y);
+        for (int64_t t = 0; t < n; t++)
+            for (int64_t r = 0; r < rows; r++) {
+                float ref = qt_dot_act(type, data + r * W.row_bytes, A + t * (int64_t)ab, cols);
+                bad += memcmp(&ref, &Y[t * rows + r], sizeof ref) != 0;
+            }
+        free(X);
+        free(Y);
+        free(A);
+    }
+    CHECKF(bad == 0, "type %s: %d matmul results differ from qt_dot_act", qt_name(type), bad);
+    free(data);
+    free(src);
+}
+
+/* ops_attend_head and ops_attend_head_kt (keys transposed by ops_transpose_rows, from f32 or fp16 rows) against
+ * the scalar definition: products rounded before each sum in d order, softmax, one fma per value term. */
+static void attend_reference(const float *q, const float *K, const float *V, int64_t n_keys, int64_t stride, int hd,
+                             bool fp16, float *scores, float *out)
+{
+    float qr[64];
+    for (int d = 0; d < hd; d++) qr[d] = fp16 ? xq_fp16_to_f32(xq_f32_to_fp16(q[d])) : q[d];
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int64_t j = 0; j < n_keys; j++) {
+        float s = 0.0f;
+        for (int d = 0; d < hd; d++) {
+            volatile float p = qr[d] * K[j * stride + d];
+            s = s + p;
+        }
+        scores[j] = s * scale;
+    }
+    ops_softmax(scores, n_keys);
+    for (int64_t j = 0; j < n_keys; j++) scores[j] = fp16 ? xq_fp16_to_f32(xq_f32_to_fp16(scores[j])) : scores[j];
+    for (int d = 0; d < hd; d++) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < n_keys; j++) acc = fmaf(scores[j], V[j * stride + d], acc);
+        out[d] = acc;
+    }
+}
+
+static void test_attend(void)
+{
+    enum { MAXK = 300, MAXD = 64, STRIDE = 70 };
+    float *K = malloc(MAXK * STRIDE * sizeof *K), *V = malloc(MAXK * STRIDE * sizeof *V), *Kt = malloc(MAXK * MAXD * sizeof *Kt);
+    uint16_t *Kh = malloc(MAXK * STRIDE * sizeof *Kh);
+    float q[MAXD], ref[MAXD], got[MAXD], sref[MAXK], sgot[MAXK];
+    static const int hds[] = {64, 40, 13, 8, 3};
+    static const int64_t nks[] = {1, 7, 8, 16, 31, 32, 33, 100, 300};
+    int bad = 0, compared = 0;
+    for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+        for (size_t b = 0; b < sizeof nks / sizeof nks[0]; b++)
+            for (int fp16 = 0; fp16 < 2; fp16++) {
+                int hd = hds[a];
+                int64_t nk = nks[b];
+                for (int d = 0; d < hd; d++) q[d] = frand() * 3.0f;
+                for (int64_t i = 0; i < nk * STRIDE; i++) {
+                    Kh[i] = xq_f32_to_fp16(frand() * 2.0f);
+                    K[i] = fp16 ? xq_fp16_to_f32(Kh[i]) : frand() * 2.0f;
+                    V[i] = frand();
+                }
+                attend_reference(q, K, V, nk, STRIDE, hd, fp16, sref, ref);
+                ops_attend_head(q, K, V, nk, STRIDE, hd, fp16, sgot, got);
+                bad += memcmp(ref, got, (size_t)hd * sizeof *ref) != 0;
+                if (fp16) ops_transpose_rows(Kh, true, STRIDE, nk, hd, Kt, nk);
+                else ops_transpose_rows(K, false, STRIDE, nk, hd, Kt, nk);
+                ops_attend_head_kt(q, Kt, nk, V, STRIDE, nk, hd, fp16, sgot, got);
+                bad += memcmp(ref, got, (size_t)hd * sizeof *ref) != 0;
+                compared += 2;
+            }
+    CHECKF(bad == 0, "%d of %d attention outputs differ from the scalar definition", bad, compared);
+    free(K);
+    free(V);
+    free(Kt);
+    free(Kh);
+}
+
 static void test_split_range(void)
 {
     for (long long n = 0; n < 50; n++)
@@ -173,11 +273,15 @@ int main(void)
         ops_ctx *o = ops_create(pool, 512, 64);
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) test_matmul_type(o, types[i]);
         ops_destroy(o);
+        o = ops_create(pool, 512, 130);
+        for (size_t i = 3; i < sizeof types / sizeof types[0]; i++) test_matmul_bits(o, types[i]);
+        ops_destroy(o);
         xq_pool_destroy(pool);
     }
     test_act_quant();
     test_rope();
     test_norm_softmax_swiglu();
     test_split_range();
+    test_attend();
     return test_report("test_ops");
 }

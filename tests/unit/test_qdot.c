@@ -146,11 +146,12 @@ static void test_bit_identity(void)
     free(a);
 }
 
-/* Tile kernels: every (row, token) of a tile equals the reference's dot. Tiles of 1..19 rows × 1..9 tokens with
- * padded strides, so the multi-row and multi-token paths and their remainders all run. */
+/* Tile kernels: every (row, token) of a tile equals the reference's dot. Tiles of 1..19 rows × 1..9 tokens (and
+ * 66..72, past a kernel's token chunk) with padded strides, so the multi-row and multi-token paths and their
+ * remainders all run. */
 static void test_tiles(void)
 {
-    enum { MAXR = 19, MAXT = 9, MAXN = 1536 };
+    enum { MAXR = 19, MAXT = 72, MAXN = 1536 };
     int compared = 0, bad = 0;
     uint8_t *w = malloc((size_t)MAXR * (4 * MAXN + 64)), *a = malloc((size_t)MAXT * (4 * MAXN + 64));
     float *y = malloc(MAXR * MAXT * sizeof *y);
@@ -163,7 +164,7 @@ static void test_tiles(void)
             size_t ws = qt_row_bytes(type, n) + 8, as = qt_row_bytes(qt_act_type(type), n) + 12;
             for (int shape = 0; shape < 12; shape++) {
                 int64_t nr = shape < 4 ? 16 : 1 + (int64_t)(rnd_u32() % MAXR);
-                int64_t nt = shape < 4 ? shape + 1 : 1 + (int64_t)(rnd_u32() % MAXT);
+                int64_t nt = shape < 4 ? shape + 1 : shape == 11 ? 66 + (int64_t)(rnd_u32() % 7) : 1 + (int64_t)(rnd_u32() % 9);
                 wmode m = WMODES[rnd_u32() % COUNT(WMODES)];
                 for (int64_t r = 0; r < nr; r++) make_weights(type, w + r * ws, n, m);
                 for (int64_t t = 0; t < nt; t++) make_acts(type, a + t * as, n, (int)(rnd_u32() % 4));
@@ -269,15 +270,24 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* GB/s of weight bytes over ROWS rows of N elements (about L2-resident), one thread, ~20 ms per cell. */
-static double throughput(qdot_fn f, const uint8_t *w, const uint8_t *a, uint64_t row_bytes)
+/* GB/s of weight bytes over ROWS rows of N elements (about L2-resident), one thread, ~20 ms per cell: the one-row
+ * kernel, and the tile kernel over the same rows against 1 token (decode) and 32 tokens (prefill). */
+enum { ROWS = 32, N = 4096, PRE_TOKENS = 32 };
+
+static double throughput(qdot_fn f, qdot_tile_fn tf, int nt, const uint8_t *w, const uint8_t *a, uint64_t row_bytes,
+                         uint64_t act_bytes)
 {
-    enum { ROWS = 32, N = 4096 };
     volatile float sink = 0.0f;
+    float y[ROWS * PRE_TOKENS];
     uint64_t bytes = 0;
     double t0 = now_s(), t1 = t0;
     while (t1 - t0 < 0.02) {
-        for (int r = 0; r < ROWS; r++) sink += f(w + r * row_bytes, a, N);
+        if (f)
+            for (int r = 0; r < ROWS; r++) sink += f(w + r * row_bytes, a, N);
+        else {
+            tf(w, row_bytes, ROWS, a, act_bytes, nt, N, y, ROWS);
+            sink += y[0];
+        }
         bytes += ROWS * row_bytes;
         t1 = now_s();
     }
@@ -287,21 +297,29 @@ static double throughput(qdot_fn f, const uint8_t *w, const uint8_t *a, uint64_t
 
 static void print_throughput(void)
 {
-    enum { ROWS = 32, N = 4096 };
-    uint8_t *w = malloc(ROWS * 4 * N), *a = malloc(4 * N);
-    printf("weight GB/s, 1 thread, n=%d:\n%-6s", N, "type");
-    for (int l = 0; l < QDOT_LEVEL_COUNT; l++) printf(" %8s", qdot_level_name((qdot_level)l));
+    uint8_t *w = malloc(ROWS * 4 * N), *a = malloc(PRE_TOKENS * 4 * N);
+    printf("weight GB/s, 1 thread, %d rows of %d (prefill: the same bytes against %d tokens)\n", ROWS, N, PRE_TOKENS);
+    printf("%-6s", "type");
+    static const char *const kinds[] = {"dot", "decode", "prefill"};
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < QDOT_LEVEL_COUNT; l++) {
+            char h[32];
+            snprintf(h, sizeof h, "%s:%s", kinds[k], qdot_level_name((qdot_level)l));
+            printf(" %14s", h);
+        }
     printf("\n");
     for (size_t t = 0; t < COUNT(TYPES); t++) {
-        uint64_t rb = qt_row_bytes(TYPES[t], N);
+        uint64_t rb = qt_row_bytes(TYPES[t], N), ab = qt_row_bytes(qt_act_type(TYPES[t]), N);
         for (int r = 0; r < ROWS; r++) make_weights(TYPES[t], w + r * rb, N, WMODES[0]);
-        make_acts(TYPES[t], a, N, 0);
+        for (int k = 0; k < PRE_TOKENS; k++) make_acts(TYPES[t], a + k * ab, N, 0);
         printf("%-6s", qt_name(TYPES[t]));
-        for (int l = 0; l < QDOT_LEVEL_COUNT; l++) {
-            qdot_fn f = qdot_kernel_at((qdot_level)l, TYPES[t]);
-            if (f) printf(" %8.2f", throughput(f, w, a, rb));
-            else printf(" %8s", "-");
-        }
+        for (int k = 0; k < 3; k++)
+            for (int l = 0; l < QDOT_LEVEL_COUNT; l++) {
+                qdot_fn f = k == 0 ? qdot_kernel_at((qdot_level)l, TYPES[t]) : NULL;
+                qdot_tile_fn tf = k > 0 ? qdot_tile_kernel_at((qdot_level)l, TYPES[t]) : NULL;
+                if (f || tf) printf(" %14.2f", throughput(f, tf, k == 2 ? PRE_TOKENS : 1, w, a, rb, ab));
+                else printf(" %14s", "-");
+            }
         printf("\n");
     }
     free(w);
