@@ -174,6 +174,15 @@ void cli_progress_done(void)
     progress_shown = 0;
 }
 
+int64_t cli_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long pages_total, pages_resident;
+    int ok = f && fscanf(f, "%lld %lld", &pages_total, &pages_resident) == 2;
+    if (f) fclose(f);
+    return ok ? (int64_t)pages_resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)

@@ -36,6 +36,9 @@ int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool
 void cli_progress(const char *label, int64_t done, int64_t total, const char *extra);
 void cli_progress_done(void);
 
+/* Resident set size of this process in bytes (0 if unknown). */
+int64_t cli_rss_bytes(void);
+
 /* True once SIGINT/SIGTERM arrived (after cli_catch_signals). */
 void cli_catch_signals(void);
 bool cli_interrupted(void);
