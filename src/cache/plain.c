@@ -45,19 +45,6 @@ static void plain_append(cache *c, int layer, int64_t pos0, int64_t n_tok, const
     }
 }
 
-/* Copies one kv head's rows 0..n-1 out of a layer's store as contiguous f32. */
-static void load_head(const plain_cache *pc, const void *store, int kvh, int64_t n, float *dst)
-{
-    int hd = pc->base.m->cfg.head_dim;
-    for (int64_t j = 0; j < n; j++) {
-        if (pc->elem_bytes == 4) {
-            memcpy(dst + j * hd, (const float *)store + j * pc->d_kv + (int64_t)kvh * hd, (size_t)hd * sizeof(float));
-        } else {
-            xq_fp16_to_f32_row((const uint16_t *)store + j * pc->d_kv + (int64_t)kvh * hd, dst + j * hd, hd);
-        }
-    }
-}
-
 typedef struct attend_job {
     plain_cache *pc;
     int layer;
@@ -84,12 +71,12 @@ static void attend_task(void *ctx, int ith, int nth)
         int64_t n_keys_max = j->pos0 + i1;
         ops_transpose_rows((const char *)pc->k[j->layer] + (size_t)kvh * (size_t)hd * (size_t)pc->elem_bytes,
                            pc->elem_bytes == 2, pc->d_kv, n_keys_max, hd, Kf, n_keys_max); /* Kf[d·n + j] */
-        load_head(pc, pc->v[j->layer], kvh, n_keys_max, Vf);
+        const char *vh = (const char *)pc->v[j->layer] + (size_t)kvh * (size_t)hd * (size_t)pc->elem_bytes; /* read in place */
         for (int64_t i = i0; i < i1; i++)
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 int64_t off = i * cfg->n_embd + (int64_t)h * hd;
-                ops_attend_head_kt(j->q + off, Kf, n_keys_max, Vf, hd, j->pos0 + i + 1, hd, pc->elem_bytes == 2, scores,
-                                   j->out + off);
+                ops_attend_head_kt(j->q + off, Kf, n_keys_max, vh, pc->elem_bytes == 2, pc->d_kv, j->pos0 + i + 1, hd,
+                                   pc->elem_bytes == 2, scores, j->out + off);
             }
     }
 }

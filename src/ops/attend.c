@@ -16,8 +16,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define ATT_X86 1
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
 #define KEEP(v) __asm__("" : "+x"(v))
 #else
 #define KEEP(v) ((void)0)
@@ -56,14 +56,18 @@ static void scores_kt_scalar(const float *q, const float *Kt, int64_t ld, int64_
     }
 }
 
-static void values_scalar(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
+/* Element d of value row j, from f32 or fp16 rows (the scalar conversion's bits). */
+static inline float value_at(const void *V, bool fp16, int64_t idx)
+{
+    return fp16 ? xq_fp16_to_f32(((const uint16_t *)V)[idx]) : ((const float *)V)[idx];
+}
+
+static void values_scalar(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride, int head_dim,
                           float *out)
 {
     memset(out, 0, (size_t)head_dim * sizeof(float));
-    for (int64_t j = 0; j < n_keys; j++) {
-        const float *v = V + j * row_stride;
-        for (int d = 0; d < head_dim; d++) out[d] = fmaf(p[j], v[d], out[d]);
-    }
+    for (int64_t j = 0; j < n_keys; j++)
+        for (int d = 0; d < head_dim; d++) out[d] = fmaf(p[j], value_at(V, fp16, j * row_stride + d), out[d]);
 }
 
 /* ---- AVX2 ----------------------------------------------------------------------------------------------- */
@@ -184,6 +188,44 @@ AVX2 static void scores_kt_avx2(const float *q, const float *Kt, int64_t ld, int
     if (j < n_keys) scores_kt_scalar(q, Kt + j, ld, n_keys - j, head_dim, scale, scores + j);
 }
 
+/* The same with 16 keys per register and eight registers in flight (the add latency, not the issue width, bounds
+ * one register's chain). */
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define KEEP512(v) __asm__("" : "+v"(v))
+AVX512 static void scores_kt_avx512(const float *q, const float *Kt, int64_t ld, int64_t n_keys, int head_dim, float scale,
+                                    float *scores)
+{
+    const __m512 sc = _mm512_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 128 <= n_keys; j += 128) {
+        __m512 s[8];
+#pragma GCC unroll 8
+        for (int b = 0; b < 8; b++) s[b] = _mm512_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m512 qd = _mm512_set1_ps(q[d]);
+            const float *row = Kt + d * ld + j;
+#pragma GCC unroll 8
+            for (int b = 0; b < 8; b++) {
+                __m512 p = _mm512_mul_ps(qd, _mm512_loadu_ps(row + 16 * b));
+                KEEP512(p);
+                s[b] = _mm512_add_ps(s[b], p);
+            }
+        }
+#pragma GCC unroll 8
+        for (int b = 0; b < 8; b++) _mm512_storeu_ps(scores + j + 16 * b, _mm512_mul_ps(s[b], sc));
+    }
+    for (; j < n_keys; j += 16) {
+        __mmask16 m = n_keys - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n_keys - j)) - 1);
+        __m512 s0 = _mm512_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m512 p = _mm512_mul_ps(_mm512_set1_ps(q[d]), _mm512_maskz_loadu_ps(m, Kt + d * ld + j));
+            KEEP512(p);
+            s0 = _mm512_add_ps(s0, p);
+        }
+        _mm512_mask_storeu_ps(scores + j, m, _mm512_mul_ps(s0, sc));
+    }
+}
+
 /* dst[d·ld + j] = row j's element d, 8 rows × 8 elements per transpose. */
 AVX2 static void transpose_avx2(const float *rows, int64_t n, int head_dim, float *dst, int64_t ld, int64_t j0)
 {
@@ -198,36 +240,93 @@ AVX2 static void transpose_avx2(const float *rows, int64_t n, int head_dim, floa
         for (int64_t j = 0; j < n; j++) dst[d * ld + j0 + j] = rows[j * head_dim + d];
 }
 
+/* 8 values from f32 or fp16 (F16C: exact; a signalling NaN comes out quiet, which the fma it feeds makes of it
+ * anyway, so the sums have the scalar path's bits). */
+static AVX2_INLINE __m256 load_values(const void *V, bool fp16, int64_t idx)
+{
+    if (fp16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)V + idx)));
+    return _mm256_loadu_ps((const float *)V + idx);
+}
+
 /* out_d = fma(p_j, v_jd, out_d) for j in order; 8 lanes of d per register, up to 64 dims per pass. */
-AVX2 static void values_avx2(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
-                             float *out)
+static AVX2_INLINE void values_body(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride,
+                                    int head_dim, float *out)
 {
     memset(out, 0, (size_t)head_dim * sizeof(float));
     int d = 0;
     for (; d + 64 <= head_dim; d += 64) {
         __m256 acc[8];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int m = 0; m < 8; m++) acc[m] = _mm256_setzero_ps();
         for (int64_t j = 0; j < n_keys; j++) {
             __m256 pj = _mm256_broadcast_ss(p + j);
-            const float *v = V + j * row_stride + d;
-        #pragma GCC unroll 8
-            for (int m = 0; m < 8; m++) acc[m] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 8 * m), acc[m]);
+#pragma GCC unroll 8
+            for (int m = 0; m < 8; m++) acc[m] = _mm256_fmadd_ps(pj, load_values(V, fp16, j * row_stride + d + 8 * m), acc[m]);
         }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int m = 0; m < 8; m++) _mm256_storeu_ps(out + d + 8 * m, acc[m]);
     }
     for (; d + 8 <= head_dim; d += 8) {
         __m256 acc = _mm256_setzero_ps();
         for (int64_t j = 0; j < n_keys; j++)
-            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), _mm256_loadu_ps(V + j * row_stride + d), acc);
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), load_values(V, fp16, j * row_stride + d), acc);
         _mm256_storeu_ps(out + d, acc);
     }
     for (; d < head_dim; d++) {
         float acc = 0.0f;
-        for (int64_t j = 0; j < n_keys; j++) acc = fmaf(p[j], V[j * row_stride + d], acc);
+        for (int64_t j = 0; j < n_keys; j++) acc = fmaf(p[j], value_at(V, fp16, j * row_stride + d), acc);
         out[d] = acc;
     }
+}
+
+AVX2 static void values_avx2(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride, int head_dim,
+                             float *out)
+{
+    if (fp16) values_body(p, V, true, n_keys, row_stride, head_dim, out);
+    else values_body(p, V, false, n_keys, row_stride, head_dim, out);
+}
+
+/* Eight fp16 rows (at src + r·stride) × head_dim transposed into dst[d·ld + j0 + r], if none holds a NaN (F16C
+ * would quiet a signalling one; the caller then takes the scalar conversion). */
+AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_dim, float *dst, int64_t ld, int64_t j0)
+{
+    const __m128i mag = _mm_set1_epi16(0x7fff), inf = _mm_set1_epi16(0x7c00);
+    __m128i any = _mm_setzero_si128();
+    int d8 = head_dim & ~7;
+    for (int r = 0; r < 8; r++) {
+        for (int d = 0; d < d8; d += 8)
+            any = _mm_or_si128(any, _mm_cmpgt_epi16(_mm_and_si128(_mm_loadu_si128((const __m128i *)(src + r * stride + d)), mag), inf));
+        for (int d = d8; d < head_dim; d++)
+            if ((src[r * stride + d] & 0x7fff) > 0x7c00) return 0;
+    }
+    if (!_mm_testz_si128(any, any)) return 0;
+    for (int d = 0; d < d8; d += 8) {
+        __m256 a[8], b[8], c[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) a[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i * stride + d)));
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i += 2) {
+            b[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
+            b[i + 1] = _mm256_unpackhi_ps(a[i], a[i + 1]);
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i += 4) {
+            a[i] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+            a[i + 1] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+            a[i + 2] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+            a[i + 3] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) {
+            c[i] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x20);
+            c[i + 4] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x31);
+        }
+#pragma GCC unroll 8
+        for (int m = 0; m < 8; m++) _mm256_storeu_ps(dst + (d + m) * ld + j0, c[m]);
+    }
+    for (int d = d8; d < head_dim; d++)
+        for (int r = 0; r < 8; r++) dst[d * ld + j0 + r] = _cvtsh_ss(src[r * stride + d]);
+    return 1;
 }
 #endif
 
@@ -242,12 +341,27 @@ static int use_avx2(void)
 #endif
 }
 
+static int use_avx512(void)
+{
+#ifdef ATT_X86
+    static int cached = -1;
+    if (cached < 0) cached = qdot_active_level() >= QDOT_AVX512;
+    return cached;
+#else
+    return 0;
+#endif
+}
+
 void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, int head_dim, float *dst, int64_t ld)
 {
     enum { ROWS = 8 };
     float tmp[ROWS * head_dim];
     for (int64_t j0 = 0; j0 < n; j0 += ROWS) {
         int64_t rows = n - j0 < ROWS ? n - j0 : ROWS;
+#ifdef ATT_X86
+        if (fp16 && rows == ROWS && use_avx2() && transpose8_fp16((const uint16_t *)src + j0 * stride, stride, head_dim, dst, ld, j0))
+            continue;
+#endif
         for (int64_t r = 0; r < rows; r++) {
             if (fp16) xq_fp16_to_f32_row((const uint16_t *)src + (j0 + r) * stride, tmp + r * head_dim, head_dim);
             else memcpy(tmp + r * head_dim, (const float *)src + (j0 + r) * stride, (size_t)head_dim * sizeof(float));
@@ -263,25 +377,26 @@ void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, i
     }
 }
 
-void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const float *V, int64_t v_stride, int64_t n_keys,
-                        int head_dim, bool fp16_operands, float *scores, float *out)
+void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
+                        int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
 {
     float scale = 1.0f / sqrtf((float)head_dim);
     float qr[head_dim];
     if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
     else memcpy(qr, q, (size_t)head_dim * sizeof(float));
 #ifdef ATT_X86
-    if (use_avx2()) scores_kt_avx2(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    if (use_avx512()) scores_kt_avx512(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    else if (use_avx2()) scores_kt_avx2(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
     else
 #endif
         scores_kt_scalar(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
     ops_softmax(scores, n_keys);
     if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
 #ifdef ATT_X86
-    if (use_avx2()) values_avx2(scores, V, n_keys, v_stride, head_dim, out);
+    if (use_avx2()) values_avx2(scores, V, v_fp16, n_keys, v_stride, head_dim, out);
     else
 #endif
-        values_scalar(scores, V, n_keys, v_stride, head_dim, out);
+        values_scalar(scores, V, v_fp16, n_keys, v_stride, head_dim, out);
 }
 
 void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
@@ -299,8 +414,8 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
     ops_softmax(scores, n_keys);
     if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
 #ifdef ATT_X86
-    if (use_avx2()) values_avx2(scores, V, n_keys, row_stride, head_dim, out);
+    if (use_avx2()) values_avx2(scores, V, false, n_keys, row_stride, head_dim, out);
     else
 #endif
-        values_scalar(scores, V, n_keys, row_stride, head_dim, out);
+        values_scalar(scores, V, false, n_keys, row_stride, head_dim, out);
 }

@@ -8,8 +8,13 @@
 
 #include "model/qtypes.h"
 #include "ops/qdot.h"
+#include "ops/vexp.h"
 
-enum { TILE_ROWS = 64, DOT_TILE_ROWS = 16, DOT_TILE_TOKENS = 64, SGEMM_MIN_TOKENS = 4 };
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+enum { TILE_ROWS = 64, DOT_TILE_ROWS = 16, DOT_TILE_TOKENS = 64, SGEMM_MIN_TOKENS = 4, QUANTIZE_PARALLEL_TOKENS = 8 };
 
 struct ops_ctx {
     xq_pool *pool;
@@ -55,12 +60,25 @@ xq_pool *ops_pool(const ops_ctx *o) { return o->pool; }
 typedef struct matmul_job {
     ops_ctx *o;
     const model_tensor *W;
-    const float *X;  /* sgemm path: activations after the conversion round trip */
+    const float *X;  /* sgemm path: activations after the conversion round trip; dot path: as given */
     int64_t n_tok;
     float *Y;
     qdot_tile_fn dot; /* dot path: kernel over converted activations in o->act */
     uint64_t act_row_bytes;
+    uint32_t act_type;
 } matmul_job;
+
+/* Converts the activations into o->act, each thread a share of the tokens (a batch; one token stays on the
+ * caller rather than pay a hand-off). */
+static void quantize_task(void *ctx, int ith, int nth)
+{
+    const matmul_job *j = ctx;
+    int64_t cols = j->W->cols;
+    long long t0, t1;
+    xq_split_range(j->n_tok, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++)
+        qdot_quantize_act(j->act_type, j->X + t * cols, (unsigned char *)j->o->act + (uint64_t)t * j->act_row_bytes, cols);
+}
 
 /* Each thread takes one contiguous run of rows (a multiple of DOT_TILE_ROWS: one stream through memory per
  * thread, whole micro tiles) and hands it to the tile kernel in one call per block of DOT_TILE_TOKENS tokens,
@@ -123,8 +141,10 @@ void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok
     uint32_t at = qt_act_type(W->type);
     job.act_row_bytes = qt_row_bytes(at, W->cols);
     job.dot = qdot_tile_kernel(W->type);
-    for (int64_t t = 0; t < n_tok; t++)
-        qdot_quantize_act(at, X + t * W->cols, (unsigned char *)o->act + (uint64_t)t * job.act_row_bytes, W->cols);
+    job.X = X;
+    job.act_type = at;
+    if (n_tok >= QUANTIZE_PARALLEL_TOKENS) xq_pool_run(o->pool, quantize_task, &job);
+    else quantize_task(&job, 0, 1);
     xq_pool_run(o->pool, dot_task, &job);
 }
 
@@ -162,23 +182,39 @@ void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float
     }
 }
 
+/* The max is exact in any order (a NaN never wins, as in the compare-and-select; ±0 only matters through x − max,
+ * whose exp is 1 either way); exp has libm's bits (ops_expf_row); the sum stays one double chain in order. */
 void ops_softmax(float *x, int64_t n)
 {
     float mx = -INFINITY;
-    for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    int64_t i = 0;
+#if defined(__AVX__)
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(_mm256_loadu_ps(x + i), m8);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m8);
+    for (int k = 0; k < 8; k++) mx = lanes[k] > mx ? lanes[k] : mx;
+#endif
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) x[i] -= mx;
+    ops_expf_row(x, x, n);
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
+    for (i = 0; i < n; i++) sum += x[i];
     float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    for (i = 0; i < n; i++) x[i] *= inv;
 }
 
 void ops_swiglu(float *gate, const float *up, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float g = gate[i];
-        gate[i] = g / (1.0f + expf(-g)) * up[i];
+    enum { CHUNK = 256 };
+    float e[CHUNK];
+    for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int64_t len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int64_t i = 0; i < len; i++) e[i] = -gate[i0 + i];
+        ops_expf_row(e, e, len);
+        for (int64_t i = 0; i < len; i++) {
+            float g = gate[i0 + i];
+            gate[i0 + i] = g / (1.0f + e[i]) * up[i0 + i];
+        }
     }
 }

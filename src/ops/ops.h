@@ -1,5 +1,6 @@
 /* CPU math for the forward pass: matrix products over weights in their stored type, norms, RoPE, softmax,
- * SwiGLU. Simple, threaded reference-quality kernels; Engine II replaces them behind these signatures. */
+ * SwiGLU, attention of one head. Threaded; SIMD paths (chosen at run time, XQ_SIMD caps the level) give the
+ * same bits as the scalar code. */
 #ifndef XQ_OPS_OPS_H
 #define XQ_OPS_OPS_H
 
@@ -19,8 +20,10 @@ xq_pool *ops_pool(const ops_ctx *o);
 
 /* Y[t][r] = Σ_c W[r][c]·X[t][c] for t < n_tok, r < W->rows. X is n_tok × W->cols, Y is n_tok × W->rows
  * (both row-major, f32). Activations are first converted as llama.cpp does (qt_act_type: Q8 blocks, or fp16
- * for F16 weights), so results match its arithmetic. One token: integer dot products per row; several: the
- * converted activations × dequantized weight tiles through sgemm (the same values, summed in another order). */
+ * for F16 weights), so results match its arithmetic. Quantized weights: the tile kernels of ops/qdot.h, each
+ * (row, token) with the bits of qt_dot_act whatever the batch, so prefill and decode agree exactly. Float
+ * weights with 4+ tokens: the converted activations × dequantized weight tiles through sgemm (the same values,
+ * summed in another order). */
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y);
 
 /* Row `id` of an embedding table as f32 (n = W->cols). */
@@ -44,10 +47,11 @@ void ops_softmax(float *x, int64_t n);
 void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
                      bool fp16_operands, float *scores, float *out);
 
-/* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition), values as rows
- * at V + j·v_stride; the same bits as ops_attend_head. */
-void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const float *V, int64_t v_stride, int64_t n_keys,
-                        int head_dim, bool fp16_operands, float *scores, float *out);
+/* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition) and the values
+ * read where they are stored: row j at V + j·v_stride elements, f32 or (v_fp16) fp16 taken exactly; the same
+ * bits as ops_attend_head over the values as f32. */
+void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
+                        int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out);
 /* dst[d·ld + j] = element d of row j as f32, for j < n, d < head_dim; rows at src + j·stride elements, fp16 (the
  * scalar conversion's bits) or f32. */
 void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, int head_dim, float *dst, int64_t ld);

@@ -597,9 +597,60 @@ AVX2 static void tile_q8_0(const void *w, size_t ws, int64_t nr, const void *act
             for (int64_t t = 0; t < nt; t++)                                                                      \
                 y[t * ys + r] = dot((const uint8_t *)w + (size_t)r * ws, (const uint8_t *)act + (size_t)t * as, n); \
     }
-TILE_OF_DOT(tile_f32, dot_f32)
-TILE_OF_DOT(tile_f16, dot_f16)
-TILE_OF_DOT(tile_bf16, dot_bf16)
+/* Float rows: R rows × T tokens of float_dot's chains (lane i mod 8, element order), the tails as float_dot's. */
+static AVX2_INLINE void float_micro(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int64_t n, float_kind kind,
+                                    int R, int T, float *y, int64_t ys)
+{
+    size_t eb = kind == F32_ROW ? 4 : 2;
+    __m256 acc[TILE_R][TILE_T];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    size_t pf_step_ = (size_t)R * ws / (size_t)(n / 8 > 0 ? n / 8 : 1) + 1;
+    const char *pf_ = (const char *)w + (size_t)PREFETCH_ROWS * ws;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        PREFETCH_STEP(T);
+        __m256 av[TILE_T];
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) av[t] = load8(a + (size_t)t * as + (size_t)i * eb, kind);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m256 wv = load8(w + (size_t)r * ws + (size_t)i * eb, kind);
+#pragma GCC unroll 2
+            for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(wv, av[t], acc[r][t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int t = 0; t < T; t++) {
+            if (i == n) {
+                y[t * ys + r] = hsum8(acc[r][t]);
+                continue;
+            }
+            float lanes[8];
+            _mm256_storeu_ps(lanes, acc[r][t]);
+            const uint8_t *wr = w + (size_t)r * ws, *at = a + (size_t)t * as;
+            for (int64_t e = i, k = 0; e < n; e++, k++)
+                lanes[k] = fmaf(load1(wr + (size_t)e * eb, kind), load1(at + (size_t)e * eb, kind), lanes[k]);
+            y[t * ys + r] = hsum8(_mm256_loadu_ps(lanes));
+        }
+}
+
+#define FLOAT_MICRO_F32(wp, ap, R, T, yp) float_micro(wp, ws, ap, as, n, F32_ROW, R, T, yp, ys)
+#define FLOAT_MICRO_F16(wp, ap, R, T, yp) float_micro(wp, ws, ap, as, n, F16_ROW, R, T, yp, ys)
+#define FLOAT_MICRO_BF16(wp, ap, R, T, yp) float_micro(wp, ws, ap, as, n, BF16_ROW, R, T, yp, ys)
+#define FLOAT_TILE(name, MICRO)                                                                                   \
+    AVX2 static void name(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n, \
+                          float *y, int64_t ys)                                                                   \
+    {                                                                                                             \
+        TILE_LOOPS(MICRO);                                                                                        \
+    }
+FLOAT_TILE(tile_f32, FLOAT_MICRO_F32)
+FLOAT_TILE(tile_f16, FLOAT_MICRO_F16)
+FLOAT_TILE(tile_bf16, FLOAT_MICRO_BF16)
 TILE_OF_DOT(tile_q4_k, dot_q4_k)
 TILE_OF_DOT(tile_q5_k, dot_q5_k)
 TILE_OF_DOT(tile_q6_k, dot_q6_k)

@@ -7,7 +7,9 @@
  *   - VPDPBUSD forms the int32 lane sums (exact, as maddubs + madd are for these ranges) in one step, its
  *     accumulator input absorbing the centring: Σ(q−z)·y = Σq·y − z·Σy, with −z·Σy per lane computed once per
  *     activation block (z = 8 or 16 for Q4_0/Q5_0; Q8_0 weights are made unsigned by +128 the same way);
- *   - decode converts the scales of 8 rows at once (one gather, one fp16→f32 conversion).
+ *   - decode converts the scales of 8 rows at once (one fp16→f32 conversion of their d, m words; a gather
+ *     instruction was slower than eight loads here) and prefetches its rows; prefill unpacks a row group's
+ *     codes and converts its scales once for all tokens of the call, and the activations' scales once per call.
  * Other weight types have no kernel here; qdot_kernel falls back to the AVX2 level for them. */
 #include <stddef.h>
 #include <stdint.h>

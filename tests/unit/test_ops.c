@@ -9,6 +9,7 @@
 #include "base/pool.h"
 #include "model/qtypes.h"
 #include "ops/ops.h"
+#include "ops/vexp.h"
 #include "testlib.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -219,7 +220,7 @@ static void test_attend(void)
 {
     enum { MAXK = 300, MAXD = 64, STRIDE = 70 };
     float *K = malloc(MAXK * STRIDE * sizeof *K), *V = malloc(MAXK * STRIDE * sizeof *V), *Kt = malloc(MAXK * MAXD * sizeof *Kt);
-    uint16_t *Kh = malloc(MAXK * STRIDE * sizeof *Kh);
+    uint16_t *Kh = malloc(MAXK * STRIDE * sizeof *Kh), *Vh = malloc(MAXK * STRIDE * sizeof *Vh);
     float q[MAXD], ref[MAXD], got[MAXD], sref[MAXK], sgot[MAXK];
     static const int hds[] = {64, 40, 13, 8, 3};
     static const int64_t nks[] = {1, 7, 8, 16, 31, 32, 33, 100, 300};
@@ -240,15 +241,54 @@ static void test_attend(void)
                 bad += memcmp(ref, got, (size_t)hd * sizeof *ref) != 0;
                 if (fp16) ops_transpose_rows(Kh, true, STRIDE, nk, hd, Kt, nk);
                 else ops_transpose_rows(K, false, STRIDE, nk, hd, Kt, nk);
-                ops_attend_head_kt(q, Kt, nk, V, STRIDE, nk, hd, fp16, sgot, got);
+                ops_attend_head_kt(q, Kt, nk, V, false, STRIDE, nk, hd, fp16, sgot, got);
                 bad += memcmp(ref, got, (size_t)hd * sizeof *ref) != 0;
-                compared += 2;
+                /* values stored as fp16 */
+                for (int64_t i = 0; i < nk * STRIDE; i++) {
+                    Vh[i] = xq_f32_to_fp16(V[i]);
+                    V[i] = xq_fp16_to_f32(Vh[i]);
+                }
+                attend_reference(q, K, V, nk, STRIDE, hd, fp16, sref, ref);
+                ops_attend_head_kt(q, Kt, nk, Vh, true, STRIDE, nk, hd, fp16, sgot, got);
+                bad += memcmp(ref, got, (size_t)hd * sizeof *ref) != 0;
+                compared += 3;
             }
     CHECKF(bad == 0, "%d of %d attention outputs differ from the scalar definition", bad, compared);
     free(K);
     free(V);
     free(Kt);
     free(Kh);
+    free(Vh);
+}
+
+/* ops_expf_row has libm's bits for every input, out of place and in place: a spread of ordinary values, values
+ * past libm's special-case bound (|x| ≥ 88: overflow, underflow), infinities and NaNs, rows of every tail length. */
+static void test_expf_row(void)
+{
+    enum { N = 4000 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *z = malloc(N * sizeof *z);
+    static const float special[] = {0.0f, -0.0f, 88.0f, 88.7f, 89.0f, -88.0f, -103.0f, -104.0f, -150.0f, 1e30f, -1e30f};
+    for (int i = 0; i < N; i++) {
+        x[i] = frand() * (i % 3 ? 20.0f : 120.0f);
+        if (i % 17 == 0) x[i] = special[(i / 17) % (sizeof special / sizeof special[0])];
+        if (i % 101 == 0) x[i] = i % 2 ? INFINITY : -INFINITY;
+        if (i % 211 == 0) x[i] = NAN;
+    }
+    int bad = 0;
+    for (int64_t off = 0, len = 1; off + len <= N; off += len, len = len % 41 + 1) {
+        ops_expf_row(x + off, y + off, len);
+        memcpy(z + off, x + off, (size_t)len * sizeof *z);
+        ops_expf_row(z + off, z + off, len);
+    }
+    for (int i = 0; i < 3800; i++) {
+        float want = expf(x[i]);
+        bad += memcmp(&want, &y[i], 4) != 0;
+        bad += memcmp(&want, &z[i], 4) != 0;
+    }
+    CHECKF(bad == 0, "%d expf row results differ from libm (SIMD %d)", bad, ops_expf_row_simd());
+    free(x);
+    free(y);
+    free(z);
 }
 
 static void test_split_range(void)
@@ -283,5 +323,6 @@ int main(void)
     test_norm_softmax_swiglu();
     test_split_range();
     test_attend();
+    test_expf_row();
     return test_report("test_ops");
 }
