@@ -114,6 +114,13 @@ typedef struct tok_heap {
 int tok_heap_push(tok_heap *h, tok_bigram b); /* XQ_OK or XQ_ERUN */
 tok_bigram tok_heap_pop(tok_heap *h);         /* h->n > 0 */
 
+/* Proposes the pair (left, right) of adjacent symbols: pushes a bigram on the heap when the pair may merge (a
+ * negative index means no neighbour). XQ_OK or XQ_ERUN. */
+typedef int (*tok_pair_fn)(void *ctx, int32_t left, int32_t right);
+/* The merge loop shared by BPE (rank order) and SentencePiece (score order): repeatedly merges the heap's best
+ * pair that is still valid and proposes the new neighbours. */
+int tok_merge_symbols(tok_symbol *syms, size_t n_syms, tok_heap *heap, tok_pair_fn propose, void *ctx);
+
 /* Splits text[0..len) into one symbol per UTF-8 character (length from the lead byte, as llama.cpp). */
 int tok_symbols_from_text(const char *text, size_t len, tok_symbol **syms, size_t *n_syms, size_t *cap);
 

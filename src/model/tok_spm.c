@@ -140,22 +140,21 @@ static int try_bigram(const tokenizer *t, spm_work *w, int32_t left, int32_t rig
     return tok_heap_push(&w->heap, b);
 }
 
+typedef struct try_bigram_ctx {
+    const tokenizer *t;
+    spm_work *w;
+} try_bigram_ctx;
+
+static int propose_pair(void *ctx, int32_t left, int32_t right)
+{
+    try_bigram_ctx *c = ctx;
+    return try_bigram(c->t, c->w, left, right);
+}
+
 static int merge_by_score(const tokenizer *t, spm_work *w)
 {
-    w->heap.n = 0;
-    for (size_t i = 1; i < w->n_syms; i++)
-        if (try_bigram(t, w, (int32_t)i - 1, (int32_t)i) != XQ_OK) return XQ_ERUN;
-    while (w->heap.n > 0) {
-        tok_bigram b = tok_heap_pop(&w->heap);
-        tok_symbol *l = &w->syms[b.left], *r = &w->syms[b.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size || l->next != b.right) continue;
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0) w->syms[r->next].prev = b.left;
-        if (try_bigram(t, w, l->prev, b.left) != XQ_OK || try_bigram(t, w, b.left, l->next) != XQ_OK) return XQ_ERUN;
-    }
-    return XQ_OK;
+    try_bigram_ctx c = {t, w};
+    return tok_merge_symbols(w->syms, w->n_syms, &w->heap, propose_pair, &c);
 }
 
 /* A symbol that is no token: each byte as its byte token; llama.cpp would throw where the vocabulary has no

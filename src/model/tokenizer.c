@@ -173,6 +173,25 @@ tok_bigram tok_heap_pop(tok_heap *h)
     return top;
 }
 
+int tok_merge_symbols(tok_symbol *syms, size_t n_syms, tok_heap *heap, tok_pair_fn propose, void *ctx)
+{
+    heap->n = 0;
+    for (size_t i = 1; i < n_syms; i++)
+        if (propose(ctx, (int32_t)i - 1, (int32_t)i) != XQ_OK) return XQ_ERUN;
+    while (heap->n > 0) {
+        tok_bigram b = tok_heap_pop(heap);
+        tok_symbol *l = &syms[b.left], *r = &syms[b.right];
+        /* stale entries: a side already merged away, or the pair no longer adjacent */
+        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size || l->next != b.right) continue;
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0) syms[r->next].prev = b.left;
+        if (propose(ctx, l->prev, b.left) != XQ_OK || propose(ctx, b.left, l->next) != XQ_OK) return XQ_ERUN;
+    }
+    return XQ_OK;
+}
+
 int tok_symbols_from_text(const char *text, size_t len, tok_symbol **syms, size_t *n_syms, size_t *cap)
 {
     if (len >= INT32_MAX) return XQ_ERUN;
