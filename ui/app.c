@@ -81,11 +81,13 @@ static void draw_header(const app *a)
     }
     const char *sep = a->ctx.style.ascii ? "-" : "─";
     ui_rect r = a->ctx.lay.header;
-    int x = ui_textf(r.y, 0, r.w, A_BOLD, " xqprof %s %s %s cpu %d thr (%s) %s %s %s ctx %lld/%lld ", sep, d->title,
-                     sep, d->threads, peaks, sep, d->mode, sep, (long long)d->ctx, (long long)d->n_ctx_max);
+    /* The state flag outranks the header text: the text is cut short to keep room for it. */
     const char *flag = a->ctx.frozen ? "PAUSED (p)" : d->n_steps == 0 ? "warming up" : "";
     int fl = (int)strlen(flag);
-    if (fl && r.w - fl - 1 > x) ui_text(r.y, r.w - fl - 1, fl, A_REVERSE, flag);
+    int text_w = fl && r.w > fl + 2 ? r.w - fl - 2 : r.w;
+    ui_textf(r.y, 0, text_w, A_BOLD, " xqprof %s %s %s cpu %d thr (%s) %s %s %s ctx %lld/%lld ", sep, d->title, sep,
+             d->threads, peaks, sep, d->mode, sep, (long long)d->ctx, (long long)d->n_ctx_max);
+    if (fl && r.w > fl + 2) ui_text(r.y, r.w - fl - 1, fl, A_REVERSE, flag);
 }
 
 static void draw_tabs(const app *a)
