@@ -294,10 +294,10 @@ static int run(const bench_opts *o)
         state = state * 6364136223846793005ull + 1442695040888963407ull;
         ids[i] = (int32_t)((state >> 33) % (uint64_t)m->cfg.n_vocab);
     }
-    FILE *csv = NULL;
-    if (o->csv && !(csv = strcmp(o->csv, "-") ? fopen(o->csv, "w") : stdout)) {
-        rc = cli_error(XQ_EINPUT, CMD, "%s: cannot open for writing", o->csv);
-    } else {
+    xq_outfile of = {0};
+    if (o->csv) rc = cli_out_open(&of, CMD, o->csv);
+    if (!rc) {
+        FILE *csv = of.f;
         if (csv) fprintf(csv, "test,threads,mode,ctx,tokens_per_s,stddev,gb_per_s\n");
         bench_ctx b = {o, m, ids, ids + n_ids, csv, 0.0};
         xq_err err = {0};
@@ -305,7 +305,8 @@ static int run(const bench_opts *o)
         for (int t = 0; !rc && t < o->threads.n; t++)
             for (int k = 0; !rc && k < o->n_modes; k++) rc = run_setting(&b, (int)o->threads.v[t], o->modes[k], &err);
         if (!rc) print_bandwidth(&b, (int)o->threads.v[o->threads.n - 1]);
-        if (csv && csv != stdout && fclose(csv) != 0 && !rc) rc = cli_error(XQ_ERUN, CMD, "%s: write failed", o->csv);
+        if (csv && !rc) rc = cli_out_commit(&of, CMD);
+        xq_out_abort(&of);
     }
     free(ids);
     model_free(m);

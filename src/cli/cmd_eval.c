@@ -12,6 +12,7 @@
 #include "cache/svd.h"
 #include "cli/cache_opts.h"
 #include "cli/commands.h"
+#include "cli/charts.h"
 #include "cli/common.h"
 #include "engine/ppl.h"
 #include "engine/session.h"
@@ -19,7 +20,7 @@
 static const char *const CMD = "eval";
 
 typedef struct eval_opts {
-    const char *model, *file, *modes, *csv, *md;
+    const char *model, *file, *modes, *csv, *md, *svg, *png;
     long long n_ctx, threads, chunks;
     cli_cache_opts copts;
 } eval_opts;
@@ -50,7 +51,7 @@ static void help(void)
 {
     printf("usage: xqprof eval [-m MODEL] -f FILE [-c N_CTX] [--chunks K] [-t N] [--modes LIST]\n"
            "                   [--group G] [--window W] [--hi-layers N] [--fp16-ch0] [--absorb-v]\n"
-           "                   [--csv FILE] [--md FILE]\n\n"
+           "                   [--csv FILE] [--md FILE] [--svg FILE] [--png FILE]\n\n"
            "Accuracy against memory of cache modes, on the perplexity chunks of `xqprof ppl`: fp16 runs first as\n"
            "the baseline (always, even if not listed), then each mode on the same tokens. Per mode: bits, bytes per\n"
            "token (XQUANT.md §1), savings against fp16 K+V, perplexity +/- error, delta-ppl, mean KL(fp16||mode)\n"
@@ -65,6 +66,8 @@ static void help(void)
            "%s"
            "      --csv FILE     write the table as CSV ('-': stdout)\n"
            "      --md FILE      write the table as Markdown ('-': stdout; the default when neither is given)\n"
+           "      --svg FILE     chart: memory saved against delta-ppl and KL, one point per mode (.svg)\n"
+           "      --png FILE     the same chart as PNG\n"
            "  -h, --help         this help\n",
            CLI_CACHE_MODES_HELP, CLI_CACHE_HELP);
 }
@@ -74,7 +77,8 @@ static int parse(int argc, char **argv, eval_opts *o)
     static const struct option longs[] = {
         {"model", 1, 0, 'm'}, {"file", 1, 0, 'f'},  {"ctx-size", 1, 0, 'c'}, {"threads", 1, 0, 't'},
         {"chunks", 1, 0, 1},  {"modes", 1, 0, 2},   {"csv", 1, 0, 3},        {"md", 1, 0, 4},
-        {"help", 0, 0, 'h'},  CLI_CACHE_LONG_OPTIONS, {0, 0, 0, 0}};
+        {"svg", 1, 0, 5},     {"png", 1, 0, 6},     {"help", 0, 0, 'h'},     CLI_CACHE_LONG_OPTIONS,
+        {0, 0, 0, 0}};
     *o = (eval_opts){.model = cli_default_model(), .modes = "all", .n_ctx = 512};
     cli_cache_opts_init(&o->copts);
     opterr = 0;
@@ -90,6 +94,8 @@ static int parse(int argc, char **argv, eval_opts *o)
         case 2: o->modes = optarg; break;
         case 3: o->csv = optarg; break;
         case 4: o->md = optarg; break;
+        case 5: o->svg = optarg; break;
+        case 6: o->png = optarg; break;
         case 'h': help(); return -1;
         case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
@@ -100,7 +106,7 @@ static int parse(int argc, char **argv, eval_opts *o)
     if (rc) return rc;
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->file) return cli_error(XQ_EINPUT, CMD, "a text file is required (-f FILE)");
-    return 0;
+    return cli_chart_check(CMD, o->svg, o->png);
 }
 
 /* ---- the list of modes -------------------------------------------------------------------------------------- */
@@ -329,17 +335,38 @@ static void write_md(const eval_state *st, FILE *out)
 
 static int write_table(const eval_state *st, const char *path, void (*writer)(const eval_state *, FILE *))
 {
-    FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!out) return cli_error(XQ_ERUN, CMD, "%s: cannot open for writing", path);
-    writer(st, out);
-    if (out == stdout) return fflush(out) ? cli_error(XQ_ERUN, CMD, "stdout: write failed") : 0;
-    return fclose(out) ? cli_error(XQ_ERUN, CMD, "%s: write failed", path) : 0;
+    xq_outfile of;
+    int rc = cli_out_open(&of, CMD, path);
+    if (rc) return rc;
+    writer(st, of.f);
+    return cli_out_commit(&of, CMD);
+}
+
+static int write_charts(const eval_state *st)
+{
+    const eval_opts *o = st->o;
+    cli_eval_point *pts = calloc((size_t)st->n_runs, sizeof *pts);
+    if (!pts) return cli_error(XQ_ERUN, CMD, "out of memory");
+    for (int i = 0; i < st->n_runs; i++) {
+        row_figures f = figures(st, &st->runs[i]);
+        pts[i] = (cli_eval_point){.mode = st->runs[i].name, .savings = f.savings, .dppl = f.dppl, .kl = f.kl};
+    }
+    char title[512];
+    const char *base = strrchr(o->file, '/');
+    snprintf(title, sizeof title, "%s: cache modes on %s, n_ctx %lld, batch 1", st->m->name, base ? base + 1 : o->file,
+             o->n_ctx);
+    int rc = 0;
+    /* runs[0] is the baseline: no Δppl, no KL, nothing saved */
+    if (o->svg) rc = cli_chart_eval(CMD, o->svg, title, pts + 1, st->n_runs - 1);
+    if (!rc && o->png) rc = cli_chart_eval(CMD, o->png, title, pts + 1, st->n_runs - 1);
+    free(pts);
+    return rc;
 }
 
 static int write_outputs(const eval_state *st)
 {
     const eval_opts *o = st->o;
-    int rc = 0;
+    int rc = write_charts(st);
     if (o->csv) rc = write_table(st, o->csv, write_csv);
     if (!rc && o->md) rc = write_table(st, o->md, write_md);
     if (!rc && !o->csv && !o->md) rc = write_table(st, "-", write_md);

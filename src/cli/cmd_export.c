@@ -69,15 +69,16 @@ static int parse(int argc, char **argv, export_opts *o)
 /* Writes one export to path (or stdout when path is NULL). */
 static int export_to(store_reader *r, int64_t run, const export_opts *o, const char *table, const char *path)
 {
-    FILE *out = path ? fopen(path, "w") : stdout;
-    if (!out) return cli_error(XQ_ERUN, CMD, "cannot create %s: %s", path, strerror(errno));
+    xq_outfile of;
+    int opened = cli_out_open(&of, CMD, path ? path : "-");
+    if (opened) return opened;
+    FILE *out = of.f;
     xq_err err = {0};
     int rc = !strcmp(o->format, "chrome") ? store_export_chrome(r, run, out, &err)
              : !strcmp(o->format, "md")   ? store_export_md(r, run, out, &err)
                                           : store_export_csv(r, run, table, out, &err);
-    if (path && fclose(out) != 0 && !rc) rc = xq_fail(&err, XQ_ERUN, "cannot write %s: %s", path, strerror(errno));
-    if (!rc) return 0;
-    if (path) remove(path);
+    if (!rc) return cli_out_commit(&of, CMD);
+    xq_out_abort(&of);
     xq_err_prefix(&err, CMD);
     return cli_report(&err);
 }

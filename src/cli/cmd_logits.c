@@ -90,11 +90,11 @@ int cmd_logits(int argc, char **argv)
     int64_t n = 0;
     rc = ids_s ? parse_ids(ids_s, &ids, &n) : cli_tokenize(m, prompt, strlen(prompt), false, true, &ids, &n, &err);
     if (rc && !ids_s) rc = cli_report(&err);
-    FILE *out = NULL;
-    if (!rc && !(out = strcmp(out_path, "-") ? fopen(out_path, "wb") : stdout))
-        rc = cli_error(XQ_ERUN, CMD, "%s: cannot open for writing", out_path);
-    if (!rc && (rc = compute(m, ids, n, decode, (int)threads, mode, out, &err))) rc = cli_report(&err);
-    if (out && out != stdout && fclose(out) != 0 && !rc) rc = cli_error(XQ_ERUN, CMD, "%s: write failed", out_path);
+    xq_outfile of = {0};
+    if (!rc) rc = cli_out_open(&of, CMD, out_path);
+    if (!rc && (rc = compute(m, ids, n, decode, (int)threads, mode, of.f, &err))) rc = cli_report(&err);
+    if (!rc) rc = cli_out_commit(&of, CMD);
+    xq_out_abort(&of);
     free(ids);
     model_free(m);
     return rc;

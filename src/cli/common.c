@@ -29,6 +29,22 @@ int cli_report(const xq_err *err)
     return err->code ? err->code : XQ_ERUN;
 }
 
+int cli_out_open(xq_outfile *o, const char *cmd, const char *path)
+{
+    xq_err err = {0};
+    if (!xq_out_open(o, path, &err)) return 0;
+    xq_err_prefix(&err, cmd);
+    return cli_report(&err);
+}
+
+int cli_out_commit(xq_outfile *o, const char *cmd)
+{
+    xq_err err = {0};
+    if (!xq_out_commit(o, &err)) return 0;
+    xq_err_prefix(&err, cmd);
+    return cli_report(&err);
+}
+
 int cli_int(const char *cmd, const char *flag, const char *val, long long lo, long long hi, long long *out)
 {
     char *end;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/outfile.h"
 #include "base/status.h"
 #include "model/model.h"
 
@@ -35,6 +36,10 @@ int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool
 /* Progress bar on stderr (only when stderr is a terminal): "label [#####.....] 12/40 extra". */
 void cli_progress(const char *label, int64_t done, int64_t total, const char *extra);
 void cli_progress_done(void);
+
+/* Output files through base/outfile.h, errors printed as "xqprof: <cmd>: <path>: …". */
+int cli_out_open(xq_outfile *o, const char *cmd, const char *path);
+int cli_out_commit(xq_outfile *o, const char *cmd);
 
 /* Resident set size of this process in bytes (0 if unknown). */
 int64_t cli_rss_bytes(void);

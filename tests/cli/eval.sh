@@ -33,7 +33,16 @@ expect2 "generate --cache unknown" -- "$X" generate -m "$T" -p hi -n 1 --cache x
 
 # The tiny model (2 layers): every mode that fits, CSV shape and bare numbers.
 "$X" eval -m "$T" -f "$tmp/text.txt" -c 64 --chunks 2 -t 2 --hi-layers 1 --group 16 --modes all \
-  --csv "$tmp/tiny.csv" --md "$tmp/tiny.md" 2>"$tmp/err" || { fail "eval on tiny"; cat "$tmp/err"; }
+  --csv "$tmp/tiny.csv" --md "$tmp/tiny.md" --svg "$tmp/tiny.svg" --png "$tmp/tiny.png" 2>"$tmp/err" ||
+  { fail "eval on tiny"; cat "$tmp/err"; }
+# Charts: a complete SVG document and a PNG of the figure's size (960 × 44 + 2·440), no temporary left behind.
+grep -q '</svg>' "$tmp/tiny.svg" 2>/dev/null || fail "eval --svg: no complete SVG"
+[ "$(head -c 8 "$tmp/tiny.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "eval --png: not a PNG"
+[ "$(od -An -tu4 --endian=big -j16 -N8 "$tmp/tiny.png" 2>/dev/null | xargs)" = "960 924" ] || fail "eval --png: size"
+ls "$tmp" | grep -q '\.tmp\.' && fail "a temporary chart file was left behind"
+expect2 "--svg with a .png name" -- "$X" eval -m "$T" -f "$tmp/text.txt" --svg "$tmp/x.png"
+expect2 "--png into a missing folder" -- "$X" eval -m "$T" -f "$tmp/text.txt" -c 64 --chunks 1 --modes xq-4 \
+  --group 16 --png "$tmp/no/such/dir.png"
 want='mode,bits,bytes_per_token,savings,ppl,ppl_err,dppl,kl,top1,remat_gflop_per_token,seconds'
 [ "$(head -1 "$tmp/tiny.csv")" = "$want" ] || fail "CSV header: $(head -1 "$tmp/tiny.csv")"
 [ "$(sed -n 2p "$tmp/tiny.csv" | cut -d, -f1)" = fp16 ] || fail "fp16 is not the first row"

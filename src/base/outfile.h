@@ -1,0 +1,24 @@
+/* Output files that are never left half-written: data goes to a temporary file beside the target, which is
+ * flushed, fsync'ed and renamed over the target only once complete; on any failure the temporary is removed and
+ * the target keeps whatever it held before. "-" means standard output (written directly). */
+#ifndef XQ_BASE_OUTFILE_H
+#define XQ_BASE_OUTFILE_H
+
+#include <stdio.h>
+
+#include "base/status.h"
+
+typedef struct xq_outfile {
+    FILE *f;          /* write here */
+    const char *path; /* the target, or "-" */
+    char tmp[4096];   /* the temporary's name ("" for stdout or once done) */
+} xq_outfile;
+
+/* Opens the temporary (or takes stdout). XQ_ERUN "<path>: cannot write: <why>" on failure. */
+int xq_out_open(xq_outfile *o, const char *path, xq_err *err);
+/* Completes the file: flush, fsync, close, rename. On failure the temporary is removed. */
+int xq_out_commit(xq_outfile *o, xq_err *err);
+/* Drops the temporary after an earlier error. Safe after a failed open, a commit, or twice. */
+void xq_out_abort(xq_outfile *o);
+
+#endif
