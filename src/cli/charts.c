@@ -1,11 +1,9 @@
 #include "cli/charts.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/common.h"
 #include "ui/plot.h"
@@ -18,12 +16,7 @@ static int check_one(const char *cmd, const char *flag, const char *path, plot_f
     if (ui_plot_format_of(path, &fmt, &err) || fmt != want)
         return cli_error(XQ_EINPUT, cmd, "%s %s: the file name must end in %s", flag, path,
                          want == PLOT_SVG ? ".svg" : ".png");
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-    if (access(dir, W_OK) != 0) /* found now, not after a long run */
-        return cli_error(XQ_EINPUT, cmd, "%s %s: cannot write into %s: %s", flag, path, dir, strerror(errno));
-    return 0;
+    return cli_check_output(cmd, flag, path);
 }
 
 int cli_chart_check(const char *cmd, const char *svg, const char *png)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "cache/svd.h"
@@ -14,13 +15,17 @@
 #include "cli/commands.h"
 #include "cli/charts.h"
 #include "cli/common.h"
+#include "cli/trace.h"
 #include "engine/ppl.h"
 #include "engine/session.h"
+#include "store/reader.h"
 
 static const char *const CMD = "eval";
 
 typedef struct eval_opts {
-    const char *model, *file, *modes, *csv, *md, *svg, *png;
+    const char *model, *file, *modes, *csv, *md, *svg, *png, *trace;
+    int argc; /* the command line, recorded with --trace */
+    char **argv;
     long long n_ctx, threads, chunks;
     cli_cache_opts copts;
 } eval_opts;
@@ -51,7 +56,7 @@ static void help(void)
 {
     printf("usage: xqprof eval [-m MODEL] -f FILE [-c N_CTX] [--chunks K] [-t N] [--modes LIST]\n"
            "                   [--group G] [--window W] [--hi-layers N] [--fp16-ch0] [--absorb-v]\n"
-           "                   [--csv FILE] [--md FILE] [--svg FILE] [--png FILE]\n\n"
+           "                   [--csv FILE] [--md FILE] [--svg FILE] [--png FILE] [--trace FILE]\n\n"
            "Accuracy against memory of cache modes, on the perplexity chunks of `xqprof ppl`: fp16 runs first as\n"
            "the baseline (always, even if not listed), then each mode on the same tokens. Per mode: bits, bytes per\n"
            "token (XQUANT.md §1), savings against fp16 K+V, perplexity +/- error, delta-ppl, mean KL(fp16||mode)\n"
@@ -68,8 +73,24 @@ static void help(void)
            "      --md FILE      write the table as Markdown ('-': stdout; the default when neither is given)\n"
            "      --svg FILE     chart: memory saved against delta-ppl and KL, one point per mode (.svg)\n"
            "      --png FILE     the same chart as PNG\n"
+           "      --trace FILE   record one run per mode into a trace (metrics ppl, dppl, kl, top1, bytes_per_token,\n"
+           "                     savings; no spans), which `xqprof plan --eval FILE` reads\n"
            "  -h, --help         this help\n",
            CLI_CACHE_MODES_HELP, CLI_CACHE_HELP);
+}
+
+/* An existing file must be a trace (one we can append to); a new one must be creatable. Checked before the run. */
+static int check_trace(const char *path)
+{
+    if (access(path, F_OK) != 0) return cli_check_output(CMD, "--trace", path);
+    store_reader *r;
+    xq_err err = {0};
+    if (store_reader_open(path, &r, &err)) {
+        xq_err_prefix(&err, CMD);
+        return cli_report(&err);
+    }
+    store_reader_close(r);
+    return 0;
 }
 
 static int parse(int argc, char **argv, eval_opts *o)
@@ -77,7 +98,8 @@ static int parse(int argc, char **argv, eval_opts *o)
     static const struct option longs[] = {
         {"model", 1, 0, 'm'}, {"file", 1, 0, 'f'},  {"ctx-size", 1, 0, 'c'}, {"threads", 1, 0, 't'},
         {"chunks", 1, 0, 1},  {"modes", 1, 0, 2},   {"csv", 1, 0, 3},        {"md", 1, 0, 4},
-        {"svg", 1, 0, 5},     {"png", 1, 0, 6},     {"help", 0, 0, 'h'},     CLI_CACHE_LONG_OPTIONS,
+        {"svg", 1, 0, 5},     {"png", 1, 0, 6},     {"trace", 1, 0, 7},      {"help", 0, 0, 'h'},
+        CLI_CACHE_LONG_OPTIONS,
         {0, 0, 0, 0}};
     *o = (eval_opts){.model = cli_default_model(), .modes = "all", .n_ctx = 512};
     cli_cache_opts_init(&o->copts);
@@ -96,6 +118,7 @@ static int parse(int argc, char **argv, eval_opts *o)
         case 4: o->md = optarg; break;
         case 5: o->svg = optarg; break;
         case 6: o->png = optarg; break;
+        case 7: o->trace = optarg; break;
         case 'h': help(); return -1;
         case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
@@ -106,7 +129,8 @@ static int parse(int argc, char **argv, eval_opts *o)
     if (rc) return rc;
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->file) return cli_error(XQ_EINPUT, CMD, "a text file is required (-f FILE)");
-    return cli_chart_check(CMD, o->svg, o->png);
+    if ((rc = cli_chart_check(CMD, o->svg, o->png))) return rc;
+    return o->trace ? check_trace(o->trace) : 0;
 }
 
 /* ---- the list of modes -------------------------------------------------------------------------------------- */
@@ -363,10 +387,34 @@ static int write_charts(const eval_state *st)
     return rc;
 }
 
+/* One finished run per mode, its results as metrics. */
+static int record_mode(const eval_state *st, const mode_run *r)
+{
+    const eval_opts *o = st->o;
+    cli_trace_info info = {o->argc, o->argv, st->m, o->model, r->name, NULL, (int)o->threads, o->n_ctx};
+    cli_trace *tr;
+    int rc = cli_trace_open(o->trace, &info, &tr);
+    if (rc) return rc;
+    row_figures f = figures(st, r);
+    const char *names[] = {"ppl", "ppl_err", "dppl", "kl", "top1", "bytes_per_token", "savings", "remat_gflop_per_token"};
+    double values[] = {f.ppl, f.ppl_err, f.dppl, f.kl, f.top1, r->bytes_per_token, f.savings, f.remat_gflop};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) cli_trace_metric(tr, names[i], values[i]);
+    return cli_trace_close(tr, 0);
+}
+
+static int record_trace(const eval_state *st)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < st->n_runs; i++) rc = record_mode(st, &st->runs[i]);
+    if (!rc) fprintf(stderr, "eval: %d runs recorded in %s\n", st->n_runs, st->o->trace);
+    return rc;
+}
+
 static int write_outputs(const eval_state *st)
 {
     const eval_opts *o = st->o;
     int rc = write_charts(st);
+    if (!rc && o->trace) rc = record_trace(st);
     if (o->csv) rc = write_table(st, o->csv, write_csv);
     if (!rc && o->md) rc = write_table(st, o->md, write_md);
     if (!rc && !o->csv && !o->md) rc = write_table(st, "-", write_md);
@@ -445,5 +493,7 @@ int cmd_eval(int argc, char **argv)
     eval_opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    o.argc = argc;
+    o.argv = argv;
     return run(&o);
 }

@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "cli/gpu_opts.h"
 #include "gpu/plan.h"
+#include "store/eval_results.h"
 #include "store/reader.h"
 
 static const char *const CMD = "plan";
@@ -29,8 +30,9 @@ static const char *const usage =
     "  --max-dppl X       accuracy budget: perplexity increase over fp16. Without --eval the paper's published\n"
     "                     WikiText-2 numbers (XQUANT.md §5) are used, for llama2-7b, llama3-8b and mistral-7b;\n"
     "                     modes without a published number are then out of budget\n"
-    "  --eval RUN.db      measured accuracy from an eval trace: not available yet (eval does not record per-mode\n"
-    "                     results in traces); the paper's numbers are used and a note says so\n"
+    "  --eval RUN.db      measured accuracy instead of the paper's: the Δppl per mode that `xqprof eval --trace\n"
+    "                     RUN.db` recorded on a model of the same shape (layers, width, heads); modes it did not\n"
+    "                     evaluate are then out of budget\n"
     "  --summary          one Markdown table row per setting (best mode and runner-up) instead of the ranking\n"
     "  --overlap, --l2-weights, --x-allgather, --launch-us US, --reserve GB, --gpus-file FILE: as for project\n"
     "  -h, --help         this help\n";
@@ -101,7 +103,7 @@ static void explain(const gpu_plan_entry *e, const gpu_spec *g, const gpu_settin
         snprintf(buf, size, "does not fit: %.1f GB of cache beside %.1f GB of weights in %.0f GB",
                  (r->cache_bytes + r->transient_bytes) / 1e9, r->weight_bytes / 1e9, g->mem_gb);
     else if (!e->within_budget && isnan(e->dppl))
-        snprintf(buf, size, "no published dppl for this mode and model (budget %.2f)", max_dppl);
+        snprintf(buf, size, "no dppl known for this mode and model (budget %.2f)", max_dppl);
     else if (!e->within_budget)
         snprintf(buf, size, "dppl %.2f over the budget %.2f", e->dppl, max_dppl);
     else if (r->compute_bound)
@@ -117,15 +119,15 @@ static void print_dppl(double dppl)
     if (isnan(dppl))
         printf(" %6s", "?");
     else
-        printf(" %6.2f", dppl);
+        printf(" %6.3f", dppl);
 }
 
 static void print_ranking(const gpu_spec *g, const gpu_model *m, const gpu_setting *s, const gpu_options *o,
-                          double max_dppl, const gpu_plan_entry *e, int n)
+                          double max_dppl, bool measured, const gpu_plan_entry *e, int n)
 {
     printf("plan: %s on %s (%s), ctx %lld, batch %d, tp %d", m->name, g->id, g->name, (long long)s->ctx, s->batch,
            s->tp);
-    if (max_dppl >= 0) printf("; budget dppl <= %.2f (paper, WikiText-2)", max_dppl);
+    if (max_dppl >= 0) printf("; budget dppl <= %.2f (%s)", max_dppl, measured ? "measured by xqprof eval" : "paper, WikiText-2");
     if (o->overlap) printf("; layers timed with overlap");
     printf("\n");
     if (n > 0 && e[0].eligible)
@@ -163,18 +165,28 @@ typedef struct plan_inputs {
     int64_t ctx[GPU_CLI_MAX_LIST], batch[GPU_CLI_MAX_LIST];
     int n_gpus, n_ctx, n_batch;
     gpu_model model;
+    store_eval_result measured[STORE_EVAL_MAX]; /* --eval */
+    const char *measured_modes[STORE_EVAL_MAX];
+    double measured_dppl[STORE_EVAL_MAX];
+    gpu_dppl_table table;
 } plan_inputs;
 
-static int check_eval(const plan_args *a)
+static int load_eval(const plan_args *a, plan_inputs *in)
 {
     store_reader *r;
     xq_err err = {0};
     if (store_reader_open(a->eval, &r, &err)) return cli_error(XQ_EINPUT, CMD, "--eval %s", err.msg);
+    const gpu_model *m = &in->model;
+    store_eval_shape shape = {m->n_layer, m->d, m->n_head, m->n_head_kv};
+    int n = 0, rc = store_eval_results(r, &shape, in->measured, STORE_EVAL_MAX, &n, &err);
     store_reader_close(r);
-    fprintf(stderr,
-            "plan: note: --eval %s: eval traces do not carry per-mode accuracy yet; the budget uses the "
-            "paper's published dppl (XQUANT.md §5)\n",
-            a->eval);
+    if (rc) return cli_error(rc, CMD, "--eval %s", err.msg);
+    for (int i = 0; i < n; i++) {
+        in->measured_modes[i] = in->measured[i].mode;
+        in->measured_dppl[i] = in->measured[i].dppl;
+    }
+    in->table = (gpu_dppl_table){n, in->measured_modes, in->measured_dppl};
+    fprintf(stderr, "plan: measured dppl of %d modes from %s\n", n, a->eval);
     return XQ_OK;
 }
 
@@ -184,9 +196,9 @@ static int resolve(const plan_args *a, gpu_catalogue *cat, plan_inputs *in)
     if (!rc) rc = gpu_cli_gpus(CMD, cat, a->gpus ? a->gpus : "h100-sxm", in->gpus, &in->n_gpus);
     if (!rc) rc = gpu_cli_sizes(CMD, "--ctx", a->ctx ? a->ctx : "32k", 1, 1LL << 34, in->ctx, &in->n_ctx);
     if (!rc) rc = gpu_cli_sizes(CMD, "--batch", a->batch ? a->batch : "1", 1, 1 << 20, in->batch, &in->n_batch);
-    if (!rc && a->eval) rc = check_eval(a);
     if (!rc && a->eval && a->max_dppl < 0)
         rc = cli_error(XQ_EINPUT, CMD, "--eval needs --max-dppl (the budget to filter with)");
+    if (!rc && a->eval) rc = load_eval(a, in);
     return rc;
 }
 
@@ -194,12 +206,13 @@ static int plan_one(const plan_args *a, const plan_inputs *in, const gpu_spec *g
 {
     gpu_plan_entry entries[GPU_PLAN_MAX];
     xq_err err = {0};
-    int n = gpu_plan(g, &in->model, s, &a->opts, a->max_dppl, entries, GPU_PLAN_MAX, &err);
+    int n = gpu_plan(g, &in->model, s, &a->opts, a->max_dppl, a->eval ? &in->table : NULL, entries, GPU_PLAN_MAX,
+                     &err);
     if (n < 0) return cli_error(XQ_EINPUT, CMD, "%s", err.msg);
     if (a->summary)
         print_summary_row(g, s, entries, n);
     else {
-        print_ranking(g, &in->model, s, &a->opts, a->max_dppl, entries, n);
+        print_ranking(g, &in->model, s, &a->opts, a->max_dppl, a->eval != NULL, entries, n);
         printf("\n");
     }
     return XQ_OK;

@@ -45,6 +45,16 @@ int cli_out_commit(xq_outfile *o, const char *cmd)
     return cli_report(&err);
 }
 
+int cli_check_output(const char *cmd, const char *flag, const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    if (access(dir, W_OK) != 0)
+        return cli_error(XQ_EINPUT, cmd, "%s %s: cannot write into %s: %s", flag, path, dir, strerror(errno));
+    return 0;
+}
+
 int cli_int(const char *cmd, const char *flag, const char *val, long long lo, long long hi, long long *out)
 {
     char *end;

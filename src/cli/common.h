@@ -41,6 +41,10 @@ void cli_progress_done(void);
 int cli_out_open(xq_outfile *o, const char *cmd, const char *path);
 int cli_out_commit(xq_outfile *o, const char *cmd);
 
+/* Whether path's folder takes a new file: checked before a long run rather than after it. XQ_EINPUT with
+ * "<cmd>: <flag> <path>: cannot write into <folder>: <why>". */
+int cli_check_output(const char *cmd, const char *flag, const char *path);
+
 /* Resident set size of this process in bytes (0 if unknown). */
 int64_t cli_rss_bytes(void);
 

@@ -86,8 +86,15 @@ static int compare_entries(const void *pa, const void *pb)
     return strcmp(a->mode.name, b->mode.name);
 }
 
+static double measured_dppl(const gpu_dppl_table *t, const gpu_mode *mode)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->modes[i], mode->name)) return t->dppl[i];
+    return NAN;
+}
+
 int gpu_plan(const gpu_spec *g, const gpu_model *m, const gpu_setting *s, const gpu_options *o, double max_dppl,
-             gpu_plan_entry *out, int cap, xq_err *err)
+             const gpu_dppl_table *measured, gpu_plan_entry *out, int cap, xq_err *err)
 {
     gpu_mode modes[GPU_PLAN_MAX];
     int n = gpu_plan_candidates(m, modes, cap < GPU_PLAN_MAX ? cap : GPU_PLAN_MAX);
@@ -95,7 +102,7 @@ int gpu_plan(const gpu_spec *g, const gpu_model *m, const gpu_setting *s, const 
         gpu_plan_entry *e = &out[i];
         e->mode = modes[i];
         if (gpu_project(g, m, &modes[i], s, o, &e->result, err)) return -1;
-        e->dppl = gpu_paper_dppl(m->name, &modes[i]);
+        e->dppl = measured ? measured_dppl(measured, &modes[i]) : gpu_paper_dppl(m->name, &modes[i]);
         e->within_budget = max_dppl < 0 || (!isnan(e->dppl) && e->dppl <= max_dppl + 1e-9);
         e->eligible = e->result.fits && e->within_budget;
     }

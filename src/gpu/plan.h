@@ -27,9 +27,17 @@ int gpu_plan_candidates(const gpu_model *m, gpu_mode *out, int cap);
  * or NAN. */
 double gpu_paper_dppl(const char *shape, const gpu_mode *mode);
 
+/* Δppl measured by `xqprof eval` per mode name, replacing the paper's numbers; modes it lacks have none. */
+typedef struct gpu_dppl_table {
+    int n;
+    const char *const *modes;
+    const double *dppl;
+} gpu_dppl_table;
+
 /* Projects every candidate and sorts: eligible entries first by tokens/s (ties: less cache), then the rest by
- * tokens/s. max_dppl < 0: no accuracy budget. Returns the number of entries, or −1 with err set. */
+ * tokens/s. max_dppl < 0: no accuracy budget. measured NULL: the paper's Δppl. Returns the number of entries,
+ * or −1 with err set. */
 int gpu_plan(const gpu_spec *g, const gpu_model *m, const gpu_setting *s, const gpu_options *o, double max_dppl,
-             gpu_plan_entry *out, int cap, xq_err *err);
+             const gpu_dppl_table *measured, gpu_plan_entry *out, int cap, xq_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 # --gpus-file (additions and line-numbered errors), --model on a synthetic file, and one-line errors (exit 2).
 set -u
 X=${XQPROF:?XQPROF must point at the xqprof binary}
+SRC=${XQ_SRC:-.}; SHARED=${XQ_SHARED:-$SRC/../shared}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -88,6 +89,26 @@ expect 2 "tp without a link" -- "$X" project --gpus-file "$tmp/g.txt" --shape ti
 expect 2 "plan: --eval missing" -- "$X" plan --shape llama3-8b --max-dppl 0.1 --eval "$tmp/none.db"
 expect 2 "plan: unknown option" -- "$X" plan --shape llama3-8b --frob
 expect 2 "gpus: unknown option" -- "$X" gpus --frob
+
+# plan --eval: accuracy measured by `eval --trace` on stories260K replaces the paper's; a planned model of another
+# shape is refused; eval refuses a trace path that is not a trace before it runs.
+S260=$SHARED/models/stories260K/stories260K.gguf
+if [ -f "$S260" ]; then
+  "$X" eval -m "$S260" -f "$SHARED/text/tiny_stories_own.txt" -c 128 --chunks 2 -t 2 --modes kv-4,xq-svd-4 \
+    --csv /dev/null --trace "$tmp/eval.db" 2>"$tmp/err" || { fail "eval --trace"; cat "$tmp/err"; }
+  [ "$(sqlite3 "$tmp/eval.db" "SELECT count(*) FROM run r JOIN metric m ON m.run = r.id AND m.name = 'dppl'")" = 3 ] &&
+    ok "eval --trace: 3 runs with dppl" || fail "eval --trace: runs with dppl"
+  dppl=$(sqlite3 "$tmp/eval.db" "SELECT printf('%.3f', m.value) FROM run r JOIN metric m ON m.run = r.id AND m.name = 'dppl' WHERE r.cache_mode = 'kv-4'")
+  "$X" plan --model "$S260" --gpu h100-sxm --ctx 4k --max-dppl 100 --eval "$tmp/eval.db" >"$tmp/out" 2>/dev/null &&
+    grep -q "measured by xqprof eval" "$tmp/out" && grep -Eq "^ +[0-9]+ kv-4 .* $dppl " "$tmp/out" &&
+    grep -Eq "^ +[0-9]+ xq-4 .* \? +no dppl known" "$tmp/out" && ok "plan --eval uses the measured dppl ($dppl)" ||
+    { fail "plan --eval"; cat "$tmp/out"; }
+  expect 2 "plan --eval: another model's results" -- "$X" plan --shape llama3-8b --max-dppl 0.1 --eval "$tmp/eval.db"
+  printf 'not a trace' >"$tmp/bad.db"
+  expect 2 "eval --trace: not a trace" -- "$X" eval -m "$S260" -f "$SHARED/text/tiny_stories_own.txt" --trace "$tmp/bad.db"
+else
+  echo "skip: plan --eval ($S260 absent)"
+fi
 
 echo "gpu_cmds.sh: $fails failures"
 [ "$fails" -eq 0 ]

@@ -185,7 +185,7 @@ static void test_plan(void)
     gpu_setting s = {32768, 8, 1, false, false};
     gpu_plan_entry e[GPU_PLAN_MAX];
     xq_err err = {0};
-    int n = gpu_plan(gpu_catalogue_find(cat, "a100-40g"), &m, &s, &o, 0.1, e, GPU_PLAN_MAX, &err);
+    int n = gpu_plan(gpu_catalogue_find(cat, "a100-40g"), &m, &s, &o, 0.1, NULL, e, GPU_PLAN_MAX, &err);
     CHECK(n == 21);
     CHECK(e[0].eligible && e[0].result.fits && e[0].dppl <= 0.1);
     for (int i = 1; i < n; i++) {
@@ -195,6 +195,22 @@ static void test_plan(void)
     /* fp16 at 32K × 8 needs 34 GB beside 16 GB of weights: not on a 40 GB card. */
     for (int i = 0; i < n; i++)
         if (!strcmp(e[i].mode.name, "fp16")) CHECK(!e[i].result.fits && !e[i].eligible);
+    /* Measured Δppl (plan --eval) replaces the paper's: a mode lacking a measurement is out of the budget. */
+    static const char *const names[] = {"fp16", "xq-svd-4", "kv-4"};
+    static const double dppl[] = {0.0, 0.05, 0.5};
+    gpu_dppl_table t = {3, names, dppl};
+    s.batch = 1;
+    n = gpu_plan(gpu_catalogue_find(cat, "h100-sxm"), &m, &s, &o, 0.1, &t, e, GPU_PLAN_MAX, &err);
+    int eligible = 0;
+    for (int i = 0; i < n; i++) {
+        eligible += e[i].eligible;
+        if (!strcmp(e[i].mode.name, "xq-svd-4")) CHECK(e[i].within_budget && e[i].dppl == 0.05);
+        if (!strcmp(e[i].mode.name, "kv-4")) CHECK(!e[i].within_budget);
+        if (!strcmp(e[i].mode.name, "xq-4")) CHECK(!e[i].within_budget && isnan(e[i].dppl));
+    }
+    CHECKF(eligible == 2 && (!strcmp(e[0].mode.name, "xq-svd-4") || !strcmp(e[0].mode.name, "fp16")),
+           "%d eligible, best %s", eligible, e[0].mode.name);
+    s.batch = 8;
     gpu_mode md = mode("xq-svd-2");
     CHECK(within(gpu_paper_dppl("llama3-8b", &md), 1.50, 1e-9));
     md = mode("xq-4");
