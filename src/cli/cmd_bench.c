@@ -53,7 +53,8 @@ static void help(void)
            "tokens/s, as the median and standard deviation of R runs after a warm-up, on random token ids, for\n"
            "every combination of threads, cache mode and cache depth. Decode at --ctx L first fills the cache\n"
            "with L tokens and measures N tokens from there. Decode also reports GB/s: weight bytes per token x\n"
-           "tokens/s, against this machine's measured streaming-read bandwidth.\n\n"
+           "tokens/s, against this machine's measured streaming-read bandwidth. \"peak RSS\" is the process's\n"
+           "peak resident set (MiB) after each row: one mode per process isolates it (scripts/bench-modes).\n\n"
            "  -m, --model FILE     GGUF model (default: models/default.gguf)\n"
            "  -p, --n-prompt P     prompt tokens for the pp test; 0 skips it (default 512)\n"
            "  -n, --n-gen N        generated tokens for the tg test; 0 skips it (default 128)\n"
@@ -190,7 +191,7 @@ static int measure(session *s, const int32_t *fill, int64_t depth, const int32_t
 static void print_header(void)
 {
     printf("| %-28s | %10s | threads | %-12s | test   | %6s | %19s | %7s | %8s |\n", "model", "size", "cache", "ctx",
-           "t/s (median ± sd)", "GB/s", "RSS MiB");
+           "t/s (median ± sd)", "GB/s", "peak RSS");
     printf("| %.28s | %.10s | ------: | ------------ | ------ | -----: | %.19s | ------: | -------: |\n",
            "----------------------------", "---------:", "------------------:");
 }
@@ -199,7 +200,7 @@ static void print_row(const model *m, const bench_row *r)
 {
     printf("| %-28.28s | %6.1f MiB | %7d | %-12s | %-6s | %6lld | %10.2f ± %6.2f | %7.2f | %8.0f |\n", m->name,
            (double)m->weight_bytes / (1 << 20), r->threads, r->mode, r->test, r->ctx, r->median, r->sd, r->gb_per_s,
-           (double)cli_rss_bytes() / (1 << 20));
+           (double)cli_peak_rss_bytes() / (1 << 20));
     fflush(stdout);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -207,6 +208,12 @@ int64_t cli_rss_bytes(void)
     int ok = f && fscanf(f, "%lld %lld", &pages_total, &pages_resident) == 2;
     if (f) fclose(f);
     return ok ? (int64_t)pages_resident * sysconf(_SC_PAGESIZE) : 0;
+}
+
+int64_t cli_peak_rss_bytes(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss * 1024 : 0; /* ru_maxrss is in KiB */
 }
 
 static volatile sig_atomic_t interrupted;

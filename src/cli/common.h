@@ -47,6 +47,8 @@ int cli_check_output(const char *cmd, const char *flag, const char *path);
 
 /* Resident set size of this process in bytes (0 if unknown). */
 int64_t cli_rss_bytes(void);
+/* The process's peak resident set so far (getrusage), in bytes (0 if unknown). */
+int64_t cli_peak_rss_bytes(void);
 
 /* True once SIGINT/SIGTERM arrived (after cli_catch_signals). */
 void cli_catch_signals(void);
