@@ -9,6 +9,7 @@
 #include "base/pool.h"
 #include "cache/remat.h"
 #include "model/qtypes.h"
+#include "ops/ops.h"
 
 /* What one attend call works on; shared by the pool tasks. */
 typedef struct attend_call {
@@ -257,6 +258,16 @@ static const float *value_row(const attend_call *a, int64_t i, int64_t j, int kv
            (int64_t)kvh * rc->head_dim;
 }
 
+/* Keys j … end−1 lie in one buffer: the buffer a key is read from changes only at the query's quantized prefix
+ * and at the tile's split. */
+static int64_t key_run_end(const attend_call *a, int64_t i, int64_t j, int64_t j1)
+{
+    int64_t end = j1, prefix = a->rc->a_k[i], split = a->tile.k.split;
+    if (prefix > j && prefix < end) end = prefix;
+    if (split > j && split < end) end = split;
+    return end;
+}
+
 static void attend_unit(const attend_call *a, int64_t i, int h, float *scores)
 {
     const remat_cache *rc = a->rc;
@@ -265,13 +276,11 @@ static void attend_unit(const attend_call *a, int64_t i, int h, float *scores)
     int hd = rc->head_dim, kvh = h / (rc->n_head / rc->n_head_kv), w = a->w_acc;
     const float *q = a->q + i * rc->n_head * hd + (int64_t)h * hd;
     float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
-    for (int64_t j = j0; j < j1; j++) {
-        const float *k = key_row(a, i, j, kvh);
-        float s = 0.0f;
-        for (int c = 0; c < hd; c++) s += q[c] * k[c];
-        scores[j - j0] = s * scale;
-        mx = scores[j - j0] > mx ? scores[j - j0] : mx;
+    for (int64_t j = j0, end; j < j1; j = end) {
+        end = key_run_end(a, i, j, j1);
+        ops_attend_scores(q, key_row(a, i, j, kvh), end - j, rc->d_kv, hd, scale, scores + (j - j0));
     }
+    for (int64_t j = j0; j < j1; j++) mx = scores[j - j0] > mx ? scores[j - j0] : mx;
     float *st = state_of(a, i, h), *acc = st + 2;
     float m_new = st[0] > mx ? st[0] : mx, corr = expf(st[0] - m_new); /* exp(−inf) = 0 on the first tile */
     st[1] *= corr;

@@ -399,6 +399,16 @@ void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const vo
         values_scalar(scores, V, v_fp16, n_keys, v_stride, head_dim, out);
 }
 
+void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim, float scale,
+                       float *scores)
+{
+#ifdef ATT_X86
+    if (use_avx2()) scores_avx2(q, K, n_keys, row_stride, head_dim, scale, scores);
+    else
+#endif
+        scores_scalar(q, K, n_keys, row_stride, head_dim, scale, scores);
+}
+
 void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
                      bool fp16_operands, float *scores, float *out)
 {

@@ -47,6 +47,11 @@ void ops_softmax(float *x, int64_t n);
 void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
                      bool fp16_operands, float *scores, float *out);
 
+/* scores_j = (Σ_d q_d·k_jd)·scale as ops_attend_head computes them (SIMD across keys, the scalar bits), for
+ * callers that run their own softmax (the rebuild path's online softmax over tiles). */
+void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim, float scale,
+                       float *scores);
+
 /* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition) and the values
  * read where they are stored: row j at V + j·v_stride elements, f32 or (v_fp16) fp16 taken exactly; the same
  * bits as ops_attend_head over the values as f32. */
