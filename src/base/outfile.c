@@ -15,6 +15,12 @@ int xq_out_open(xq_outfile *o, const char *path, xq_err *err)
         o->f = stdout;
         return XQ_OK;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* /dev/null, a FIFO: written in place, never replaced */
+        if (S_ISDIR(st.st_mode)) return xq_fail(err, XQ_EINPUT, "%s: is a folder", path);
+        if (!(o->f = fopen(path, "w"))) return xq_fail(err, XQ_ERUN, "%s: cannot write: %s", path, strerror(errno));
+        return XQ_OK;
+    }
     int n = snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
     if (n < 0 || (size_t)n >= sizeof o->tmp) {
         o->tmp[0] = '\0';
@@ -44,11 +50,12 @@ int xq_out_commit(xq_outfile *o, xq_err *err)
         return fflush(stdout) ? xq_fail(err, XQ_ERUN, "stdout: write failed") : XQ_OK;
     }
     if (!o->f) return xq_fail(err, XQ_ERUN, "%s: not open for writing", o->path);
-    bool ok = !ferror(o->f) && fflush(o->f) == 0 && fsync(fileno(o->f)) == 0;
+    bool in_place = !o->tmp[0]; /* a device or FIFO: fsync means nothing there */
+    bool ok = !ferror(o->f) && fflush(o->f) == 0 && (in_place || fsync(fileno(o->f)) == 0);
     int e = ok ? 0 : errno ? errno : EIO;
     if (fclose(o->f) != 0 && ok) ok = false, e = errno;
     o->f = NULL;
-    if (ok && rename(o->tmp, o->path) != 0) ok = false, e = errno;
+    if (ok && o->tmp[0] && rename(o->tmp, o->path) != 0) ok = false, e = errno;
     if (ok) {
         o->tmp[0] = '\0';
         return XQ_OK;

@@ -1,6 +1,7 @@
 /* Output files that are never left half-written: data goes to a temporary file beside the target, which is
  * flushed, fsync'ed and renamed over the target only once complete; on any failure the temporary is removed and
- * the target keeps whatever it held before. "-" means standard output (written directly). */
+ * the target keeps whatever it held before. "-" means standard output, and an existing path that is not a regular
+ * file (/dev/null, a FIFO) is written in place: renaming over it would replace the device with a file. */
 #ifndef XQ_BASE_OUTFILE_H
 #define XQ_BASE_OUTFILE_H
 

@@ -777,6 +777,9 @@ static void writer_free(gguf_writer *w)
 int gguf_writer_create(const char *path, gguf_writer **out, xq_err *err)
 {
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* renaming over a device (/dev/null) would replace it */
+        return xq_fail(err, XQ_EINPUT, "%s: not a regular file; a model is written to a file", path);
     gguf_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
