@@ -21,6 +21,11 @@ typedef struct app {
     ui_source *src;
     int view;
     bool help, quit, dirty;
+    bool headless;     /* no terminal: drawn into /dev/null (--max-iterations without a tty, for tests) */
+    SCREEN *screen;
+    FILE *tty_out, *tty_in; /* headless: /dev/null */
+    long redraws, turns, keys; /* reported on stderr at exit under XQ_UI_STATS (make bench) */
+    int64_t first_redraw_ms, last_redraw_ms;
 } app;
 
 static volatile sig_atomic_t stop_signal;
@@ -150,6 +155,13 @@ static void draw_help(const app *a)
     }
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void redraw(app *a)
 {
     a->ctx.lay = ui_layout_for(COLS, LINES);
@@ -166,34 +178,56 @@ static void redraw(app *a)
     }
     refresh();
     a->dirty = false;
+    a->last_redraw_ms = now_ms();
+    if (!a->redraws++) a->first_redraw_ms = a->last_redraw_ms;
+}
+
+static void move_selection(app *a, int by)
+{
+    if (a->view == UI_VIEW_LAYERS && a->ctx.drilled) a->ctx.drill_sel += by;
+    else a->ctx.sel += by;
 }
 
 static void act(app *a, int ch)
 {
-    const ui_key *k = ui_key_find(ch);
     if (ch == KEY_RESIZE) a->dirty = true;
+    /* A filter being typed takes the keys first: its text may hold q, digits and the other keys' letters. */
+    if (a->ctx.typing && ch != KEY_RESIZE) {
+        a->dirty = true;
+        if (ui_layers_type(&a->ctx, ch)) return;
+    }
+    const ui_key *k = ui_key_find(ch);
     if (!k) return;
+    bool layers = a->view == UI_VIEW_LAYERS;
     a->dirty = true;
     switch (k->action) {
     case UI_ACT_QUIT: a->quit = true; break;
     case UI_ACT_HELP: a->help = !a->help; break;
-    case UI_ACT_CLOSE: a->help = false; break;
+    case UI_ACT_CLOSE:
+        if (a->help) a->help = false;
+        else if (layers) ui_layers_back(&a->ctx);
+        break;
     case UI_ACT_NEXT_VIEW: a->view = (a->view + 1) % UI_VIEW_COUNT; break;
     case UI_ACT_PREV_VIEW: a->view = (a->view + UI_VIEW_COUNT - 1) % UI_VIEW_COUNT; break;
     case UI_ACT_VIEW: a->view = k->arg; break;
     case UI_ACT_FREEZE: a->ctx.frozen = !a->ctx.frozen; break;
     case UI_ACT_SORT: a->ctx.sort_by_layer = !a->ctx.sort_by_layer; break;
-    case UI_ACT_UP: a->ctx.sel--; break;
-    case UI_ACT_DOWN: a->ctx.sel++; break;
+    case UI_ACT_UP: move_selection(a, -1); break;
+    case UI_ACT_DOWN: move_selection(a, +1); break;
+    case UI_ACT_FILTER:
+        if (layers) ui_layers_start_filter(&a->ctx);
+        break;
+    case UI_ACT_OPEN:
+        if (layers) ui_layers_open(&a->ctx);
+        break;
+    case UI_ACT_BACK:
+        if (layers) ui_layers_back(&a->ctx);
+        break;
+    case UI_ACT_REQUEST:
+        if (a->view == UI_VIEW_MODES && a->src->request) a->src->request(a->src->self, k->arg);
+        break;
     default: break;
     }
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void loop(app *a, const ui_opts *o)
@@ -203,26 +237,76 @@ static void loop(app *a, const ui_opts *o)
         int64_t t = now_ms();
         if (t >= next_poll) {
             if (!a->ctx.frozen && a->src->poll(a->src->self, a->data)) a->dirty = true;
-            next_poll = t + o->interval_ms;
+            /* On a fixed grid, so that late wake-ups do not stretch the period (4 Hz stays 4 Hz). */
+            next_poll = next_poll + o->interval_ms > t ? next_poll + o->interval_ms : t + o->interval_ms;
         }
         if (a->dirty) redraw(a);
+        a->turns++;
         int wait = (int)(next_poll - now_ms());
-        timeout(wait > 0 ? wait : 0);
+        if (a->headless && wait > 0) napms(wait); /* /dev/null never blocks: keep the refresh pace anyway */
+        timeout(wait > 0 && !a->headless ? wait : 0);
         int ch = getch();
-        if (ch != ERR) act(a, ch);
+        if (ch != ERR) {
+            a->keys++;
+            act(a, ch);
+        }
     }
 }
 
-static int start_curses(const ui_opts *o, ui_style *style, xq_err *err)
+/* Without a terminal, --max-iterations still runs the whole loop (tests under sanitizers): curses draws into
+ * /dev/null, sized by $COLUMNS × $LINES (else the terminal type's default), reading no keys. */
+static int open_headless(app *a, xq_err *err)
 {
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
-        return xq_fail(err, XQ_EINPUT, "not a terminal (the screen needs one; `xqprof generate` prints plain text)");
+    a->headless = true;
+    a->tty_out = fopen("/dev/null", "w");
+    a->tty_in = fopen("/dev/null", "r");
+    if (!a->tty_out || !a->tty_in) return xq_fail(err, XQ_ERUN, "cannot open /dev/null");
+    const char *term = getenv("TERM");
+    if (term && *term && strcmp(term, "dumb") != 0) a->screen = newterm(term, a->tty_out, a->tty_in);
+    if (!a->screen) a->screen = newterm("xterm", a->tty_out, a->tty_in);
+    return a->screen ? 0 : xq_fail(err, XQ_ERUN, "no terminal, and no 'xterm' terminfo entry to draw headless");
+}
+
+static int open_screen(app *a, const ui_opts *o, xq_err *err)
+{
+    if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+        a->screen = newterm(NULL, stdout, stdin);
+        return a->screen ? 0 : xq_fail(err, XQ_ERUN, "cannot use terminal '%s'", getenv("TERM"));
+    }
+    if (o->max_iterations > 0) return open_headless(a, err);
+    return xq_fail(err, XQ_EINPUT, "not a terminal (the screen needs one; --once prints the data; `xqprof generate` "
+                                   "prints plain text)");
+}
+
+static void close_screen(app *a)
+{
+    if (a->screen) {
+        endwin();
+        delscreen(a->screen);
+    }
+    if (a->tty_out) fclose(a->tty_out);
+    if (a->tty_in) fclose(a->tty_in);
+}
+
+/* The rate counts the intervals between the first and the last redraw, so start-up does not dilute it. */
+static void report_stats(const app *a, int64_t ms)
+{
+    if (!getenv("XQ_UI_STATS")) return;
+    int64_t span = a->last_redraw_ms - a->first_redraw_ms;
+    fprintf(stderr, "xqprof ui: %ld redraws, %ld loop turns, %ld keys in %.3f s (%.2f redraws/s)\n", a->redraws,
+            a->turns, a->keys, (double)ms / 1e3, span > 0 ? (double)(a->redraws - 1) * 1e3 / (double)span : 0.0);
+}
+
+static int start_curses(app *a, const ui_opts *o, xq_err *err)
+{
+    ui_style *style = &a->ctx.style;
     setlocale(LC_CTYPE, ""); /* only the character set: numbers keep their '.' */
     const char *cs = nl_langinfo(CODESET);
     style->ascii = o->ascii || !cs || strcmp(cs, "UTF-8") != 0;
     style->color = o->color;
     set_escdelay(25); /* Esc closes overlays at once instead of after a second */
-    if (!newterm(NULL, stdout, stdin)) return xq_fail(err, XQ_ERUN, "cannot use terminal '%s'", getenv("TERM"));
+    int rc = open_screen(a, o, err);
+    if (rc) return rc;
     cbreak();
     noecho();
     keypad(stdscr, TRUE);
@@ -244,13 +328,18 @@ int ui_run(const ui_opts *o, ui_source *src, const ui_data *other, const char *o
     *a = (app){.data = d, .src = src, .view = o->first_view, .dirty = true};
     a->ctx.other = other;
     a->ctx.other_why = other_why;
+    snprintf(a->ctx.filter, sizeof a->ctx.filter, "%s", o->filter ? o->filter : "");
+    a->ctx.drilled = o->layer >= 0;
+    a->ctx.drill_layer = o->layer;
     load_roofs(&a->ctx, o->gpus);
-    int rc = start_curses(o, &a->ctx.style, err);
+    int64_t t0 = now_ms();
+    int rc = start_curses(a, o, err);
     if (!rc) {
         loop(a, o);
-        endwin();
         rc = stop_signal ? 130 : 0;
     }
+    close_screen(a);
+    if (!rc) report_stats(a, now_ms() - t0);
     free(d);
     free(a);
     return rc;

@@ -28,6 +28,31 @@ typedef struct ui_layer {
     int64_t cache_bytes; /* −1: not recorded */
 } ui_layer;
 
+/* One op kind within one layer (the Layers view's drill-down and op-name filter). */
+typedef struct ui_cell {
+    int64_t count, self_ns, flops, bytes, remat_ns;
+} ui_cell;
+
+enum { UI_MAX_SEGMENTS = 12, UI_SEGMENT_RATES = 64 };
+
+/* One stretch of a live run under one cache mode (Modes view). The worker that runs the engine fills the first
+ * group of fields; the live source adds what the stretch's profiler steps show. */
+typedef struct ui_mode_segment {
+    char mode[48];
+    int64_t first_step;               /* index of its first profiler step (the re-prefill, after a switch) */
+    double bytes_per_token;           /* what the mode stores per token, all layers */
+    int64_t build_ns;                 /* the cache built on the way in (0 for the first stretch) */
+    int64_t switch_ns, switch_tokens; /* the text so far evaluated again under this mode (0: the first stretch) */
+    int64_t probe_checks, probe_top1_same, probe_ns;
+    double probe_kl_sum, probe_kl_last;
+    /* from the steps: */
+    int64_t decode_tokens, decode_ns;   /* decode steps */
+    int64_t rebuild_ns, rebuild_tokens; /* decode steps whose op split is known (not with --trace) */
+    int64_t ctx, cache_persistent;      /* at its latest step; cache −1 when not reported */
+    int n_rate;                         /* decode tokens/s of its latest steps, oldest first */
+    float rate[UI_SEGMENT_RATES];
+} ui_mode_segment;
+
 typedef struct ui_data {
     uint64_t version;        /* changes whenever anything below changed */
     bool live;               /* a running model, not a recording */
@@ -45,12 +70,19 @@ typedef struct ui_data {
     int n_layer;
     ui_layer layer[UI_MAX_LAYERS];
     prof_agg op[OP_COUNT];
+    bool layer_ops_known; /* layer_op filled: recorded runs (the live snapshot aggregates whole layers only) */
+    ui_cell layer_op[UI_MAX_LAYERS][OP_COUNT];
     int window_steps; /* steps aggregated in layer/op (live: the last PROF_WINDOW; recorded: all) */
     int n_steps;      /* oldest first */
     ui_step step[UI_MAX_STEPS];
     int n_rate;       /* decode tokens/s sampled once per refresh (live) or per step (recorded), oldest first */
     double rate[UI_RATE_HISTORY];
     double rate_span_s; /* the time the rate history covers */
+    /* Modes view (live only): the stretches of the run under each cache mode, oldest first. */
+    int n_segments;
+    ui_mode_segment segment[UI_MAX_SEGMENTS];
+    int probe_every;     /* --probe N; 0: no fp16 shadow */
+    char mode_note[160]; /* a switch under way, or why the last one failed; "" when none */
 } ui_data;
 
 ui_class ui_op_class(span_op op);

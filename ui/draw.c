@@ -8,8 +8,12 @@
 
 static const short PAIR_FG[UI_COL_COUNT] = {-1, COLOR_CYAN, COLOR_YELLOW, COLOR_GREEN, COLOR_RED, COLOR_BLUE};
 
+/* ASCII mode: every text goes through to_ascii, so that no view's separator or arrow escapes as UTF-8. */
+static bool ascii_only;
+
 void ui_draw_init(ui_style *style)
 {
+    ascii_only = style->ascii;
     if (!style->color) return;
     if (!has_colors() || start_color() == ERR) {
         style->color = false;
@@ -42,8 +46,39 @@ static size_t prefix_bytes(const char *s, int n, int *cols)
     return i;
 }
 
+/* The ASCII stand-in of one UTF-8 sequence (the glyphs our texts use; '?' for any other). */
+static char ascii_of(const char *s, size_t *len)
+{
+    static const struct {
+        const char *utf8;
+        char ascii;
+    } MAP[] = {{"·", '.'}, {"─", '-'}, {"│", '|'}, {"›", '>'}, {"▶", '>'}, {"×", 'x'}, {"…", '.'}, {"→", '>'},
+               {"←", '<'}, {"Δ", 'D'}, {"≥", '>'}, {"≤", '<'}, {"—", '-'}, {"–", '-'}, {"µ", 'u'}};
+    *len = 1;
+    while ((s[*len] & 0xC0) == 0x80)
+        (*len)++;
+    for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
+        if (strlen(MAP[i].utf8) == *len && !memcmp(MAP[i].utf8, s, *len)) return MAP[i].ascii;
+    return '?';
+}
+
+static void to_ascii(const char *s, char *out, size_t size)
+{
+    size_t o = 0, len;
+    for (; *s && o + 1 < size; s += len) {
+        len = 1;
+        out[o++] = (unsigned char)*s < 0x80 ? *s : ascii_of(s, &len);
+    }
+    out[o] = 0;
+}
+
 int ui_text(int y, int x, int maxw, int attr, const char *s)
 {
+    char plain[512];
+    if (ascii_only) {
+        to_ascii(s, plain, sizeof plain);
+        s = plain;
+    }
     if (maxw <= 0 || y < 0 || x < 0 || y >= LINES || x >= COLS) return 0;
     if (x + maxw > COLS) maxw = COLS - x;
     int cols;

@@ -18,6 +18,7 @@ struct ui_live {
     int64_t t_last_ns;
     uint64_t sampled_version; /* snapshot version of the last rate sample */
     int64_t pending_step; /* the step whose op records are being summed */
+    int64_t counted_step; /* the latest history step added to its mode stretch (without draining) */
     int64_t pending[UI_CLASS_COUNT];
     prof_snapshot snap;
     prof_record batch[DRAIN_BATCH];
@@ -31,10 +32,71 @@ ui_live *ui_live_create(prof *p, const cache *c, bool drain)
     l->c = c;
     l->drain = drain;
     l->pending_step = -1;
+    l->counted_step = -1;
     return l;
 }
 
 void ui_live_destroy(ui_live *l) { free(l); }
+
+void ui_live_set_cache(ui_live *l, const cache *c) { l->c = c; }
+
+/* The fields of a stretch that its steps fill (ui_live_segment keeps them). */
+static void keep_step_fields(ui_mode_segment *to, const ui_mode_segment *from)
+{
+    to->decode_tokens = from->decode_tokens;
+    to->decode_ns = from->decode_ns;
+    to->rebuild_ns = from->rebuild_ns;
+    to->rebuild_tokens = from->rebuild_tokens;
+    to->ctx = from->ctx;
+    to->cache_persistent = from->cache_persistent;
+    to->n_rate = from->n_rate;
+    memcpy(to->rate, from->rate, sizeof to->rate);
+}
+
+void ui_live_segment(ui_data *d, const ui_mode_segment *s)
+{
+    ui_mode_segment merged = *s;
+    for (int i = 0; i < d->n_segments; i++)
+        if (d->segment[i].first_step == s->first_step) {
+            keep_step_fields(&merged, &d->segment[i]);
+            if (memcmp(&merged, &d->segment[i], sizeof merged) != 0) d->version++;
+            d->segment[i] = merged;
+            return;
+        }
+    if (d->n_segments && s->first_step < d->segment[d->n_segments - 1].first_step) return; /* dropped already */
+    if (d->n_segments == UI_MAX_SEGMENTS) {
+        memmove(d->segment, d->segment + 1, sizeof d->segment[0] * (UI_MAX_SEGMENTS - 1));
+        d->n_segments--;
+    }
+    ui_mode_segment none = {.cache_persistent = -1};
+    keep_step_fields(&merged, &none);
+    d->segment[d->n_segments++] = merged;
+    d->version++;
+}
+
+/* Adds a step to the stretch it ran in: the latest one that began at or before it. */
+static void count_in_segment(ui_data *d, const ui_step *u)
+{
+    int i = d->n_segments - 1;
+    while (i >= 0 && d->segment[i].first_step > u->index)
+        i--;
+    if (i < 0) return;
+    ui_mode_segment *g = &d->segment[i];
+    g->ctx = u->n_ctx;
+    g->cache_persistent = u->cache_persistent;
+    if (u->prefill || u->ns <= 0) return;
+    g->decode_tokens += u->n_tokens;
+    g->decode_ns += u->ns;
+    if (u->classes_known) {
+        g->rebuild_ns += u->class_ns[UI_REBUILD];
+        g->rebuild_tokens += u->n_tokens;
+    }
+    if (g->n_rate == UI_SEGMENT_RATES) {
+        memmove(g->rate, g->rate + 1, sizeof g->rate[0] * (UI_SEGMENT_RATES - 1));
+        g->n_rate--;
+    }
+    g->rate[g->n_rate++] = (float)((double)u->n_tokens * 1e9 / (double)u->ns);
+}
 
 static void push_step(ui_data *d, const ui_step *s)
 {
@@ -65,6 +127,7 @@ static void take_step(ui_live *l, ui_data *d, const prof_step_rec *s)
     memset(l->pending, 0, sizeof l->pending);
     l->pending_step = -1;
     push_step(d, &u);
+    count_in_segment(d, &u);
 }
 
 static void drain_records(ui_live *l, ui_data *d)
@@ -78,14 +141,18 @@ static void drain_records(ui_live *l, ui_data *d)
         }
 }
 
-static void steps_from_history(ui_data *d, const prof_snapshot *s)
+static void steps_from_history(ui_live *l, ui_data *d, const prof_snapshot *s)
 {
     d->n_steps = 0;
     for (int i = 0; i < s->n_history && i < UI_MAX_STEPS; i++) {
         const prof_step_brief *b = &s->history[i];
-        d->step[d->n_steps++] = (ui_step){.index = b->index, .n_tokens = b->n_tokens, .n_ctx = b->n_ctx, .ns = b->ns,
-                                          .cache_persistent = b->cache_persistent,
-                                          .prefill = b->phase == PROF_PHASE_PREFILL};
+        ui_step *u = &d->step[d->n_steps++];
+        *u = (ui_step){.index = b->index, .n_tokens = b->n_tokens, .n_ctx = b->n_ctx, .ns = b->ns,
+                       .cache_persistent = b->cache_persistent, .prefill = b->phase == PROF_PHASE_PREFILL};
+        if (u->index > l->counted_step) {
+            count_in_segment(d, u);
+            l->counted_step = u->index;
+        }
     }
 }
 
@@ -132,7 +199,7 @@ bool ui_live_poll(ui_live *l, ui_data *d)
     if (l->snap.version != l->version) {
         l->version = l->snap.version;
         copy_aggregates(l, d, &l->snap);
-        if (!l->drain) steps_from_history(d, &l->snap);
+        if (!l->drain) steps_from_history(l, d, &l->snap);
         d->version++;
     }
     /* One rate sample per 250 ms gives the sparkline a real time axis; none while the engine is idle. */

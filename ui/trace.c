@@ -16,6 +16,13 @@ static int query(sqlite3 *db, const char *sql, int64_t run, sqlite3_stmt **st, x
     return 0;
 }
 
+/* A statement's end: a read that stopped on an error (a truncated or damaged file) fails the whole load. */
+static int finish(sqlite3 *db, sqlite3_stmt *st, xq_err *err)
+{
+    if (sqlite3_finalize(st) == SQLITE_OK) return 0;
+    return xq_fail(err, XQ_EINPUT, "corrupt or unreadable trace: %s", sqlite3_errmsg(db));
+}
+
 static void text_col(sqlite3_stmt *st, int col, char *out, size_t size, const char *dflt)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -55,7 +62,7 @@ static int load_run(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
         d->peak_flops = sqlite3_column_double(st, 7);
         d->peak_bytes_per_s = sqlite3_column_double(st, 8);
     }
-    sqlite3_finalize(st);
+    if ((rc = finish(db, st, err))) return rc;
     if (d->peak_flops <= 0 || d->peak_bytes_per_s <= 0)
         snprintf(d->peak_why, sizeof d->peak_why, "no device peaks recorded in this trace");
     return 0;
@@ -74,6 +81,16 @@ static void add_agg(prof_agg *a, sqlite3_stmt *st)
     a->remat_flops += sqlite3_column_int64(st, 10);
 }
 
+static void add_cell(ui_cell *c, sqlite3_stmt *st)
+{
+    c->count += sqlite3_column_int64(st, 2);
+    c->self_ns += sqlite3_column_int64(st, 3);
+    c->flops += sqlite3_column_int64(st, 4);
+    for (int col = 5; col <= 8; col++)
+        c->bytes += sqlite3_column_int64(st, col);
+    c->remat_ns += sqlite3_column_int64(st, 9);
+}
+
 static int load_aggregates(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
 {
     sqlite3_stmt *st;
@@ -87,9 +104,11 @@ static int load_aggregates(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
     while (sqlite3_step(st) == SQLITE_ROW) {
         int layer = sqlite3_column_int(st, 0), op = sqlite3_column_int(st, 1);
         if (layer >= 0 && layer < d->n_layer) add_agg(&d->layer[layer].agg, st);
+        if (layer >= 0 && layer < d->n_layer && op >= 0 && op < OP_COUNT) add_cell(&d->layer_op[layer][op], st);
         if (op >= 0 && op < OP_COUNT) add_agg(&d->op[op], st);
     }
-    sqlite3_finalize(st);
+    if ((rc = finish(db, st, err))) return rc;
+    d->layer_ops_known = true;
     return 0;
 }
 
@@ -107,7 +126,7 @@ static int load_steps(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
                                  .cache_persistent = sqlite3_column_int64(st, 5), .classes_known = true,
                                  .prefill = phase && !strcmp(phase, "prefill")};
     }
-    sqlite3_finalize(st);
+    if ((rc = finish(db, st, err))) return rc;
     for (int i = 0; i < n / 2; i++) { /* newest first from SQL, oldest first on screen */
         ui_step t = d->step[i];
         d->step[i] = d->step[n - 1 - i];
@@ -134,7 +153,7 @@ static int load_classes(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
         if (at < 0 || at >= d->n_steps || d->step[at].index != idx || op < 0 || op >= OP_COUNT) continue;
         d->step[at].class_ns[ui_op_class((span_op)op)] += sqlite3_column_int64(st, 2);
     }
-    sqlite3_finalize(st);
+    if ((rc = finish(db, st, err))) return rc;
     return 0;
 }
 
@@ -144,7 +163,7 @@ static int count_steps(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
     int rc = query(db, "SELECT count(*) FROM step WHERE run = ?1", run, &st, err);
     if (rc) return rc;
     if (sqlite3_step(st) == SQLITE_ROW) d->window_steps = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if ((rc = finish(db, st, err))) return rc;
     return 0;
 }
 

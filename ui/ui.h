@@ -14,6 +14,8 @@ typedef struct ui_source {
     void *self;
     /* Fills d with the latest data (d keeps its previous contents otherwise); true when anything changed. */
     bool (*poll)(void *self, ui_data *d);
+    /* A key's request (keys.h ui_request), from the Modes view; NULL: the source takes none (a recording). */
+    void (*request)(void *self, int what);
 } ui_source;
 
 typedef struct ui_opts {
@@ -23,6 +25,10 @@ typedef struct ui_opts {
     long max_iterations; /* > 0: leave after this many loop turns (tests) */
     int first_view;      /* 0-based */
     const char *gpus;    /* comma-separated catalogue ids whose roofs the Roofline view overlays */
+    const char *filter;  /* Layers: the filter to start with (layer_rows.h), or NULL */
+    int layer;           /* Layers: ≥ 0 starts on that layer's ops */
+    bool once;           /* --once: print the view's data (export.h) instead of the screen */
+    int format;          /* --format: ui_format of export.h */
 } ui_opts;
 
 /* Runs until q/F10 (0), SIGINT/SIGTERM (130) or max_iterations (0). other: a second run for Compare, or NULL

@@ -8,6 +8,7 @@
 #include "gpu/catalogue.h"
 #include "ui/data.h"
 #include "ui/draw.h"
+#include "ui/layer_rows.h"
 #include "ui/layout.h"
 
 enum { UI_VIEW_OVERVIEW = 0, UI_VIEW_LAYERS, UI_VIEW_ROOFLINE, UI_VIEW_TIMELINE, UI_VIEW_MODES, UI_VIEW_COMPARE,
@@ -22,6 +23,11 @@ typedef struct ui_ctx {
     bool frozen;
     bool sort_by_layer; /* Layers: by layer index instead of by time */
     int sel;            /* Layers: selected row */
+    char filter[UI_FILTER_MAX]; /* Layers: the filter (layer_rows.h) */
+    bool typing;                /* Layers: the filter is being typed */
+    bool drilled;               /* Layers: showing the ops of drill_layer */
+    int drill_layer, drill_sel;
+    int sel_layer;              /* Layers: the layer under the selection when last drawn, −1 if none */
     int n_roofs;
     gpu_spec roofs[UI_MAX_ROOFS]; /* other devices' roofs for the Roofline view */
 } ui_ctx;
@@ -34,6 +40,15 @@ void ui_view_layers(ui_ctx *c);
 void ui_view_roofline(ui_ctx *c);
 void ui_view_timeline(ui_ctx *c);
 void ui_view_modes(ui_ctx *c);
+/* Layers' keys (dispatched by app.c through the key table): / starts typing a filter, Enter opens the selected
+ * layer's ops, Esc/Backspace go back (out of the ops first, then the filter is cleared). */
+void ui_layers_start_filter(ui_ctx *c);
+/* While the filter is typed: printable keys, Backspace, Enter (keep) and Esc (clear) edit it. False for any
+ * other key, which ends typing and is then handled as usual. */
+bool ui_layers_type(ui_ctx *c, int ch);
+void ui_layers_open(ui_ctx *c);
+/* False when there was nothing to go back from. */
+bool ui_layers_back(ui_ctx *c);
 void ui_view_compare(ui_ctx *c);
 /* One line in the middle of the body saying why a view is empty and what would fill it. */
 void ui_view_empty(const ui_ctx *c, const char *title, const char *why);

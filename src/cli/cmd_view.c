@@ -2,20 +2,24 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/ui_opts.h"
+#include "ui/export.h"
 #include "ui/trace.h"
 
 static const char *const CMD = "view";
+static const char *const NO_SECOND = "Compare: needs a second trace (xqprof view A.db B.db)";
 
 static void help(void)
 {
     printf("usage: xqprof view RUN.db [OTHER.db] [--run N] [options]\n\n"
            "Browses a trace written by --trace (generate, ppl, top …): Overview, Layers, Roofline and Timeline\n"
            "of one run; with a second trace, Compare puts the two side by side (runs of one model only).\n"
-           "Keys: 1-6 or Tab switch views, ? help, q quit.\n\n"
+           "Keys: 1-6 or Tab switch views, ? help, q quit. --once prints a view's data instead (for scripts;\n"
+           "deterministic for a given trace).\n\n"
            "      --run N             the run to show (default: the latest in the file)\n"
            "%s"
            "  -h, --help              this help\n",
@@ -66,9 +70,22 @@ static int load(const char *path, long long run, ui_data *d)
 {
     xq_err err = {0};
     if (!ui_trace_load(path, run, d, &err)) return 0;
-    xq_err_prefix(&err, path);
+    if (strncmp(err.msg, path, strlen(path)) != 0) xq_err_prefix(&err, path); /* the reader's own name it */
     xq_err_prefix(&err, CMD);
     return cli_report(&err);
+}
+
+/* --once: the view's data on stdout; a --layer the run does not have is an input error. */
+static int print_once(const view_opts *o, const ui_data *d, const ui_data *other)
+{
+    if (o->ui.layer >= d->n_layer)
+        return cli_error(XQ_EINPUT, CMD, "--layer %d: the run has %d layers (0-%d)", o->ui.layer, d->n_layer,
+                         d->n_layer - 1);
+    ui_export_req r = {.format = (ui_format)o->ui.format, .view = o->ui.first_view, .d = d, .other = other,
+                       .other_why = other ? NULL : NO_SECOND, .filter = o->ui.filter, .layer = o->ui.layer,
+                       .gpus = o->ui.gpus};
+    if (ui_export(stdout, &r)) return cli_error(XQ_ERUN, CMD, "cannot write the output");
+    return 0;
 }
 
 int cmd_view(int argc, char **argv)
@@ -83,11 +100,12 @@ int cmd_view(int argc, char **argv)
         return cli_error(XQ_ERUN, CMD, "out of memory");
     }
     if (!(rc = load(o.path, o.run, d)) && other) rc = load(o.other, 0, other);
-    if (!rc) {
-        ui_source src = {d, poll_once};
+    if (!rc && o.ui.once) {
+        rc = print_once(&o, d, other);
+    } else if (!rc) {
+        ui_source src = {.self = d, .poll = poll_once};
         xq_err err = {0};
-        const char *why = "Compare: needs a second trace (xqprof view A.db B.db)";
-        rc = ui_run(&o.ui, &src, other, other ? NULL : why, &err);
+        rc = ui_run(&o.ui, &src, other, other ? NULL : NO_SECOND, &err);
         if (rc && err.msg[0]) {
             xq_err_prefix(&err, CMD);
             rc = cli_report(&err);

@@ -1,5 +1,6 @@
 /* The screen options shared by `top` and `view`: --no-color, --ascii, --interval, --max-iterations, --view,
- * --gpus, with NO_COLOR honoured. */
+ * --gpus, --filter, --layer, and --once --format json|csv (the view's data on stdout, no screen), with NO_COLOR
+ * honoured. */
 #ifndef XQ_CLI_UI_OPTS_H
 #define XQ_CLI_UI_OPTS_H
 
@@ -8,11 +9,14 @@
 #include "ui/ui.h"
 
 /* getopt_long ids (above the cache options' ids). */
-enum { CLI_UI_NO_COLOR = 400, CLI_UI_ASCII, CLI_UI_INTERVAL, CLI_UI_MAX_ITER, CLI_UI_VIEW, CLI_UI_GPUS };
+enum { CLI_UI_NO_COLOR = 400, CLI_UI_ASCII, CLI_UI_INTERVAL, CLI_UI_MAX_ITER, CLI_UI_VIEW, CLI_UI_GPUS, CLI_UI_ONCE,
+       CLI_UI_FORMAT, CLI_UI_FILTER, CLI_UI_LAYER };
 
 #define CLI_UI_LONG_OPTIONS                                                                                        \
     {"no-color", 0, 0, CLI_UI_NO_COLOR}, {"ascii", 0, 0, CLI_UI_ASCII}, {"interval", 1, 0, CLI_UI_INTERVAL},     \
-        {"max-iterations", 1, 0, CLI_UI_MAX_ITER}, {"view", 1, 0, CLI_UI_VIEW}, {"gpus", 1, 0, CLI_UI_GPUS}
+        {"max-iterations", 1, 0, CLI_UI_MAX_ITER}, {"view", 1, 0, CLI_UI_VIEW}, {"gpus", 1, 0, CLI_UI_GPUS},      \
+        {"once", 0, 0, CLI_UI_ONCE}, {"format", 1, 0, CLI_UI_FORMAT}, {"filter", 1, 0, CLI_UI_FILTER},            \
+        {"layer", 1, 0, CLI_UI_LAYER}
 
 extern const char CLI_UI_HELP[];
 

@@ -34,7 +34,7 @@ const char *store_schema_text(void)
 int store_sqlite_fail(sqlite3 *db, int rc, const char *path, const char *what, xq_err *err)
 {
     int primary = rc & 0xff;
-    int code = primary == SQLITE_NOTADB ? XQ_EINPUT : XQ_ERUN;
+    int code = primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT ? XQ_EINPUT : XQ_ERUN; /* the file is bad */
     const char *why = primary == SQLITE_NOTADB ? "not an SQLite database"
                       : db                     ? sqlite3_errmsg(db)
                                                : sqlite3_errstr(rc);
