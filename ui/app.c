@@ -21,6 +21,7 @@ typedef struct app {
     ui_source *src;
     int view;
     bool help, quit, dirty;
+    int help_top;      /* the help's first line shown, when it is longer than the screen (Up/Down scroll it) */
     bool headless;     /* no terminal: drawn into /dev/null (--max-iterations without a tty, for tests) */
     SCREEN *screen;
     FILE *tty_out, *tty_in; /* headless: /dev/null */
@@ -135,23 +136,73 @@ static void draw_too_small(int w, int h)
     }
 }
 
-static void draw_help(const app *a)
+/* The help as display lines: each key of the table, a blank line, then the legend; a meaning longer than the
+ * width is wrapped at spaces onto lines of its own under it. */
+enum { HELP_MAX_LINES = 96, HELP_LABEL_W = 13 };
+typedef struct help_text {
+    int n;
+    const char *label[HELP_MAX_LINES]; /* "" on continuation and blank lines */
+    const char *text[HELP_MAX_LINES];
+    int len[HELP_MAX_LINES];           /* bytes of text on the line */
+} help_text;
+
+static void help_add(help_text *h, const char *label, const char *text, int w)
+{
+    int len = (int)strlen(text);
+    if (w < 8) w = 8;
+    for (int i = 0; (i < len || i == 0) && h->n < HELP_MAX_LINES;) {
+        while (i > 0 && text[i] == ' ')
+            i++;
+        int n = len - i <= w ? len - i : w; /* bytes; the meanings are ASCII save a few glyphs, so at worst short */
+        if (i + n < len)
+            for (int k = n; k > 0; k--)
+                if (text[i + k] == ' ') {
+                    n = k;
+                    break;
+                }
+        h->label[h->n] = i == 0 ? label : "";
+        h->text[h->n] = text + i;
+        h->len[h->n++] = n;
+        i += n;
+        if (n == 0) break;
+    }
+}
+
+static void help_build(const app *a, int w, help_text *h)
 {
     int n_keys, n_leg;
     const ui_key *keys = ui_keys(&n_keys);
     const ui_legend *leg = ui_legends(&n_leg);
+    h->n = 0;
+    for (int k = 0; k < n_keys; k++)
+        if (keys[k].label) help_add(h, keys[k].label, keys[k].what, w - HELP_LABEL_W);
+    help_add(h, "", "", w);
+    for (int i = 0; i < n_leg; i++)
+        help_add(h, a->ctx.style.ascii ? leg[i].ascii : leg[i].utf8, leg[i].meaning, w - HELP_LABEL_W);
+}
+
+/* Scrolled by Up/Down when it is longer than the body (80×24 and below); the title says so and which lines show. */
+static void draw_help(app *a)
+{
     ui_rect body = a->ctx.lay.body;
     ui_rect r = {body.x + 2, body.y, body.w - 4, body.h};
-    ui_box(&a->ctx.style, r, "help (Esc closes)");
     ui_rect in = ui_inner(r);
-    int y = in.y;
-    for (int i = 0; i < n_keys && y < in.y + in.h; i++)
-        if (keys[i].label) ui_textf(y++, in.x + 1, in.w - 1, 0, "%-12s %s", keys[i].label, keys[i].what);
-    if (y < in.y + in.h) y++;
-    for (int i = 0; i < n_leg && y < in.y + in.h; i++, y++) {
+    static help_text h;
+    help_build(a, in.w - 1, &h);
+    int rows = in.h, last_top = h.n > rows ? h.n - rows : 0;
+    a->help_top = a->help_top < 0 ? 0 : a->help_top > last_top ? last_top : a->help_top;
+    char title[96];
+    if (last_top)
+        snprintf(title, sizeof title, "help (Esc closes) %s Up/Down scroll: lines %d-%d of %d",
+                 a->ctx.style.ascii ? "-" : "·", a->help_top + 1, a->help_top + rows, h.n);
+    else
+        snprintf(title, sizeof title, "help (Esc closes)");
+    ui_box(&a->ctx.style, r, title);
+    for (int i = 0; i < rows && a->help_top + i < h.n; i++) {
+        int k = a->help_top + i, y = in.y + i;
         /* Two calls, because printf pads by bytes and the glyphs are multi-byte. */
-        ui_text(y, in.x + 1, 12, 0, a->ctx.style.ascii ? leg[i].ascii : leg[i].utf8);
-        ui_text(y, in.x + 14, in.w - 14, 0, leg[i].meaning);
+        ui_text(y, in.x + 1, HELP_LABEL_W - 1, 0, h.label[k]);
+        ui_textf(y, in.x + 1 + HELP_LABEL_W, in.w - 1 - HELP_LABEL_W, 0, "%.*s", h.len[k], h.text[k]);
     }
 }
 
@@ -184,7 +235,10 @@ static void redraw(app *a)
 
 static void move_selection(app *a, int by)
 {
-    if (a->view == UI_VIEW_LAYERS && a->ctx.drilled) a->ctx.drill_sel += by;
+    if (a->help) a->help_top += by; /* the help is on top: the arrows scroll it */
+    else if (a->view == UI_VIEW_COMPARE && a->ctx.cmp_drilled) a->ctx.cmp_drill_sel += by;
+    else if (a->view == UI_VIEW_COMPARE) a->ctx.cmp_sel += by;
+    else if (a->view == UI_VIEW_LAYERS && a->ctx.drilled) a->ctx.drill_sel += by;
     else a->ctx.sel += by;
 }
 
@@ -198,14 +252,18 @@ static void act(app *a, int ch)
     }
     const ui_key *k = ui_key_find(ch);
     if (!k) return;
-    bool layers = a->view == UI_VIEW_LAYERS;
+    bool layers = a->view == UI_VIEW_LAYERS, compare = a->view == UI_VIEW_COMPARE;
     a->dirty = true;
     switch (k->action) {
     case UI_ACT_QUIT: a->quit = true; break;
-    case UI_ACT_HELP: a->help = !a->help; break;
+    case UI_ACT_HELP:
+        a->help = !a->help;
+        a->help_top = 0;
+        break;
     case UI_ACT_CLOSE:
         if (a->help) a->help = false;
         else if (layers) ui_layers_back(&a->ctx);
+        else if (compare) ui_compare_back(&a->ctx);
         break;
     case UI_ACT_NEXT_VIEW: a->view = (a->view + 1) % UI_VIEW_COUNT; break;
     case UI_ACT_PREV_VIEW: a->view = (a->view + UI_VIEW_COUNT - 1) % UI_VIEW_COUNT; break;
@@ -219,9 +277,11 @@ static void act(app *a, int ch)
         break;
     case UI_ACT_OPEN:
         if (layers) ui_layers_open(&a->ctx);
+        else if (compare) ui_compare_open(&a->ctx);
         break;
     case UI_ACT_BACK:
         if (layers) ui_layers_back(&a->ctx);
+        else if (compare) ui_compare_back(&a->ctx);
         break;
     case UI_ACT_REQUEST:
         if (a->view == UI_VIEW_MODES && a->src->request) a->src->request(a->src->self, k->arg);
@@ -316,7 +376,7 @@ static int start_curses(app *a, const ui_opts *o, xq_err *err)
     return 0;
 }
 
-int ui_run(const ui_opts *o, ui_source *src, const ui_data *other, const char *other_why, xq_err *err)
+int ui_run(const ui_opts *o, ui_source *src, const ui_compare *cmp, const char *other_why, xq_err *err)
 {
     app *a = calloc(1, sizeof *a);
     ui_data *d = calloc(1, sizeof *d);
@@ -326,11 +386,12 @@ int ui_run(const ui_opts *o, ui_source *src, const ui_data *other, const char *o
         return xq_fail(err, XQ_ERUN, "out of memory");
     }
     *a = (app){.data = d, .src = src, .view = o->first_view, .dirty = true};
-    a->ctx.other = other;
+    a->ctx.cmp = cmp;
+    a->ctx.cmp_sel_layer = STORE_ALL_LAYERS;
     a->ctx.other_why = other_why;
     snprintf(a->ctx.filter, sizeof a->ctx.filter, "%s", o->filter ? o->filter : "");
-    a->ctx.drilled = o->layer >= 0;
-    a->ctx.drill_layer = o->layer;
+    a->ctx.drilled = a->ctx.cmp_drilled = o->layer >= 0;
+    a->ctx.drill_layer = a->ctx.cmp_layer = o->layer;
     load_roofs(&a->ctx, o->gpus);
     int64_t t0 = now_ms();
     int rc = start_curses(a, o, err);

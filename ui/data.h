@@ -70,7 +70,8 @@ typedef struct ui_data {
     int n_layer;
     ui_layer layer[UI_MAX_LAYERS];
     prof_agg op[OP_COUNT];
-    bool layer_ops_known; /* layer_op filled: recorded runs (the live snapshot aggregates whole layers only) */
+    bool layer_ops_known; /* layer_op filled: recorded runs, and live ones whose op stream the UI drains (the
+                           * profiler's snapshot has whole layers only, and with --trace the trace takes the stream) */
     ui_cell layer_op[UI_MAX_LAYERS][OP_COUNT];
     int window_steps; /* steps aggregated in layer/op (live: the last PROF_WINDOW; recorded: all) */
     int n_steps;      /* oldest first */

@@ -3,6 +3,7 @@
 #include "ui/export.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/status.h"
@@ -280,7 +281,8 @@ static void layers(emit *e, const ui_export_req *r)
     e_str(e, "filter", r->filter ? r->filter : "");
     if (r->layer >= 0) {
         e_int(e, "layer", r->layer);
-        if (!r->d->layer_ops_known) e_str(e, "empty", "ops of one layer: N/A in a live run (record with --trace)");
+        if (!r->d->layer_ops_known)
+            e_str(e, "empty", "ops of one layer: N/A while --trace records (xqprof view the trace)");
         op_table(e, r->d, &f, r->layer);
     } else {
         layer_table(e, r->d, &f);
@@ -368,26 +370,79 @@ static void modes(emit *e, const ui_data *d)
     e_rows_end(e);
 }
 
+/* Compare: which runs, the step totals, then the aligned rows: per layer, or the ops of --layer N. */
+static void compare_run(emit *e, const char *side, const ui_compare_run *run)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s_file", side);
+    e_str(e, key, run->file);
+    snprintf(key, sizeof key, "%s_run", side);
+    e_int(e, key, run->run);
+    snprintf(key, sizeof key, "%s_model", side);
+    e_str(e, key, run->model);
+    snprintf(key, sizeof key, "%s_mode", side);
+    e_str(e, key, run->mode);
+    snprintf(key, sizeof key, "%s_steps", side);
+    e_int(e, key, run->steps);
+    snprintf(key, sizeof key, "%s_tokens", side);
+    e_int(e, key, run->tokens);
+}
+
+/* name_baseline, name_compare, name_GAIN (how many times better compare is: baseline ÷ compare, or the
+ * inverse for rates), name_delta_pct */
+static void compare_total(emit *e, const char *name, store_delta d, bool higher_is_better,
+                          const char *gain_name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s_baseline", name);
+    e_num(e, key, d.a, isfinite(d.a));
+    snprintf(key, sizeof key, "%s_compare", name);
+    e_num(e, key, d.b, isfinite(d.b));
+    double gain = higher_is_better ? d.ratio : 1.0 / d.ratio;
+    snprintf(key, sizeof key, "%s_%s", name, gain_name);
+    e_num(e, key, gain, isfinite(d.ratio) && d.ratio != 0);
+    snprintf(key, sizeof key, "%s_delta_pct", name);
+    e_num(e, key, d.delta_pct, isfinite(d.delta_pct));
+}
+
+static void compare_row(emit *e, const store_aligned_row *row, bool op)
+{
+    double speedup = ui_compare_speedup(row);
+    e_row_begin(e);
+    e_int(e, "layer", row->layer);
+    if (op) e_str(e, "op", row->name);
+    e_num(e, "baseline_ms", row->self_ns.a / 1e6, row->in_a);
+    e_num(e, "compare_ms", row->self_ns.b / 1e6, row->in_b);
+    e_num(e, "speedup", speedup, isfinite(speedup));
+    e_num(e, "delta_pct", row->self_ns.delta_pct, row->in_a && row->in_b);
+    e_row_end(e);
+}
+
 static void compare(emit *e, const ui_export_req *r)
 {
-    const ui_data *a = r->d, *b = r->other;
-    if (!b) {
+    const ui_compare *c = r->cmp;
+    if (!c) {
         e_str(e, "empty", r->other_why ? r->other_why : "Compare: needs a second run (xqprof view A.db B.db)");
         return;
     }
-    e_str(e, "compare_model", b->title);
-    e_str(e, "compare_mode", b->mode);
-    e_str(e, "compare_status", b->status);
-    if (strcmp(a->title, b->title) != 0) {
-        e_str(e, "refused", "the runs are of different models");
+    if (c->a.file[0]) {
+        compare_run(e, "baseline", &c->a);
+        compare_run(e, "compare", &c->b);
+    }
+    if (c->why[0]) {
+        e_str(e, c->refused ? "refused" : "empty", c->why);
         return;
     }
-    double r0 = ui_decode_rate(a), r1 = ui_decode_rate(b);
-    e_num(e, "baseline_decode_tokens_per_s", r0, true);
-    e_num(e, "compare_decode_tokens_per_s", r1, true);
-    e_num(e, "speedup", r0 > 0 ? r1 / r0 : 0, r0 > 0 && r1 > 0);
-    e_num(e, "delta_pct", r0 > 0 ? 100 * (r1 / r0 - 1) : 0, r0 > 0 && r1 > 0);
-    e_count(e, "compare_cache_held_bytes", held_bytes(b), held_bytes(b) >= 0);
+    e_str(e, "phase", store_phase_name(c->phase));
+    compare_total(e, "ms_per_token", c->layers.ms_per_token, false, "speedup");
+    compare_total(e, "tokens_per_s", c->layers.tokens_per_s, true, "speedup");
+    compare_total(e, "cache_bytes", c->layers.cache_bytes, false, "times_less");
+    if (r->layer >= 0) e_int(e, "layer", r->layer);
+    e_rows_begin(e);
+    int first = 0, n = r->layer >= 0 ? ui_compare_layer_ops(c, r->layer, &first) : c->layers.n_rows;
+    for (int i = 0; i < n; i++)
+        compare_row(e, r->layer >= 0 ? &c->ops.rows[first + i] : &c->layers.rows[i], r->layer >= 0);
+    e_rows_end(e);
 }
 
 static bool is_table(const ui_export_req *r)
@@ -397,6 +452,7 @@ static bool is_table(const ui_export_req *r)
     case UI_VIEW_ROOFLINE:
     case UI_VIEW_TIMELINE: return true;
     case UI_VIEW_MODES: return r->d->live;
+    case UI_VIEW_COMPARE: return r->cmp && !r->cmp->why[0];
     default: return false;
     }
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "ui/compare.h"
 #include "ui/data.h"
 
 typedef enum ui_format { UI_FORMAT_JSON = 0, UI_FORMAT_CSV } ui_format;
@@ -16,10 +17,10 @@ typedef struct ui_export_req {
     ui_format format;
     int view; /* 0-based, as view.h numbers them */
     const ui_data *d;
-    const ui_data *other;  /* Compare's second run, or NULL */
+    const ui_compare *cmp; /* Compare's two runs aligned, or NULL */
     const char *other_why; /* why there is none */
     const char *filter;    /* Layers: the filter text (layer_rows.h), or NULL */
-    int layer;             /* Layers: ≥ 0 exports that layer's ops instead of the layer table */
+    int layer;             /* Layers, Compare: ≥ 0 exports that layer's ops instead of the layer table */
     const char *gpus;      /* Roofline: the overlaid GPU ids as given */
 } ui_export_req;
 

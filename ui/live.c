@@ -10,6 +10,18 @@
 
 enum { DRAIN_BATCH = 4096 };
 
+/* Per-(layer, op) aggregates of the last PROF_WINDOW drained steps, summed as the profiler sums its own window of
+ * whole layers and ops (prof.c), for the Layers view's op filter and drill-down: the snapshot has whole layers
+ * only. A row of cells per step, cell [(layer + 1) · OP_COUNT + op], layer −1 (outside layers) first; `sum` is
+ * the running sum of the rows in the ring. Only while this source drains the queue (no --trace). */
+typedef struct cell_window {
+    int n_layer, stride;
+    int filled, next;
+    int64_t cur_step; /* the step whose ops `cur` holds; −1: none */
+    bool changed;     /* a step closed since the last copy into the ui_data */
+    prof_agg *slots, *sum, *cur;
+} cell_window;
+
 struct ui_live {
     prof *p;
     const cache *c;
@@ -20,6 +32,7 @@ struct ui_live {
     int64_t pending_step; /* the step whose op records are being summed */
     int64_t counted_step; /* the latest history step added to its mode stretch (without draining) */
     int64_t pending[UI_CLASS_COUNT];
+    cell_window win;
     prof_snapshot snap;
     prof_record batch[DRAIN_BATCH];
 };
@@ -36,7 +49,98 @@ ui_live *ui_live_create(prof *p, const cache *c, bool drain)
     return l;
 }
 
-void ui_live_destroy(ui_live *l) { free(l); }
+void ui_live_destroy(ui_live *l)
+{
+    if (l) free(l->win.slots);
+    free(l);
+}
+
+/* Sized by the model's layers, which the first snapshot read tells; false while unknown or out of memory. */
+static bool window_ready(ui_live *l, int n_layer)
+{
+    cell_window *w = &l->win;
+    if (w->slots) return true;
+    if (n_layer <= 0) return false;
+    w->n_layer = n_layer < UI_MAX_LAYERS ? n_layer : UI_MAX_LAYERS;
+    w->stride = (w->n_layer + 1) * OP_COUNT;
+    size_t row = (size_t)w->stride;
+    w->slots = calloc(row * (PROF_WINDOW + 2), sizeof(prof_agg));
+    w->sum = w->slots ? w->slots + row * PROF_WINDOW : NULL;
+    w->cur = w->sum ? w->sum + row : NULL;
+    w->cur_step = -1;
+    return w->slots != NULL;
+}
+
+static void agg_combine(prof_agg *a, const prof_agg *b, int64_t sign)
+{
+    a->count += sign * b->count;
+    a->self_ns += sign * b->self_ns;
+    a->flops += sign * b->flops;
+    a->bytes_weights += sign * b->bytes_weights;
+    a->bytes_cache_read += sign * b->bytes_cache_read;
+    a->bytes_cache_write += sign * b->bytes_cache_write;
+    a->bytes_act += sign * b->bytes_act;
+    a->remat_ns += sign * b->remat_ns;
+    a->remat_flops += sign * b->remat_flops;
+}
+
+static void window_take_op(cell_window *w, const prof_op_rec *o)
+{
+    if (!w->slots || o->op >= OP_COUNT || o->layer < -1 || o->layer >= w->n_layer) return;
+    if (o->step != w->cur_step) { /* a new step (or the previous one's step record was lost) */
+        memset(w->cur, 0, (size_t)w->stride * sizeof *w->cur);
+        w->cur_step = o->step;
+    }
+    prof_agg *a = &w->cur[(o->layer + 1) * OP_COUNT + o->op];
+    prof_agg one = {.count = 1, .self_ns = o->self_ns, .flops = o->cost.flops,
+                    .bytes_weights = o->cost.bytes_weights, .bytes_cache_read = o->cost.bytes_cache_read,
+                    .bytes_cache_write = o->cost.bytes_cache_write, .bytes_act = o->cost.bytes_act,
+                    .remat_ns = o->cost.remat ? o->self_ns : 0, .remat_flops = o->cost.remat ? o->cost.flops : 0};
+    agg_combine(a, &one, +1);
+}
+
+/* A step whose ops were all lost is left out, so that the window's per-step figures stay per step. */
+static void window_close_step(cell_window *w, int64_t step)
+{
+    if (!w->slots || w->cur_step != step) return;
+    prof_agg *slot = w->slots + (size_t)w->next * (size_t)w->stride;
+    for (int i = 0; i < w->stride; i++) {
+        if (w->filled == PROF_WINDOW) agg_combine(&w->sum[i], &slot[i], -1);
+        agg_combine(&w->sum[i], &w->cur[i], +1);
+    }
+    memcpy(slot, w->cur, (size_t)w->stride * sizeof *slot);
+    memset(w->cur, 0, (size_t)w->stride * sizeof *w->cur);
+    w->cur_step = -1;
+    w->next = (w->next + 1) % PROF_WINDOW;
+    if (w->filled < PROF_WINDOW) w->filled++;
+    w->changed = true;
+}
+
+static void cell_of(ui_cell *c, const prof_agg *a)
+{
+    *c = (ui_cell){.count = a->count, .self_ns = a->self_ns, .flops = a->flops, .bytes = ui_agg_bytes(a),
+                   .remat_ns = a->remat_ns};
+}
+
+/* Layers, ops and their cells, all from the same drained steps, so that a layer's ops add up to the layer. */
+static void window_copy(cell_window *w, ui_data *d)
+{
+    memset(d->op, 0, sizeof d->op);
+    for (int layer = -1; layer < w->n_layer; layer++) {
+        prof_agg whole = {0};
+        for (int op = 0; op < OP_COUNT; op++) {
+            const prof_agg *a = &w->sum[(layer + 1) * OP_COUNT + op];
+            agg_combine(&whole, a, +1);
+            agg_combine(&d->op[op], a, +1);
+            if (layer >= 0) cell_of(&d->layer_op[layer][op], a);
+        }
+        if (layer >= 0) d->layer[layer].agg = whole;
+    }
+    d->window_steps = w->filled;
+    d->layer_ops_known = true;
+    w->changed = false;
+    d->version++;
+}
 
 void ui_live_set_cache(ui_live *l, const cache *c) { l->c = c; }
 
@@ -109,6 +213,7 @@ static void push_step(ui_data *d, const ui_step *s)
 
 static void take_op(ui_live *l, const prof_op_rec *o)
 {
+    window_take_op(&l->win, o);
     if (o->step != l->pending_step) {
         memset(l->pending, 0, sizeof l->pending);
         l->pending_step = o->step;
@@ -126,6 +231,7 @@ static void take_step(ui_live *l, ui_data *d, const prof_step_rec *s)
     }
     memset(l->pending, 0, sizeof l->pending);
     l->pending_step = -1;
+    window_close_step(&l->win, s->index);
     push_step(d, &u);
     count_in_segment(d, &u);
 }
@@ -158,12 +264,13 @@ static void steps_from_history(ui_live *l, ui_data *d, const prof_snapshot *s)
 
 static void copy_aggregates(ui_live *l, ui_data *d, const prof_snapshot *s)
 {
+    bool own_window = l->win.slots != NULL; /* layers and ops come from the drained steps (window_copy) */
     d->n_layer = s->n_layer < UI_MAX_LAYERS ? s->n_layer : UI_MAX_LAYERS;
-    d->window_steps = s->window_steps;
+    if (!own_window) d->window_steps = s->window_steps;
     int64_t held = s->n_history ? s->history[s->n_history - 1].n_ctx : 0;
     d->ctx = held;
     for (int i = 0; i < d->n_layer; i++) {
-        d->layer[i].agg = s->layer[i];
+        if (!own_window) d->layer[i].agg = s->layer[i];
         d->layer[i].cache_bytes = -1;
         if (l->c) {
             cache_bytes cb;
@@ -171,7 +278,7 @@ static void copy_aggregates(ui_live *l, ui_data *d, const prof_snapshot *s)
             d->layer[i].cache_bytes = (int64_t)cb.persistent;
         }
     }
-    memcpy(d->op, s->op, sizeof d->op);
+    if (!own_window) memcpy(d->op, s->op, sizeof d->op);
 }
 
 static void update_peaks(ui_live *l, ui_data *d)
@@ -193,8 +300,13 @@ bool ui_live_poll(ui_live *l, ui_data *d)
     uint64_t before = d->version;
     int64_t now = xq_now_ns();
     update_peaks(l, d);
-    if (l->drain) drain_records(l, d);
-    if (prof_snapshot_read(l->p, &l->snap) != 0) return d->version != before;
+    bool snap_ok = prof_snapshot_read(l->p, &l->snap) == 0;
+    if (l->drain) {
+        if (snap_ok) window_ready(l, l->snap.n_layer);
+        drain_records(l, d);
+        if (l->win.changed) window_copy(&l->win, d);
+    }
+    if (!snap_ok) return d->version != before;
     d->live = true;
     if (l->snap.version != l->version) {
         l->version = l->snap.version;

@@ -1,5 +1,7 @@
 /* A live source: fills a ui_data from a running profiler's snapshot and, when nobody else consumes its record
- * queue (no --trace), from its op records too, which give each step's split by op class for the Timeline.
+ * queue (no --trace), from its op records too, which give each step's split by op class for the Timeline and the
+ * per-(layer, op) sums of the Layers view's op filter and drill-down (then layers and ops are summed over the last
+ * PROF_WINDOW drained steps, the snapshot's own window, so that a layer's ops add up to the layer).
  *
  * Modes view: the engine's worker announces each stretch of the run under one cache mode (ui_live_segment) with
  * the index of its first profiler step; every step polled afterwards is added to the stretch it belongs to

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "base/status.h"
+#include "ui/compare.h"
 #include "ui/data.h"
 
 typedef struct ui_source {
@@ -31,9 +32,9 @@ typedef struct ui_opts {
     int format;          /* --format: ui_format of export.h */
 } ui_opts;
 
-/* Runs until q/F10 (0), SIGINT/SIGTERM (130) or max_iterations (0). other: a second run for Compare, or NULL
- * with other_why saying why there is none. XQ_ERUN with a message if the terminal cannot be used. */
-int ui_run(const ui_opts *o, ui_source *src, const ui_data *other, const char *other_why, xq_err *err);
+/* Runs until q/F10 (0), SIGINT/SIGTERM (130) or max_iterations (0). cmp: two runs aligned for Compare, or NULL
+ * with other_why saying why there are none. XQ_ERUN with a message if the terminal cannot be used. */
+int ui_run(const ui_opts *o, ui_source *src, const ui_compare *cmp, const char *other_why, xq_err *err);
 
 /* NO_COLOR set (to anything non-empty, as no-color.org asks). */
 bool ui_env_no_color(void);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "gpu/catalogue.h"
+#include "ui/compare.h"
 #include "ui/data.h"
 #include "ui/draw.h"
 #include "ui/layer_rows.h"
@@ -18,7 +19,7 @@ typedef struct ui_ctx {
     ui_style style;
     ui_layout lay;
     const ui_data *d;
-    const ui_data *other;  /* the second run of `view A B`, else NULL */
+    const ui_compare *cmp; /* the two runs of `view A B` (or --run-b) aligned, else NULL */
     const char *other_why; /* why there is no second run to compare (NULL when there is) */
     bool frozen;
     bool sort_by_layer; /* Layers: by layer index instead of by time */
@@ -28,6 +29,10 @@ typedef struct ui_ctx {
     bool drilled;               /* Layers: showing the ops of drill_layer */
     int drill_layer, drill_sel;
     int sel_layer;              /* Layers: the layer under the selection when last drawn, −1 if none */
+    int cmp_sel, cmp_drill_sel; /* Compare: selected layer row, selected op row */
+    bool cmp_drilled;           /* Compare: showing the ops of cmp_layer */
+    int cmp_layer;
+    int cmp_sel_layer;          /* Compare: the layer under the selection when last drawn; STORE_ALL_LAYERS: none */
     int n_roofs;
     gpu_spec roofs[UI_MAX_ROOFS]; /* other devices' roofs for the Roofline view */
 } ui_ctx;
@@ -50,6 +55,9 @@ void ui_layers_open(ui_ctx *c);
 /* False when there was nothing to go back from. */
 bool ui_layers_back(ui_ctx *c);
 void ui_view_compare(ui_ctx *c);
+/* Compare's keys: Enter opens the selected layer's ops, Esc/Backspace come back (false: nothing to go back from). */
+void ui_compare_open(ui_ctx *c);
+bool ui_compare_back(ui_ctx *c);
 /* One line in the middle of the body saying why a view is empty and what would fill it. */
 void ui_view_empty(const ui_ctx *c, const char *title, const char *why);
 

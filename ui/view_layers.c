@@ -90,8 +90,8 @@ static const char *filter_note(const ui_ctx *c, const ui_filter *f, int n, char 
         snprintf(buf, size, "no op name contains '%s' (ops: matmul_q, attend, remat …)", f->unmatched);
     else if (f->by_op && !c->d->layer_ops_known)
         snprintf(buf, size,
-                 "op filter: N/A in a live run (ops per layer come from a trace: top --trace F, then "
-                 "xqprof view F); rows are whole layers");
+                 "op filter: N/A while top --trace F records (the trace takes the op stream: xqprof view F has "
+                 "the ops per layer); rows are whole layers");
     else if (n == 0)
         snprintf(buf, size, "no layer matches '%s' (layers 0-%d)", c->filter, c->d->n_layer - 1);
     else
@@ -127,8 +127,8 @@ static void op_table(ui_ctx *c, ui_rect in, const ui_filter *f)
     const ui_data *d = c->d;
     if (!d->layer_ops_known) {
         ui_text(in.y + in.h / 2, in.x + 1, in.w - 1, 0,
-                "ops of one layer: N/A in a live run (the live snapshot sums whole layers; record with "
-                "xqprof top --trace F, then xqprof view F) · Esc: back");
+                "ops of one layer: N/A while top --trace F records (the trace takes the op stream: xqprof view F "
+                "has them) · Esc: back");
         return;
     }
     ui_row rows[OP_COUNT];

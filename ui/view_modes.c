@@ -1,6 +1,6 @@
-/* Modes and Compare: the live run's stretches under each cache mode side by side (memory saved against fp16
- * vs rebuild cost, with the fp16 probe's KL and top-1 when --probe is on), and two runs side by side. Each says
- * in one line why it is empty when its data is absent (a recording has no live mode; Compare needs two runs).
+/* Modes: the live run's stretches under each cache mode side by side (memory saved against fp16 vs rebuild
+ * cost, with the fp16 probe's KL and top-1 when --probe is on). It says in one line why it is empty when its data
+ * is absent (a recording has no live mode). Compare, two runs side by side, is view_compare.c.
  * The Modes table drops its less important columns, most detailed first, until the row fits the width. */
 #include <curses.h>
 #include <stdio.h>
@@ -277,40 +277,4 @@ void ui_view_modes(ui_ctx *c)
         ui_text(in.y + 4, in.x + 1, in.w - 1, 0, "warming up: no step measured yet");
     else if (rows >= 2)
         draw_table(c, in.y + 3, in.x + 1, in.w - 1, rows);
-}
-
-static void side(const ui_ctx *c, const ui_data *d, int y, int x, int w, const char *label)
-{
-    char r[32], m[32];
-    double held = d->n_steps ? (double)d->step[d->n_steps - 1].cache_persistent : -1;
-    ui_fmt_bytes(m, sizeof m, held);
-    snprintf(r, sizeof r, "%.1f tok/s", ui_decode_rate(d));
-    ui_textf(y, x, w, A_BOLD, "%s: %s", label, d->status);
-    ui_textf(y + 1, x, w, 0, "model %s · mode %s", d->title, d->mode);
-    ui_textf(y + 2, x, w, 0, "decode %s", r);
-    ui_textf(y + 3, x, w, 0, "cache held %s at ctx %lld", held >= 0 ? m : "N/A", (long long)d->ctx);
-    (void)c;
-}
-
-void ui_view_compare(ui_ctx *c)
-{
-    if (!c->other) {
-        ui_view_empty(c, "Compare",
-                      c->other_why ? c->other_why : "Compare: needs a second run (xqprof view A.db B.db)");
-        return;
-    }
-    ui_rect b = c->lay.body;
-    ui_box(&c->style, b, "Compare");
-    ui_rect in = ui_inner(b);
-    if (strcmp(c->d->title, c->other->title) != 0) {
-        ui_textf(in.y + in.h / 2, in.x + 2, in.w - 4, 0, "Compare: the runs are of different models (%s, %s): refused",
-                 c->d->title, c->other->title);
-        return;
-    }
-    int half = in.w / 2;
-    side(c, c->d, in.y, in.x + 1, half - 2, "baseline");
-    side(c, c->other, in.y, in.x + half + 1, half - 2, "compare");
-    double r0 = ui_decode_rate(c->d), r1 = ui_decode_rate(c->other);
-    if (r0 > 0 && r1 > 0)
-        ui_textf(in.y + 5, in.x + 1, in.w - 2, A_BOLD, "decode: %.2fx speedup (%+.1f%%)", r1 / r0, 100 * (r1 / r0 - 1));
 }

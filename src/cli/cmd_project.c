@@ -1,5 +1,6 @@
-/* `xqprof project`: roofline projection of decode steps onto catalogue GPUs, from a named shape or a model
- * file, per cache mode, context, batch and tensor-parallel degree; optionally as CSV. */
+/* `xqprof project`: roofline projection of decode steps onto catalogue GPUs, from a recorded run (RUN.db), a
+ * named shape or a model file, per cache mode, context, batch and tensor-parallel degree, with efficiency factors
+ * by default or calibrated on a recorded run (--calibrate); optionally as CSV. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,22 +9,29 @@
 #include "cli/common.h"
 #include "cli/gpu_opts.h"
 #include "gpu/project.h"
+#include "gpu/project_run.h"
+#include "store/align.h"
 
 static const char *const CMD = "project";
 
 static const char *const usage =
-    "usage: xqprof project (--shape NAME | --model FILE.gguf) [--gpu LIST] [--ctx LIST] [--batch LIST]\n"
-    "                      [--tp LIST] [--modes LIST] [--csv FILE] [options]\n"
+    "usage: xqprof project (RUN.db | --shape NAME | --model FILE.gguf) [--gpu LIST] [--ctx LIST] [--batch LIST]\n"
+    "                      [--tp LIST] [--modes LIST] [--calibrate CAL.db] [--csv FILE] [options]\n"
+    "       xqprof project --calibrate CAL.db       (prints the efficiency factors only)\n"
     "\n"
     "Projects one decode step onto GPUs of the catalogue (xqprof gpus) with a roofline model: per op\n"
-    "max(FLOPs / peak, bytes / bandwidth) plus a launch overhead per kernel. Weights are read once per step\n"
-    "and shared by the batch; cache reads and the K/V rebuild are per sequence. Per setting: step time,\n"
-    "tokens/s, memory- or compute-bound, cache size, whether it fits beside the weights, the largest context\n"
-    "(at that batch) and batch (at that context) that fit, and XQuant's break-even context (XQUANT.md §4, raw\n"
-    "peaks): past it, rebuilding K/V from X no longer hides under the byte stream.\n"
+    "max(FLOPs / peak, bytes / bandwidth), each divided by its op class's efficiency factor, plus a launch\n"
+    "overhead per kernel. Weights are read once per step and shared by the batch; cache reads and the K/V\n"
+    "rebuild are per sequence. Per setting: step time, tokens/s, memory- or compute-bound, cache size, whether\n"
+    "it fits beside the weights, the largest context (at that batch) and batch (at that context) that fit, and\n"
+    "XQuant's break-even context (XQUANT.md §4, raw peaks): past it, rebuilding K/V from X no longer hides under\n"
+    "the byte stream.\n"
     "Tensor parallel: K/V shard by head; X is replicated on every rank (X = repl) or sharded and all-gathered\n"
     "every step (X = gath); both are shown. Lists are comma-separated; k = 1024 (32k = 32768).\n"
     "\n"
+    "  RUN.db             a recorded trace (--trace): its decode steps' FLOPs and bytes per layer and op,\n"
+    "                     rescaled to each context and batch; the model and cache mode are the run's\n"
+    "  --run N            which run of RUN.db (default: the latest)\n"
     "  --shape NAME       a named shape: llama2-7b, llama3-8b (Llama-3.1-8B), mistral-7b, smollm2-135m …\n"
     "                     (xqprof synth --list); weights F16 unless --type\n"
     "  --model FILE       a GGUF model: its dimensions and weights as stored (or re-priced with --type)\n"
@@ -36,23 +44,28 @@ static const char *const usage =
     "                     fp16 fp32 kv-q8_0 kv-q4_0 kv-E xq-E xq-svd-E (E = 8,4,3,2) xq-cl-E xq-cl-svd-E (4,3,2)\n"
     "  --group G          quantization group size (default 128)\n"
     "  --hi-layers N      first N layers as plain 4-bit X (default 3 for CL modes, else 0)\n"
+    "  --calibrate CAL.db efficiency factors from a run recorded on the device projected onto: per op class\n"
+    "                     (gemm, attention, elementwise) the FLOP/s and bytes/s its ops reached in the\n"
+    "                     fastest quarter of the run's decode steps, against the peaks in its device table\n"
+    "                     (default: compute 0.80 and memory 0.90 of the peaks, link 1; docs/GPUS.md)\n"
     "  --l2-weights       re-read the rebuild matrices from L2 when they fit; shows the break-even both ways\n"
     "  --x-allgather      the CSV's rows for TP > 1 use all-gathered X (default: replicated)\n"
     "  --overlap          time each layer as one unit (its ops overlap: the rebuild hides under the weight\n"
     "                     stream up to the break-even, as XQUANT.md §4 assumes); default: op by op\n"
-    "  --launch-us US     launch overhead per kernel (default 3)\n"
+    "  --launch-us US     launch overhead per kernel (default 3 on GPUs, 0 on the cpu)\n"
     "  --reserve GB       memory kept free beside weights and cache (default 0)\n"
     "  --csv FILE         also write one row per setting: gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,\n"
     "                     cache_gb,fits,max_ctx,max_batch,break_even_ctx (break_even_ctx empty when none)\n"
     "  --gpus-file FILE   add or override catalogue entries (docs/GPUS.md)\n"
     "  -h, --help         this help\n"
     "\n"
-    "Projection of a recorded run (RUN.db), --calibrate and --svg/--png are not available yet.\n";
+    "--svg/--png charts are not available yet.\n";
 
 typedef struct project_args {
-    const char *shape, *model, *type, *gpus, *ctx, *batch, *tp, *modes, *csv, *gpus_file;
-    long long group, hi_layers;
+    const char *shape, *model, *type, *gpus, *ctx, *batch, *tp, *modes, *csv, *gpus_file, *calibrate, *run_file;
+    long long group, hi_layers, run;
     bool l2_weights, x_allgather, help;
+    bool calibrated_on_cpu; /* --calibrate: the run's device was a CPU */
     gpu_options opts;
 } project_args;
 
@@ -61,32 +74,40 @@ static const struct {
     const char *flag;
     size_t offset;
 } text_flags[] = {
-    {"--shape", offsetof(project_args, shape)}, {"--model", offsetof(project_args, model)},
-    {"--type", offsetof(project_args, type)},   {"--gpus-file", offsetof(project_args, gpus_file)},
-    {"--gpu", offsetof(project_args, gpus)},    {"--ctx", offsetof(project_args, ctx)},
-    {"--batch", offsetof(project_args, batch)}, {"--tp", offsetof(project_args, tp)},
-    {"--modes", offsetof(project_args, modes)}, {"--csv", offsetof(project_args, csv)},
+    {"--shape", offsetof(project_args, shape)},
+    {"--model", offsetof(project_args, model)},
+    {"--type", offsetof(project_args, type)},
+    {"--gpus-file", offsetof(project_args, gpus_file)},
+    {"--gpu", offsetof(project_args, gpus)},
+    {"--ctx", offsetof(project_args, ctx)},
+    {"--batch", offsetof(project_args, batch)},
+    {"--tp", offsetof(project_args, tp)},
+    {"--modes", offsetof(project_args, modes)},
+    {"--csv", offsetof(project_args, csv)},
+    {"--calibrate", offsetof(project_args, calibrate)},
 };
 
 static int parse_number(const char *flag, const char *v, project_args *a)
 {
     if (!strcmp(flag, "--group")) return cli_int(CMD, flag, v, 1, 1 << 20, &a->group);
     if (!strcmp(flag, "--hi-layers")) return cli_int(CMD, flag, v, 0, 1 << 20, &a->hi_layers);
+    if (!strcmp(flag, "--run")) return cli_int(CMD, flag, v, 1, 1LL << 62, &a->run);
     if (!strcmp(flag, "--launch-us")) return cli_float(CMD, flag, v, 0, 1e6, &a->opts.launch_us);
     return cli_float(CMD, flag, v, 0, 1e6, &a->opts.reserve_gb);
 }
 
-static int not_yet(const char *arg)
+static int positional(const char *arg, project_args *a)
 {
-    if (arg[0] == '-') return cli_error(XQ_EINPUT, CMD, "%s is not available yet (see xqprof project --help)", arg);
-    return cli_error(XQ_EINPUT, CMD, "'%s': projecting a recorded run is not available yet; use --shape or --model",
-                     arg);
+    if (arg[0] == '-') return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see xqprof project --help)", arg);
+    if (a->run_file) return cli_error(XQ_EINPUT, CMD, "one recorded run at a time ('%s' and '%s')", a->run_file, arg);
+    a->run_file = arg;
+    return XQ_OK;
 }
 
 static int parse_one(int argc, char **argv, int *i, project_args *a)
 {
-    static const char *const number_flags[] = {"--group", "--hi-layers", "--launch-us", "--reserve"};
-    static const char *const later[] = {"--calibrate", "--svg", "--png"};
+    static const char *const number_flags[] = {"--group", "--hi-layers", "--launch-us", "--reserve", "--run"};
+    static const char *const later[] = {"--svg", "--png"};
     const char *arg = argv[*i], *v;
     bool missing = false;
     if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
@@ -107,10 +128,10 @@ static int parse_one(int argc, char **argv, int *i, project_args *a)
             if ((v = gpu_cli_value(argc, argv, i, number_flags[k], &missing)))
                 return parse_number(number_flags[k], v, a);
         for (size_t k = 0; k < sizeof later / sizeof later[0]; k++)
-            if (!strncmp(arg, later[k], strlen(later[k]))) return not_yet(later[k]);
+            if (!strncmp(arg, later[k], strlen(later[k])))
+                return cli_error(XQ_EINPUT, CMD, "%s is not available yet (see xqprof project --help)", later[k]);
         if (missing) return cli_error(XQ_EINPUT, CMD, "%s needs a value", arg);
-        if (arg[0] == '-') return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see xqprof project --help)", arg);
-        return not_yet(arg);
+        return positional(arg, a);
     }
     return XQ_OK;
 }
@@ -121,15 +142,37 @@ typedef struct project_plan {
     int64_t ctx[GPU_CLI_MAX_LIST], batch[GPU_CLI_MAX_LIST], tp[GPU_CLI_MAX_LIST];
     gpu_mode modes[GPU_CLI_MAX_LIST];
     gpu_model model;
+    store_profile *recorded; /* RUN.db's decode steps, or NULL for a shape or a model file */
 } project_plan;
 
-static int resolve(const project_args *a, gpu_catalogue *cat, project_plan *p)
+/* RUN.db: the model, its weights and the one cache mode come from the run. */
+static int resolve_recorded(const project_args *a, project_plan *p)
 {
+    if (a->shape || a->model) return cli_error(XQ_EINPUT, CMD, "give one of RUN.db, --shape NAME and --model FILE");
+    if (a->modes || a->type)
+        return cli_error(XQ_EINPUT, CMD, "%s: a recorded run projects its own cache mode and weights",
+                         a->modes ? "--modes" : "--type");
+    store_reader *r = NULL;
+    store_profile_opts po = {STORE_PHASE_DECODE, 1.0};
+    xq_err err = {0};
+    int rc = store_reader_open(a->run_file, &r, &err);
+    if (!rc) rc = store_profile_load(r, a->run, &po, &p->recorded, &err);
+    store_reader_close(r);
+    if (!rc) rc = gpu_model_from_run(p->recorded, &p->model, &err);
+    if (!rc) rc = gpu_mode_from_run(&p->recorded->meta, &p->modes[0], &err);
+    if (rc) {
+        xq_err_prefix(&err, CMD);
+        return cli_report(&err);
+    }
+    p->n_modes = 1;
+    return XQ_OK;
+}
+
+static int resolve_model(const project_args *a, project_plan *p)
+{
+    if (a->run_file) return resolve_recorded(a, p);
+    if (a->run) return cli_error(XQ_EINPUT, CMD, "--run needs a recorded run (RUN.db)");
     int rc = gpu_cli_workload(CMD, a->shape, a->model, a->type, &p->model);
-    if (!rc) rc = gpu_cli_gpus(CMD, cat, a->gpus ? a->gpus : "h100-sxm", p->gpus, &p->n_gpus);
-    if (!rc) rc = gpu_cli_sizes(CMD, "--ctx", a->ctx ? a->ctx : "2k,8k,32k,128k", 1, 1LL << 34, p->ctx, &p->n_ctx);
-    if (!rc) rc = gpu_cli_sizes(CMD, "--batch", a->batch ? a->batch : "1", 1, 1 << 20, p->batch, &p->n_batch);
-    if (!rc) rc = gpu_cli_sizes(CMD, "--tp", a->tp ? a->tp : "1", 1, 1024, p->tp, &p->n_tp);
     if (rc) return rc;
     const char *modes = a->modes;
     if (!modes)
@@ -138,24 +181,52 @@ static int resolve(const project_args *a, gpu_catalogue *cat, project_plan *p)
     return gpu_cli_modes(CMD, modes, (int)a->group, (int)a->hi_layers, p->modes, &p->n_modes);
 }
 
-static void print_header(const project_args *a, const project_plan *p)
+static int resolve(const project_args *a, gpu_catalogue *cat, project_plan *p)
+{
+    int rc = resolve_model(a, p);
+    if (!rc) rc = gpu_cli_gpus(CMD, cat, a->gpus ? a->gpus : "h100-sxm", p->gpus, &p->n_gpus);
+    if (!rc) rc = gpu_cli_sizes(CMD, "--ctx", a->ctx ? a->ctx : "2k,8k,32k,128k", 1, 1LL << 34, p->ctx, &p->n_ctx);
+    if (!rc) rc = gpu_cli_sizes(CMD, "--batch", a->batch ? a->batch : "1", 1, 1 << 20, p->batch, &p->n_batch);
+    if (!rc) rc = gpu_cli_sizes(CMD, "--tp", a->tp ? a->tp : "1", 1, 1024, p->tp, &p->n_tp);
+    return rc;
+}
+
+static void print_recorded(const store_profile *r)
+{
+    const store_run_meta *m = &r->meta;
+    printf("recorded: %s run %lld, cache %s, %d threads on %s: %lld decode steps at mean ctx %.1f; their FLOPs and "
+           "bytes per layer and op, rescaled to each setting (docs/GPUS.md)\n",
+           m->path, (long long)m->id, m->cache_mode, m->threads, m->device.present ? m->device.name : "?",
+           (long long)r->totals.steps, r->totals.mean_ctx);
+}
+
+static void print_header(const project_args *a, const project_plan *p, const char *eff_source)
 {
     const gpu_model *m = &p->model;
     printf("model %s: %d layers, d %d, %d heads / %d KV heads, weights %s (%.2f GB)\n", m->name, m->n_layer, m->d,
            m->n_head, m->n_head_kv, m->weight_type, gpu_model_weight_bytes(m) / 1e9);
-    const gpu_efficiency *e = &a->opts.eff;
-    printf("roofline per %s: max(FLOPs / peak, bytes / bandwidth) + %.1f us per kernel; efficiency gemm %.2f "
-           "elementwise %.2f memory %.2f link %.2f (1 = raw peaks: times are lower bounds); reserve %.1f GB\n",
-           a->opts.overlap ? "layer (--overlap)" : "op", a->opts.launch_us, e->gemm, e->elementwise, e->memory, e->link,
-           a->opts.reserve_gb);
+    if (p->recorded) print_recorded(p->recorded);
+    char launch[48];
+    if (a->opts.launch_us >= 0)
+        snprintf(launch, sizeof launch, "%.1f us", a->opts.launch_us);
+    else
+        snprintf(launch, sizeof launch, "%.1f us (0 on the cpu)", GPU_LAUNCH_US_DEFAULT);
+    printf("roofline per %s: max(FLOPs / (peak x compute), bytes / (bandwidth x memory)) + %s per kernel; "
+           "reserve %.1f GB\n",
+           a->opts.overlap ? "layer (--overlap)" : "op", launch, a->opts.reserve_gb);
+    gpu_cli_print_efficiency(&a->opts.eff, eff_source);
     printf("break_even: XQUANT.md §4 on raw peaks, tokens; none = no rebuild, or it never outgrows the byte stream%s\n",
            a->l2_weights ? "; be_l2: rebuild matrices re-read from L2 when they fit" : "");
 }
 
-static void print_gpu_header(const gpu_spec *g, bool l2)
+static void print_gpu_header(const project_args *a, const gpu_spec *g)
 {
+    bool l2 = a->l2_weights;
     printf("\n%s (%s): %.1f TFLOP/s, %.3g TB/s, ridge %.0f, %.0f GB, L2 %.0f MB\n", g->id, g->name, g->tensor_tflops,
            g->bw_tbs, gpu_spec_ridge(g), g->mem_gb, g->l2_mb);
+    if (a->calibrate && g->measured != a->calibrated_on_cpu)
+        printf("note: the efficiency factors were measured on a %s, not on this device\n",
+               a->calibrated_on_cpu ? "cpu" : "gpu");
     printf("%-12s %-4s %8s %6s %4s %10s %10s %-8s %9s %-4s %10s %9s %10s%s\n", "mode", "X", "ctx", "batch", "tp",
            "step_ms", "tokens/s", "bound", "cache_GB", "fits", "max_ctx", "max_batch", "break_even",
            l2 ? "      be_l2" : "");
@@ -207,8 +278,9 @@ static int one_setting(run_ctx *c, const gpu_spec *g, const gpu_mode *mode, gpu_
         s->x_allgather = variants == 2 && v == 1;
         gpu_result r;
         xq_err err = {0};
-        if (gpu_project(g, &c->p->model, mode, s, &c->a->opts, &r, &err))
-            return cli_error(XQ_EINPUT, CMD, "%s", err.msg);
+        int rc = c->p->recorded ? gpu_project_run(g, c->p->recorded, &c->p->model, mode, s, &c->a->opts, &r, &err)
+                                : gpu_project(g, &c->p->model, mode, s, &c->a->opts, &r, &err);
+        if (rc) return cli_error(XQ_EINPUT, CMD, "%s", err.msg);
         print_row(mode, s, &r, g, &c->p->model, c->a->l2_weights);
         if (c->csv && (variants == 1 || s->x_allgather == c->a->x_allgather)) csv_row(c->csv, g, mode, s, &r);
     }
@@ -218,7 +290,7 @@ static int one_setting(run_ctx *c, const gpu_spec *g, const gpu_mode *mode, gpu_
 static int project_gpu(run_ctx *c, const gpu_spec *g)
 {
     const project_plan *p = c->p;
-    print_gpu_header(g, c->a->l2_weights);
+    print_gpu_header(c->a, g);
     for (int t = 0; t < p->n_tp; t++)
         for (int b = 0; b < p->n_batch; b++)
             for (int x = 0; x < p->n_ctx; x++)
@@ -230,8 +302,14 @@ static int project_gpu(run_ctx *c, const gpu_spec *g)
     return XQ_OK;
 }
 
-static int run_project(const project_args *a)
+static int run_project(project_args *a)
 {
+    char eff_source[1200] = "defaults (docs/GPUS.md)";
+    if (a->calibrate) {
+        int rc =
+            gpu_cli_calibrate(CMD, a->calibrate, &a->opts.eff, eff_source, sizeof eff_source, &a->calibrated_on_cpu);
+        if (rc || (!a->run_file && !a->shape && !a->model)) return rc; /* --calibrate alone: the factors only */
+    }
     gpu_catalogue *cat;
     int rc = gpu_cli_catalogue(CMD, a->gpus_file, false, &cat);
     if (rc) return rc;
@@ -243,13 +321,14 @@ static int run_project(const project_args *a)
         if (csv)
             fprintf(csv, "gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,cache_gb,fits,max_ctx,max_batch,"
                          "break_even_ctx\n");
-        print_header(a, &p);
+        print_header(a, &p, eff_source);
         run_ctx c = {a, &p, csv};
         for (int i = 0; !rc && i < p.n_gpus; i++)
             rc = project_gpu(&c, p.gpus[i]);
     }
     if (csv && fclose(csv) != 0 && !rc) rc = cli_error(XQ_ERUN, CMD, "%s: write failed", a->csv);
     gpu_catalogue_destroy(cat);
+    store_profile_free(p.recorded);
     return rc;
 }
 

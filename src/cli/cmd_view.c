@@ -1,4 +1,5 @@
-/* xqprof view: browse a recorded trace in the terminal UI; with a second trace, Compare shows both. */
+/* xqprof view: browse a recorded trace in the terminal UI; with a second trace (or a second run, --run-b),
+ * Compare shows the two aligned by layer and op (ui/compare.h over src/store/align.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,20 +8,24 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/ui_opts.h"
+#include "ui/compare.h"
 #include "ui/export.h"
 #include "ui/trace.h"
 
 static const char *const CMD = "view";
-static const char *const NO_SECOND = "Compare: needs a second trace (xqprof view A.db B.db)";
+static const char *const NO_SECOND = "Compare: needs a second trace (xqprof view A.db B.db) or run (--run-b N)";
 
 static void help(void)
 {
-    printf("usage: xqprof view RUN.db [OTHER.db] [--run N] [options]\n\n"
+    printf("usage: xqprof view RUN.db [OTHER.db] [--run N] [--run-b N] [options]\n\n"
            "Browses a trace written by --trace (generate, ppl, top …): Overview, Layers, Roofline and Timeline\n"
-           "of one run; with a second trace, Compare puts the two side by side (runs of one model only).\n"
+           "of one run; with a second trace or run, Compare puts the two side by side per layer and op, baseline\n"
+           "RUN.db and compare OTHER.db (runs of one model only; others are refused with a message).\n"
            "Keys: 1-6 or Tab switch views, ? help, q quit. --once prints a view's data instead (for scripts;\n"
            "deterministic for a given trace).\n\n"
-           "      --run N             the run to show (default: the latest in the file)\n"
+           "      --run N             the run to show, the baseline (default: the latest in the file)\n"
+           "      --run-b N           the run to compare with: of OTHER.db, or of RUN.db when it is the only file\n"
+           "                          (default: the latest)\n"
            "%s"
            "  -h, --help              this help\n",
            CLI_UI_HELP);
@@ -28,13 +33,14 @@ static void help(void)
 
 typedef struct view_opts {
     const char *path, *other;
-    long long run;
+    long long run, run_b;
     ui_opts ui;
 } view_opts;
 
 static int parse(int argc, char **argv, view_opts *o)
 {
-    static const struct option longs[] = {{"run", 1, 0, 1}, {"help", 0, 0, 'h'}, CLI_UI_LONG_OPTIONS, {0, 0, 0, 0}};
+    static const struct option longs[] = {{"run", 1, 0, 1},      {"run-b", 1, 0, 2},
+                                          {"help", 0, 0, 'h'}, CLI_UI_LONG_OPTIONS, {0, 0, 0, 0}};
     *o = (view_opts){0};
     cli_ui_opts_init(&o->ui);
     opterr = 0;
@@ -43,6 +49,7 @@ static int parse(int argc, char **argv, view_opts *o)
     while (!rc && (ch = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (ch) {
         case 1: rc = cli_int(CMD, "--run", optarg, 1, 1LL << 62, &o->run); break;
+        case 2: rc = cli_int(CMD, "--run-b", optarg, 1, 1LL << 62, &o->run_b); break;
         case 'h': help(); return -1;
         case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
@@ -66,23 +73,39 @@ static bool poll_once(void *self, ui_data *d)
     return true;
 }
 
+static int report(const char *path, xq_err *err)
+{
+    if (strncmp(err->msg, path, strlen(path)) != 0) xq_err_prefix(err, path); /* the reader's own name it */
+    xq_err_prefix(err, CMD);
+    return cli_report(err);
+}
+
 static int load(const char *path, long long run, ui_data *d)
 {
     xq_err err = {0};
     if (!ui_trace_load(path, run, d, &err)) return 0;
-    if (strncmp(err.msg, path, strlen(path)) != 0) xq_err_prefix(&err, path); /* the reader's own name it */
-    xq_err_prefix(&err, CMD);
-    return cli_report(&err);
+    return report(path, &err);
+}
+
+/* The second run (OTHER.db, or --run-b of RUN.db) aligned with the first; *cmp stays NULL without one. */
+static int load_compare(const view_opts *o, ui_compare **cmp)
+{
+    *cmp = NULL;
+    if (!o->other && !o->run_b) return 0;
+    const char *file_b = o->other ? o->other : o->path;
+    xq_err err = {0};
+    if (!ui_compare_load(o->path, o->run, file_b, o->run_b, cmp, &err)) return 0;
+    return report(strncmp(err.msg, o->path, strlen(o->path)) == 0 ? o->path : file_b, &err);
 }
 
 /* --once: the view's data on stdout; a --layer the run does not have is an input error. */
-static int print_once(const view_opts *o, const ui_data *d, const ui_data *other)
+static int print_once(const view_opts *o, const ui_data *d, const ui_compare *cmp)
 {
     if (o->ui.layer >= d->n_layer)
         return cli_error(XQ_EINPUT, CMD, "--layer %d: the run has %d layers (0-%d)", o->ui.layer, d->n_layer,
                          d->n_layer - 1);
-    ui_export_req r = {.format = (ui_format)o->ui.format, .view = o->ui.first_view, .d = d, .other = other,
-                       .other_why = other ? NULL : NO_SECOND, .filter = o->ui.filter, .layer = o->ui.layer,
+    ui_export_req r = {.format = (ui_format)o->ui.format, .view = o->ui.first_view, .d = d, .cmp = cmp,
+                       .other_why = cmp ? NULL : NO_SECOND, .filter = o->ui.filter, .layer = o->ui.layer,
                        .gpus = o->ui.gpus};
     if (ui_export(stdout, &r)) return cli_error(XQ_ERUN, CMD, "cannot write the output");
     return 0;
@@ -93,25 +116,22 @@ int cmd_view(int argc, char **argv)
     view_opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    ui_data *d = calloc(1, sizeof *d), *other = o.other ? calloc(1, sizeof *other) : NULL;
-    if (!d || (o.other && !other)) {
-        free(d);
-        free(other);
-        return cli_error(XQ_ERUN, CMD, "out of memory");
-    }
-    if (!(rc = load(o.path, o.run, d)) && other) rc = load(o.other, 0, other);
+    ui_data *d = calloc(1, sizeof *d);
+    if (!d) return cli_error(XQ_ERUN, CMD, "out of memory");
+    ui_compare *cmp = NULL;
+    if (!(rc = load(o.path, o.run, d))) rc = load_compare(&o, &cmp);
     if (!rc && o.ui.once) {
-        rc = print_once(&o, d, other);
+        rc = print_once(&o, d, cmp);
     } else if (!rc) {
         ui_source src = {.self = d, .poll = poll_once};
         xq_err err = {0};
-        rc = ui_run(&o.ui, &src, other, other ? NULL : NO_SECOND, &err);
+        rc = ui_run(&o.ui, &src, cmp, cmp ? NULL : NO_SECOND, &err);
         if (rc && err.msg[0]) {
             xq_err_prefix(&err, CMD);
             rc = cli_report(&err);
         }
     }
+    ui_compare_free(cmp);
     free(d);
-    free(other);
     return rc;
 }

@@ -18,5 +18,6 @@ int cmd_export(int argc, char **argv);
 int cmd_gpus(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

@@ -8,8 +8,11 @@
 
 #include "cli/common.h"
 #include "cli/gpu_opts.h"
+#include "gpu/calibrate.h"
 #include "model/qtypes.h"
 #include "prof/roofline.h"
+#include "store/align.h"
+#include "store/reader.h"
 
 const char *gpu_cli_value(int argc, char **argv, int *i, const char *flag, bool *missing)
 {
@@ -175,4 +178,61 @@ int gpu_cli_modes(const char *cmd, const char *list, int group, int hi_layers, g
     }
     if (*n == 0) return cli_error(XQ_EINPUT, cmd, "--modes: empty list");
     return XQ_OK;
+}
+
+static void print_calibration(const store_profile *p, const gpu_calibration *c)
+{
+    const store_run_meta *m = &p->meta;
+    printf("calibration: %s run %lld (%s, %d threads) on %s (%s): peaks %.1f GFLOP/s, %.1f GB/s; %lld fastest of %lld "
+           "decode steps, mean ctx %.1f\n",
+           m->path, (long long)m->id, m->cache_mode, m->threads, m->device.name, m->device.source, c->peak_flops / 1e9,
+           c->peak_bytes_per_s / 1e9, (long long)p->totals.steps, (long long)p->totals.steps_in_phase,
+           p->totals.mean_ctx);
+    printf("%-12s %10s %8s %10s %8s\n", "class", "GFLOP/s", "compute", "GB/s", "memory");
+    for (int k = 0; k < GPU_CLASSES; k++) {
+        printf("%-12s", gpu_class_name((gpu_op_class)k));
+        const double rate[2] = {c->flops_per_s[k] / 1e9, c->bytes_per_s[k] / 1e9};
+        const double factor[2] = {c->eff.cls[k].compute, c->eff.cls[k].memory};
+        for (int j = 0; j < 2; j++) {
+            if (c->measured[k][j])
+                printf(" %10.2f %8.4f", rate[j], factor[j]);
+            else
+                printf(" %10s %8.4f", "default", factor[j]);
+        }
+        printf("\n");
+    }
+    printf("%-12s %10s %8s %10s %8.4f\n", "link", "", "", "default", c->eff.link);
+}
+
+int gpu_cli_calibrate(const char *cmd, const char *path, gpu_efficiency *eff, char *source, size_t cap, bool *on_cpu)
+{
+    store_reader *r = NULL;
+    store_profile *p = NULL;
+    store_profile_opts po = {STORE_PHASE_DECODE, 0.25};
+    gpu_calibration c;
+    xq_err err = {0};
+    int rc = store_reader_open(path, &r, &err);
+    if (!rc) rc = store_profile_load(r, 0, &po, &p, &err);
+    if (!rc) rc = gpu_calibrate(p, &c, &err);
+    if (!rc) {
+        print_calibration(p, &c);
+        *eff = c.eff;
+        *on_cpu = !strcmp(p->meta.device.kind, "cpu");
+        snprintf(source, cap, "calibrated on %s run %lld (%s)", path, (long long)p->meta.id, p->meta.device.name);
+    }
+    store_profile_free(p);
+    store_reader_close(r);
+    if (rc) {
+        xq_err_prefix(&err, cmd);
+        return cli_report(&err);
+    }
+    return XQ_OK;
+}
+
+void gpu_cli_print_efficiency(const gpu_efficiency *e, const char *source)
+{
+    printf("efficiency (compute / memory of the peaks):");
+    for (int k = 0; k < GPU_CLASSES; k++)
+        printf(" %s %.4g / %.4g,", gpu_class_name((gpu_op_class)k), e->cls[k].compute, e->cls[k].memory);
+    printf(" link %.4g — %s\n", e->link, source);
 }

@@ -1,14 +1,17 @@
 /* Option handling shared by `gpus`, `project` and `plan`: flag values, lists of sizes ("2k,8k,32k"), the
- * catalogue with --gpus-file and the measured CPU, the model (--shape NAME or --model FILE, --type T) and the
- * cache modes. Every function prints its own one-line error and returns XQ_EINPUT on bad input. */
+ * catalogue with --gpus-file and the measured CPU, the model (--shape NAME or --model FILE, --type T), the
+ * cache modes and the efficiency factors (--calibrate). Every function prints its own one-line error and returns
+ * XQ_EINPUT on bad input. */
 #ifndef XQ_CLI_GPU_OPTS_H
 #define XQ_CLI_GPU_OPTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "gpu/catalogue.h"
 #include "gpu/modes.h"
+#include "gpu/project.h"
 #include "gpu/workload.h"
 
 enum { GPU_CLI_MAX_LIST = 64 };
@@ -30,5 +33,12 @@ int gpu_cli_workload(const char *cmd, const char *shape, const char *model_path,
 
 /* Comma-separated cache modes with --group / --hi-layers (≤ 0 / < 0: defaults). */
 int gpu_cli_modes(const char *cmd, const char *list, int group, int hi_layers, gpu_mode *out, int *n);
+
+/* --calibrate CAL.db: efficiency factors from the latest run's decode steps — the fastest quarter by wall time,
+ * since on a shared machine a step can only be slowed by load, never sped up — printed with the rates behind
+ * them; source gets a one-line description, on_cpu whether the run was recorded on a CPU. */
+int gpu_cli_calibrate(const char *cmd, const char *path, gpu_efficiency *eff, char *source, size_t cap, bool *on_cpu);
+/* "efficiency (compute / memory of the peaks): gemm 0.80 / 0.90, … link 1.00 — <source>" */
+void gpu_cli_print_efficiency(const gpu_efficiency *e, const char *source);
 
 #endif

@@ -25,6 +25,7 @@ static const command commands[] = {
     {"gpus", cmd_gpus, "the GPU catalogue (and this CPU, measured): peaks, memory, bandwidth, L2, links"},
     {"project", cmd_project, "roofline projection of decode steps onto GPUs per cache mode; XQuant break-even"},
     {"plan", cmd_plan, "the cache mode that maximizes tokens/s on a GPU within memory (and a dppl budget)"},
+    {"compare", cmd_compare, "two recorded runs of one model aligned by layer and op: baseline, compare, x, delta"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -14,7 +14,7 @@ const char CLI_UI_HELP[] =
     "      --ascii             ASCII charts and borders (also under a non-UTF-8 locale such as LANG=C)\n"
     "      --gpus LIST         catalogue GPUs whose roofs the Roofline view overlays (default h100-sxm,a100-80g)\n"
     "      --filter TEXT       Layers: start filtered (layer 3, range 3-7, or an op name such as attend)\n"
-    "      --layer N           Layers: start on layer N's ops\n"
+    "      --layer N           Layers, Compare: start on layer N's ops\n"
     "      --once              print the view's data (--view, --filter, --layer) and exit; no terminal needed\n"
     "      --format json|csv   the format of --once (default json)\n"
     "      --max-iterations N  leave after N turns of the screen loop (for tests; without a terminal the\n"

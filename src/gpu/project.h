@@ -1,6 +1,7 @@
 /* Roofline projection of one decode step onto a GPU, from model dimensions and a cache mode: per op
- * max(FLOPs / peak, bytes / bandwidth) plus a per-kernel launch overhead; capacity (largest context and batch
- * that fit beside the weights); and XQuant's break-even context (XQUANT.md §4).
+ * max(FLOPs / peak, bytes / bandwidth), each term divided by the efficiency factor of the op's class, plus a
+ * per-kernel launch overhead; capacity (largest context and batch that fit beside the weights); and XQuant's
+ * break-even context (XQUANT.md §4). A recorded run is projected by project_run.h with the same timing.
  *
  * The step (batch b, context l, tensor parallel T; everything per rank):
  * - weights are streamed once per step and shared across the batch; cache reads and the K/V rebuild are per
@@ -24,22 +25,42 @@
 #include "gpu/modes.h"
 #include "gpu/workload.h"
 
-/* Fractions of the datasheet peaks that kernels reach, per op class (1 = the raw roofline, a lower bound). */
+/* Op classes, each with its own efficiency factors: matrix products (q/k/v/o, MLP, lm_head, the K/V rebuild),
+ * attention over the cache (scores, softmax, weighted sum), and element-wise work (norms, RoPE, SwiGLU,
+ * residuals, embedding rows, cache appends, dequantization when it is an op of its own). */
+typedef enum gpu_op_class { GPU_CLASS_GEMM, GPU_CLASS_ATTENTION, GPU_CLASS_ELEMENTWISE, GPU_CLASSES } gpu_op_class;
+
+const char *gpu_class_name(gpu_op_class c);
+/* The class of a recorded op by its name (op_kind): matmul_*, lm_head, remat → gemm; attend → attention. */
+gpu_op_class gpu_class_of_op(const char *name);
+
+/* Fractions of the peaks that an op class's kernels reach: compute of the tensor peak (FP32 peak for
+ * element-wise FLOPs), memory of the memory (and L2) bandwidth. 1 = the raw roofline, a lower bound. */
+typedef struct gpu_class_efficiency {
+    double compute, memory;
+} gpu_class_efficiency;
+
 typedef struct gpu_efficiency {
-    double gemm;        /* tensor-core matrix work: projections, rebuild, attention products */
-    double elementwise; /* non-tensor FP32 work: norms, RoPE, dequantization, softmax */
-    double memory;      /* achieved fraction of HBM (and L2) bandwidth */
-    double link;        /* achieved fraction of the interconnect */
+    gpu_class_efficiency cls[GPU_CLASSES];
+    double link; /* achieved fraction of the interconnect */
 } gpu_efficiency;
+
+/* Documented defaults (docs/GPUS.md, "Projection"): what an H200 of this workplace reached on the best case of
+ * each resource — a bf16 8192³ GEMM ≈ 790 of 989 TFLOP/s, a device copy ≈ 4.3 of 4.8 TB/s — for every class;
+ * the link is not measured and stays at 1. */
+#define GPU_EFF_COMPUTE_DEFAULT 0.80
+#define GPU_EFF_MEMORY_DEFAULT 0.90
+#define GPU_LAUNCH_US_DEFAULT 3.0
+void gpu_efficiency_default(gpu_efficiency *e);
 
 typedef struct gpu_options {
     bool overlap;      /* time each layer as one unit (its ops overlap) instead of op by op */
-    double launch_us;  /* per kernel launch */
+    double launch_us;  /* per kernel launch; < 0: 3 µs on a GPU, 0 on the measured CPU */
     double reserve_gb; /* memory kept free beside weights and cache (context, workspace) */
     gpu_efficiency eff;
 } gpu_options;
 
-/* Defaults: op by op, launch 3 µs, no reserve, efficiencies 1 (docs/GPUS.md, "Projection"). */
+/* Defaults: op by op, launch per device (3 µs GPU, 0 CPU), no reserve, the default efficiencies. */
 void gpu_options_default(gpu_options *o);
 
 typedef struct gpu_setting {
@@ -75,5 +96,11 @@ double gpu_break_even_ctx(const gpu_spec *g, const gpu_model *m, const gpu_mode 
 
 /* Persistent cache bytes per token and sequence on one rank (the TP rule applied). */
 double gpu_cache_bytes_per_token_rank(const gpu_model *m, const gpu_mode *mode, const gpu_setting *s);
+
+/* Fraction of the KV heads one rank holds (heads are not split: past h_kv ranks they replicate). */
+double gpu_kv_share(const gpu_model *m, int tp);
+/* Bytes one rank sends over the link per step for one layer: two ring all-reduces of b×d activations, plus the
+ * all-gather of X when it is sharded (0 at TP 1). */
+double gpu_layer_link_bytes(const gpu_model *m, const gpu_layer_costs *c, const gpu_setting *s);
 
 #endif

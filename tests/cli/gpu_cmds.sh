@@ -82,7 +82,7 @@ expect 2 "bad ctx" -- "$X" project --shape llama2-7b --ctx 2q
 expect 2 "ctx 0" -- "$X" project --shape llama2-7b --ctx 0
 expect 2 "unknown mode" -- "$X" project --shape llama2-7b --modes xq-5
 expect 2 "type that cannot hold the shape" -- "$X" project --shape smollm2-135m --type Q4_K
-expect 2 "recorded run (not yet)" -- "$X" project run.db --gpu h100-sxm
+expect 2 "missing recorded run" -- "$X" project run.db --gpu h100-sxm
 expect 2 "missing gpus file" -- "$X" gpus --gpus-file "$tmp/none.txt"
 expect 2 "missing model file" -- "$X" project --model "$tmp/none.gguf"
 expect 2 "tp without a link" -- "$X" project --gpus-file "$tmp/g.txt" --shape tiny --gpu my-card --tp 2

@@ -1,7 +1,7 @@
 # Helpers of the screen tests (sourced by tests/tui/*.sh, not a test itself): a private tmux server; each pane
 # runs its command, writes its exit status and then sleeps, so that the terminal's state after the exit
 # (alternate screen, cursor) can be read from tmux (a dead pane cannot be used: tmux 3.3 hides its cursor);
-# and the fixture trace built from tests/data/tui/fixture.sql.
+# and the fixture traces built from tests/data/tui/*.sql.
 set -u
 X=${XQPROF:?XQPROF: the xqprof binary}
 SRC=${XQ_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -21,12 +21,13 @@ need_tmux() {
   T new-session -d -s keep -x 80 -y 24 "sleep 100000" # holds the server
 }
 
-# The fixture trace: traces/schema.sql (the single source), then the fixture's rows.
-make_fixture() { # out.db
+# A fixture trace: traces/schema.sql (the single source), then the rows of tests/data/tui/NAME.sql (default
+# fixture; fixture_b is the same model under another mode, fixture_other another model, for Compare).
+make_fixture() { # out.db [NAME]
   command -v sqlite3 > /dev/null || { echo "SKIP: sqlite3 absent"; exit 0; }
   rm -f "$1"
-  sqlite3 "$1" < "$SRC/traces/schema.sql" && sqlite3 "$1" < "$SRC/tests/data/tui/fixture.sql" ||
-    { echo "FAIL: cannot build the fixture trace"; exit 1; }
+  sqlite3 "$1" < "$SRC/traces/schema.sql" && sqlite3 "$1" < "$SRC/tests/data/tui/${2:-fixture}.sql" ||
+    { echo "FAIL: cannot build the fixture trace ${2:-fixture}"; exit 1; }
 }
 
 # Sessions: one pane each; $tmp/NAME.rc gets the command's exit status.

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The screen loop under the sanitizers (registered only in a build with XQ_SANITIZE, label "sanitized", which
 # scripts/test runs in build-asan): `view FIXTURE --max-iterations 20` on every view at 120×40, 80×24 and 20×5
-# (too small), with a filter, a layer's ops, --ascii and --no-color, drawn headless into /dev/null; --once of
-# every view in both formats; and `top --max-iterations` and `top --once` on stories260K (the sanitizer run keeps
+# (too small), with a filter, a layer's ops, --ascii and --no-color, and Compare of two traces (and of two
+# models, refused), drawn headless into /dev/null; --once of every view in both formats; and `top --max-iterations` and `top --once` on stories260K (the sanitizer run keeps
 # to small models). XQ_UI_STATS makes each run report its loop turns, which must be exactly N.
 source "$(dirname "$0")/common.bash"
 make_fixture "$tmp/fixture.db"
+make_fixture "$tmp/fixture_b.db" fixture_b
+make_fixture "$tmp/fixture_other.db" fixture_other
 export XQ_UI_STATS=1 TERM=xterm-256color
 
 loop_ok() { # what N command…: exit 0, N loop turns, at least one redraw
@@ -23,6 +25,11 @@ for size in 120x40 80x24 20x5; do
   loop_ok "view $size layer ops" 20 "$X" view "$tmp/fixture.db" --max-iterations 20 --interval 10 --view 2 --layer 3
   loop_ok "view $size --ascii" 20 "$X" view "$tmp/fixture.db" --max-iterations 20 --interval 10 --view 3 --ascii
   loop_ok "view $size --no-color" 20 "$X" view "$tmp/fixture.db" --max-iterations 20 --interval 10 --view 4 --no-color
+  loop_ok "view A B $size" 20 "$X" view "$tmp/fixture.db" "$tmp/fixture_b.db" --max-iterations 20 --interval 10 --view 6
+  loop_ok "view A B $size --ascii" 20 "$X" view "$tmp/fixture.db" "$tmp/fixture_b.db" --max-iterations 20 \
+    --interval 10 --view 6 --ascii
+  loop_ok "view A other $size" 20 "$X" view "$tmp/fixture.db" "$tmp/fixture_other.db" --max-iterations 20 \
+    --interval 10 --view 6
 done
 export COLUMNS=120 LINES=40
 for v in 1 2 3 4 5 6; do
@@ -31,7 +38,12 @@ for v in 1 2 3 4 5 6; do
       { fail "view --once --view $v --format $fmt"; head -20 "$tmp/err"; }
   done
 done
-"$X" view "$tmp/fixture.db" "$tmp/fixture.db" --once --view 6 > /dev/null 2> "$tmp/err" || fail "view A B --once"
+"$X" view "$tmp/fixture.db" "$tmp/fixture.db" --once --view 6 > /dev/null 2> "$tmp/err" || fail "view A A --once"
+for args in "$tmp/fixture_b.db" "$tmp/fixture_b.db --layer 0" "$tmp/fixture_other.db" "--run-b 1"; do
+  # shellcheck disable=SC2086 # the arguments are meant to split
+  "$X" view "$tmp/fixture.db" $args --once --view 6 --format csv > /dev/null 2> "$tmp/err" ||
+    { fail "view A $args --once --view 6"; head -20 "$tmp/err"; }
+done
 
 M=${XQ_SHARED:-$SRC/../shared}/models/stories260K/stories260K.gguf
 if [ -r "$M" ]; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Screen test of `xqprof top` on the default model (models/default.gguf, SmolLM2-135M: 30 layers) under tmux at
 # 120×40 and 80×24: every view by digit and Tab with its title and a known value, help, Layers sorted (all 30
-# layers), filter and drill-down saying why they need a trace, freeze, resize to 60×20, 20×5 and back, q exits 0
-# with the terminal restored; NO_COLOR and LANG=C; `top --once` without a terminal; and `view` of a trace that
-# `generate --trace` wrote. Skipped with a message when the model is absent.
+# layers), filtered by op name and drilled into a layer's ops (live: the source sums the op stream per layer and
+# op), freeze, resize to 60×20, 20×5 and back, q exits 0 with the terminal restored; with --trace (the trace takes
+# the op stream) the filter and drill-down say why they are N/A; NO_COLOR and LANG=C; `top --once` without a
+# terminal; and `view` of a trace that `generate --trace` wrote. Skipped with a message when the model is absent.
 source "$(dirname "$0")/common.bash"
 M=$SRC/models/default.gguf
 [ -r "$M" ] || { echo "SKIP: no default model ($M; make model fetches it)"; exit 0; }
@@ -31,9 +32,12 @@ layers() { # name rows-visible
   local got; got=$(n_rows "$n")
   [ "$got" = "$2" ] || fail "$n: $got layer rows, want $2"
   [ "$2" = 30 ] && { screen "$n" | grep -qE '^│ +29 ' || fail "$n: no layer 29"; }
-  key "$n" / a t t e n d Enter; wait_for "$n" "op filter: N/A in a live run" 5
-  key "$n" Escape Enter; wait_for "$n" "ops of one layer: N/A in a live run" 5
-  key "$n" BSpace; wait_gone "$n" "ops of one layer"
+  key "$n" / a t t e n d Enter; wait_for "$n" "Layers · filter: attend" 5
+  screen "$n" | grep -q "N/A while" && fail "$n: op filter N/A in a live run"
+  got=$(n_rows "$n"); [ "$got" = "$2" ] || fail "$n: filter attend: $got layer rows, want $2"
+  key "$n" Escape; wait_gone "$n" "filter: attend"
+  key "$n" Enter; wait_for "$n" "layer 0: ops" 5 && wait_for "$n" "│ matmul_q  *1.0 " 5 && wait_for "$n" "│ attend  " 5
+  key "$n" BSpace; wait_gone "$n" "layer 0: ops"
   key "$n" s
 }
 
@@ -53,6 +57,13 @@ for size in 120x40 80x24; do
   quit_ok "$n"
 done
 
+# With --trace the trace writer takes the op stream: the op filter and a layer's ops say why they are N/A.
+start tr 120 40 "$UTF $TOP --trace $tmp/top.db"; wait_for tr "[0-9.]* tok/s" 60
+key tr 2 / a t t e n d Enter; wait_for tr "op filter: N/A while top --trace F records" 30
+key tr Escape Enter; wait_for tr "ops of one layer: N/A while top --trace F records" 5
+key tr BSpace; wait_gone tr "ops of one layer"
+quit_ok tr
+
 # NO_COLOR: no colour escapes; LANG=C: ASCII only, the Timeline drawn with '#'.
 start nocol 120 40 "$UTF NO_COLOR=1 $TOP"; wait_for nocol "[0-9.]* tok/s" 60; sleep 1
 screen nocol -e | grep -qP '\e\[[0-9;]*(3[0-7]|4[0-7]|38;|48;|9[0-7])[;m]' && fail "NO_COLOR: colour escapes"
@@ -67,6 +78,9 @@ $TOP -n 8 --once --view 2 --format csv < /dev/null > "$tmp/layers.csv" 2> "$tmp/
 [ "$(head -1 "$tmp/layers.csv" | cut -d, -f1)" = layer ] && [ "$(wc -l < "$tmp/layers.csv")" = 31 ] ||
   fail "top --once --view 2 --format csv: $(wc -l < "$tmp/layers.csv") lines, want a header and 30 rows"
 $TOP -n 8 --once < /dev/null | grep -q '"source": "live"' || fail "top --once: not live data"
+$TOP -n 8 --once --view 2 --layer 3 --format csv < /dev/null > "$tmp/ops.csv" 2> "$tmp/err" || fail "top --once --layer 3"
+[ "$(head -1 "$tmp/ops.csv" | cut -d, -f1)" = op ] && grep -q '^matmul_q,1.000,' "$tmp/ops.csv" ||
+  fail "top --once --view 2 --layer 3: no op rows of layer 3: $(head -3 "$tmp/ops.csv")"
 $TOP < /dev/null > /dev/null 2>&1; [ $? = 2 ] || fail "top without a terminal (no --once) is not exit 2"
 
 # view of a trace written by generate --trace: every view opens on real data.

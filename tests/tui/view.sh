@@ -4,10 +4,14 @@
 # close; Layers sorted, filtered (op name, layer range, a q that must not quit), drilled into and back; freeze;
 # resize to 60×20, 20×5 and back; q exits 0 with the terminal restored (alternate screen off, cursor on). Then
 # NO_COLOR/--no-color (no colour escapes), LANG=C/--ascii (ASCII only, charts not empty), SIGTERM and SIGINT
-# (terminal restored), and missing/corrupt traces (one line, exit 2, before the screen starts).
+# (terminal restored), and missing/corrupt traces (one line, exit 2, before the screen starts). The help's last
+# legend line is reachable at 80×24 (the overlay says it scrolls). Compare of two traces of one model (known
+# speedups, a layer's ops and back), and of two models (refused in one line; the other views still work).
 source "$(dirname "$0")/common.bash"
 need_tmux
 make_fixture "$tmp/fixture.db"
+make_fixture "$tmp/fixture_b.db" fixture_b
+make_fixture "$tmp/fixture_other.db" fixture_other
 UTF="env LANG=C.UTF-8 LC_ALL=C.UTF-8"
 V="$X view $tmp/fixture.db"
 
@@ -26,13 +30,24 @@ show_view() { # name index(0-5): its title and value on screen
 first_row() { screen "$1" | grep -E '^│ +[0-9]+ ' | head -1 | awk '{ print $2 }'; }
 n_rows() { screen "$1" | grep -cE '^│ +[0-9]+ +[0-9.]+ (ms|us)'; }
 
+# The legend's last line on screen: at once when the help fits, else after scrolling down, which the title offers.
+help_legend() { # name (help open)
+  local last='PAUSED  *data frozen by p: numbers do not change until p again' i
+  if ! screen "$1" | grep -q -- "$last"; then
+    screen "$1" | grep -q "help (Esc closes) . Up/Down scroll: lines 1-" || fail "$1: help cut, no scroll offered"
+    for i in $(seq 40); do key "$1" Down; done
+  fi
+  wait_for "$1" "$last" 5
+}
+
 views_and_keys() { # name
   local n=$1 i
   for i in 1 2 3 4 5 0; do key "$n" "${VIEWS[$i]%%|*}"; show_view "$n" "$i"; done # digits
   for i in 1 2 3 4 5 0; do key "$n" Tab; show_view "$n" "$i"; done                  # Tab from Overview
   for i in 5 4; do key "$n" BTab; show_view "$n" "$i"; done                          # Shift-Tab back
   key "$n" '?'; wait_for "$n" "help (Esc closes)" 5
-  wait_for "$n" "Enter  *Layers: show the selected layer's ops" 5 && wait_for "$n" "Backspace" 5
+  wait_for "$n" "Enter  *Layers, Compare: show the selected layer's ops" 5 && wait_for "$n" "Backspace" 5
+  help_legend "$n"
   key "$n" Escape; wait_gone "$n" "help (Esc closes)"
   key "$n" p; wait_for "$n" "PAUSED" 5
   key "$n" 2; show_view "$n" 1 # navigation works while frozen
@@ -80,6 +95,28 @@ for size in 120x40 80x24; do
   resize_round "$n" "$w" "$h"
   quit_ok "$n"
 done
+
+# Compare of fixture (baseline, xq-fixture) and fixture_b (fp16, same model): fixture_b.sql's comment gives the
+# numbers. Enter opens layer 0's ops (remat only in the baseline), Esc comes back; other views show the baseline.
+for size in 120x40 80x24; do
+  w=${size%x*}; h=${size#*x}; n=c$w
+  start "$n" "$w" "$h" "$UTF $V $tmp/fixture_b.db"
+  show_view "$n" 0; key "$n" 6
+  wait_for "$n" "Compare · baseline A vs compare B" 5 && wait_for "$n" "compare B  fixture_b.db run 1 · fp16 · 8 threads · 16 decode steps" 5
+  wait_for "$n" "decode time/token  *11.250 ms  *9.000 ms  *1.25×  *-20.0%" 5
+  wait_for "$n" "cache held (last step)  *16.4 KB  *65.5 KB  *0.25×  *+300.0%" 5
+  wait_for "$n" "│     0  *1.250 ms  *1.000 ms  *1.25×  *-20.0%" 5 && wait_for "$n" "│ other  *2.000 ms  *2.000 ms  *1.00×" 5
+  key "$n" Enter; wait_for "$n" "Compare › layer 0: ops (Esc: back)" 5 && wait_for "$n" "│ remat  *250.0 us  *-  *gone" 5
+  key "$n" Escape; wait_gone "$n" "layer 0: ops"
+  key "$n" Down Down Down Enter; wait_for "$n" "Compare › layer 3: ops" 5 && wait_for "$n" "│ matmul_q  *1.250 ms  *1.250 ms  *1.00×" 5
+  key "$n" BSpace; wait_gone "$n" "layer 3: ops"
+  key "$n" 1; show_view "$n" 0 # the baseline's Overview
+  quit_ok "$n"
+done
+start cother 120 40 "$UTF $V $tmp/fixture_other.db --view 6"
+wait_for cother "Compare: refused, the runs are of different models (baseline fixture-4L, compare fixture-2L)" 5
+[ "$(screen cother | grep -c "different models")" = 1 ] || fail "cother: the refusal is not one line"
+key cother 2; show_view cother 1; quit_ok cother
 
 # NO_COLOR / --no-color: no colour escapes on any view (and, as a control, colours without them).
 SGR='\e\[[0-9;]*(3[0-7]|4[0-7]|38;|48;|9[0-7])[;m]'
