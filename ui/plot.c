@@ -56,13 +56,13 @@ int ui_plot_ticks(double lo, double hi, bool log_scale, double *ticks, int max)
     return n;
 }
 
-/* 2048 → "2.05k", 0.5 → "0.5", 1e6 → "1M". */
+/* 2048 → "2.05k", 0.5 → "0.5", 1e6 → "1M", 500 → "500". */
 static void format_number(double v, char *buf, size_t size)
 {
     double a = fabs(v);
     if (a >= 1e9) snprintf(buf, size, "%.3gG", v / 1e9);
     else if (a >= 1e6) snprintf(buf, size, "%.3gM", v / 1e6);
-    else if (a >= 1e4) snprintf(buf, size, "%.3gk", v / 1e3);
+    else if (a >= 1e3) snprintf(buf, size, "%.3gk", v / 1e3);
     else snprintf(buf, size, "%.3g", v);
 }
 
@@ -132,6 +132,7 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double size,
 
 static void set_series_style(cairo_t *cr, int i)
 {
+    i = i < 0 ? 0 : i;
     const double *c = PALETTE[i % 8];
     cairo_set_source_rgb(cr, c[0], c[1], c[2]);
     const double *d = DASHES[(i / 8) % 3];
@@ -209,7 +210,7 @@ static void draw_series(cairo_t *cr, const plot_panel *p, const frame *f, int s)
     cairo_save(cr);
     cairo_rectangle(cr, f->x0, f->y0, f->w, f->h);
     cairo_clip(cr);
-    set_series_style(cr, s);
+    set_series_style(cr, p->series[s].style > 0 ? p->series[s].style - 1 : s);
     cairo_set_line_width(cr, 2.0);
     bool pen_down = false;
     for (int i = 0; i < ser->n && p->kind == PLOT_LINES; i++) { /* unusable points break the line */
@@ -241,7 +242,7 @@ static void draw_bars(cairo_t *cr, const plot_panel *p, const frame *f)
                 continue;
             }
             double base = f->ay.log ? f->ay.lo : 0.0, top = py(f, fmin(ser->y[i], f->ay.hi)), bottom = py(f, base);
-            set_series_style(cr, s);
+            set_series_style(cr, p->series[s].style > 0 ? p->series[s].style - 1 : s);
             cairo_rectangle(cr, x, top, bw * 0.92, bottom - top);
             cairo_fill(cr);
         }
@@ -254,7 +255,7 @@ static void draw_legend(cairo_t *cr, const plot_panel *p, const frame *f)
     for (int s = 0; s < p->n_series; s++, y += 18) {
         if (y > f->y0 + f->h) break;
         cairo_save(cr);
-        set_series_style(cr, s);
+        set_series_style(cr, p->series[s].style > 0 ? p->series[s].style - 1 : s);
         cairo_set_line_width(cr, 2.0);
         if (p->kind == PLOT_BARS) cairo_rectangle(cr, x, y - 5, 20, 10), cairo_fill(cr);
         else if (p->kind == PLOT_POINTS) cairo_set_dash(cr, NULL, 0, 0), draw_marker(cr, x + 10, y);

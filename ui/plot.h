@@ -16,6 +16,7 @@ typedef struct plot_series {
     int n;
     const double *x, *y;    /* PLOT_BARS: x[i] is the category index; y ≤ 0 (or not finite) is drawn as "none" */
     const char *const *tags; /* optional per-point text (PLOT_POINTS) */
+    int style;               /* 0: by position; k > 0: colour (k − 1) mod 8, dash pattern (k − 1) / 8 */
 } plot_series;
 
 typedef struct plot_panel {

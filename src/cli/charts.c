@@ -1,6 +1,7 @@
 #include "cli/charts.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,5 +79,87 @@ int cli_chart_eval(const char *cmd, const char *path, const char *title, const c
         rc = draw(cmd, path, &fig);
     }
     free(x), free(yd), free(yk), free(tags_d), free(td), free(tk);
+    return rc;
+}
+
+/* ---- project ------------------------------------------------------------------------------------------------- */
+
+enum { MAX_BATCH_PANELS = 3 };
+
+typedef struct project_series_buf {
+    char names[64][48];
+    plot_series series[64];
+    double *x, *y; /* n_series × n_ctx */
+} project_series_buf;
+
+/* One line per (gpu, mode) through the contexts at batch index b. */
+static int step_panel(const cli_project_chart *c, int b, project_series_buf *buf, plot_panel *panel, char *title,
+                      size_t title_size)
+{
+    int n = 0;
+    for (int g = 0; g < c->n_gpus; g++)
+        for (int m = 0; m < c->n_modes && n < 64; m++, n++) {
+            snprintf(buf->names[n], sizeof buf->names[n], "%s %s", c->gpus[g], c->modes[m]);
+            double *x = buf->x + (size_t)n * c->n_ctx, *y = buf->y + (size_t)n * c->n_ctx;
+            for (int k = 0; k < c->n_ctx; k++) {
+                x[k] = (double)c->ctx[k];
+                y[k] = c->step_ms[(((size_t)g * c->n_modes + m) * c->n_batch + b) * c->n_ctx + k];
+            }
+            /* colour per mode, dash per GPU: one mode reads as one colour across GPUs */
+            buf->series[n] = (plot_series){.name = buf->names[n], .n = c->n_ctx, .x = x, .y = y,
+                                           .style = 1 + m % 8 + 8 * (g % 3)};
+        }
+    snprintf(title, title_size, "decode step time against context, batch %lld", (long long)c->batch[b]);
+    *panel = (plot_panel){.title = title, .x_label = "context (tokens in the cache)", .y_label = "step time (ms)",
+                          .x_log = true, .y_log = true, .kind = PLOT_LINES, .series = buf->series, .n_series = n};
+    return n;
+}
+
+/* Bars: GPUs as categories, one series per mode that has a break-even somewhere. */
+static void break_even_panel(const cli_project_chart *c, project_series_buf *buf, plot_panel *panel, double *bx,
+                             double *by)
+{
+    int n = 0;
+    for (int m = 0; m < c->n_modes && n < 64; m++) {
+        bool any = false;
+        for (int g = 0; g < c->n_gpus; g++) {
+            bx[n * c->n_gpus + g] = g;
+            by[n * c->n_gpus + g] = c->break_even[((size_t)g * c->n_modes + m) * c->n_batch];
+            any = any || by[n * c->n_gpus + g] > 0;
+        }
+        if (!any) continue;
+        buf->series[n] = (plot_series){.name = c->modes[m], .n = c->n_gpus, .x = bx + n * c->n_gpus,
+                                       .y = by + n * c->n_gpus, .style = 1 + m % 8}; /* the lines' colours */
+        n++;
+    }
+    *panel = (plot_panel){.title = "XQuant break-even context (raw peaks, XQUANT.md §4); none = the rebuild always hides",
+                          .x_label = "GPU", .y_label = "break-even context (tokens)", .y_log = true,
+                          .kind = PLOT_BARS, .series = buf->series, .n_series = n, .categories = c->gpus,
+                          .n_categories = c->n_gpus};
+}
+
+int cli_chart_project(const char *cmd, const char *path, const char *title, const cli_project_chart *c)
+{
+    int n_panels = c->n_batch < MAX_BATCH_PANELS ? c->n_batch : MAX_BATCH_PANELS;
+    size_t lines = (size_t)c->n_gpus * c->n_modes;
+    project_series_buf *bufs = calloc((size_t)n_panels + 1, sizeof *bufs);
+    double *bx = calloc(lines, sizeof *bx), *by = calloc(lines, sizeof *by);
+    plot_panel panels[MAX_BATCH_PANELS + 1];
+    char titles[MAX_BATCH_PANELS][96];
+    int rc = bufs && bx && by ? 0 : cli_error(XQ_ERUN, cmd, "out of memory");
+    for (int b = 0; !rc && b < n_panels; b++) {
+        bufs[b].x = calloc(lines * (size_t)c->n_ctx, sizeof(double));
+        bufs[b].y = calloc(lines * (size_t)c->n_ctx, sizeof(double));
+        if (!bufs[b].x || !bufs[b].y) rc = cli_error(XQ_ERUN, cmd, "out of memory");
+        else step_panel(c, b, &bufs[b], &panels[b], titles[b], sizeof titles[b]);
+    }
+    if (!rc) {
+        break_even_panel(c, &bufs[n_panels], &panels[n_panels], bx, by);
+        bool bars = panels[n_panels].n_series > 0; /* no rebuilding mode: no break-even panel */
+        plot_figure fig = {.title = title, .panels = panels, .n_panels = n_panels + bars};
+        rc = draw(cmd, path, &fig);
+    }
+    for (int b = 0; bufs && b < n_panels; b++) free(bufs[b].x), free(bufs[b].y);
+    free(bufs), free(bx), free(by);
     return rc;
 }

@@ -3,6 +3,8 @@
 #ifndef XQ_CLI_CHARTS_H
 #define XQ_CLI_CHARTS_H
 
+#include <stdint.h>
+
 #include "base/status.h"
 
 /* Checks the --svg and --png paths' extensions before a long run (one-line error, XQ_EINPUT). NULL passes. */
@@ -15,5 +17,17 @@ typedef struct cli_eval_point {
     double dppl, kl;
 } cli_eval_point;
 int cli_chart_eval(const char *cmd, const char *path, const char *title, const cli_eval_point *pts, int n);
+
+/* project: step time against context per GPU and mode (one panel per batch, first TP), and the break-even
+ * context per GPU and rebuilding mode (first batch). Arrays are indexed [gpu][mode][batch][ctx] and
+ * [gpu][mode][batch]; a break-even < 0 means none. */
+typedef struct cli_project_chart {
+    int n_gpus, n_modes, n_batch, n_ctx;
+    const char *const *gpus, *const *modes;
+    const int64_t *batch, *ctx;
+    const double *step_ms;
+    const double *break_even;
+} cli_project_chart;
+int cli_chart_project(const char *cmd, const char *path, const char *title, const cli_project_chart *c);
 
 #endif

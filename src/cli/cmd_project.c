@@ -3,9 +3,11 @@
  * by default or calibrated on a recorded run (--calibrate); optionally as CSV. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/charts.h"
 #include "cli/common.h"
 #include "cli/gpu_opts.h"
 #include "gpu/project.h"
@@ -16,7 +18,8 @@ static const char *const CMD = "project";
 
 static const char *const usage =
     "usage: xqprof project (RUN.db | --shape NAME | --model FILE.gguf) [--gpu LIST] [--ctx LIST] [--batch LIST]\n"
-    "                      [--tp LIST] [--modes LIST] [--calibrate CAL.db] [--csv FILE] [options]\n"
+    "                      [--tp LIST] [--modes LIST] [--calibrate CAL.db] [--csv FILE] [--svg F] [--png F]\n"
+    "                      [options]\n"
     "       xqprof project --calibrate CAL.db       (prints the efficiency factors only)\n"
     "\n"
     "Projects one decode step onto GPUs of the catalogue (xqprof gpus) with a roofline model: per op\n"
@@ -56,13 +59,15 @@ static const char *const usage =
     "  --reserve GB       memory kept free beside weights and cache (default 0)\n"
     "  --csv FILE         also write one row per setting: gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,\n"
     "                     cache_gb,fits,max_ctx,max_batch,break_even_ctx (break_even_ctx empty when none)\n"
+    "  --svg FILE         chart: step time against context per GPU and mode (a panel per batch, up to 3, at the\n"
+    "                     first TP) and the break-even context per GPU (first batch)\n"
+    "  --png FILE         the same chart as PNG\n"
     "  --gpus-file FILE   add or override catalogue entries (docs/GPUS.md)\n"
-    "  -h, --help         this help\n"
-    "\n"
-    "--svg/--png charts are not available yet.\n";
+    "  -h, --help         this help\n";
 
 typedef struct project_args {
     const char *shape, *model, *type, *gpus, *ctx, *batch, *tp, *modes, *csv, *gpus_file, *calibrate, *run_file;
+    const char *svg, *png;
     long long group, hi_layers, run;
     bool l2_weights, x_allgather, help;
     bool calibrated_on_cpu; /* --calibrate: the run's device was a CPU */
@@ -84,6 +89,8 @@ static const struct {
     {"--tp", offsetof(project_args, tp)},
     {"--modes", offsetof(project_args, modes)},
     {"--csv", offsetof(project_args, csv)},
+    {"--svg", offsetof(project_args, svg)},
+    {"--png", offsetof(project_args, png)},
     {"--calibrate", offsetof(project_args, calibrate)},
 };
 
@@ -107,7 +114,6 @@ static int positional(const char *arg, project_args *a)
 static int parse_one(int argc, char **argv, int *i, project_args *a)
 {
     static const char *const number_flags[] = {"--group", "--hi-layers", "--launch-us", "--reserve", "--run"};
-    static const char *const later[] = {"--svg", "--png"};
     const char *arg = argv[*i], *v;
     bool missing = false;
     if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
@@ -127,9 +133,6 @@ static int parse_one(int argc, char **argv, int *i, project_args *a)
         for (size_t k = 0; !missing && k < sizeof number_flags / sizeof number_flags[0]; k++)
             if ((v = gpu_cli_value(argc, argv, i, number_flags[k], &missing)))
                 return parse_number(number_flags[k], v, a);
-        for (size_t k = 0; k < sizeof later / sizeof later[0]; k++)
-            if (!strncmp(arg, later[k], strlen(later[k])))
-                return cli_error(XQ_EINPUT, CMD, "%s is not available yet (see xqprof project --help)", later[k]);
         if (missing) return cli_error(XQ_EINPUT, CMD, "%s needs a value", arg);
         return positional(arg, a);
     }
@@ -269,9 +272,23 @@ typedef struct run_ctx {
     const project_args *a;
     const project_plan *p;
     FILE *csv;
+    double *chart_ms, *chart_be; /* --svg/--png: [gpu][mode][batch][ctx] and [gpu][mode][batch] at the first TP */
 } run_ctx;
 
-static int one_setting(run_ctx *c, const gpu_spec *g, const gpu_mode *mode, gpu_setting *s)
+typedef struct setting_index {
+    int gpu, mode, batch, ctx, tp;
+} setting_index;
+
+static void keep_for_chart(run_ctx *c, const setting_index *i, const gpu_result *r, double break_even)
+{
+    const project_plan *p = c->p;
+    if (!c->chart_ms || i->tp != 0) return;
+    size_t gmb = ((size_t)i->gpu * p->n_modes + i->mode) * p->n_batch + i->batch;
+    c->chart_ms[gmb * p->n_ctx + i->ctx] = r->step_s * 1e3;
+    c->chart_be[gmb] = break_even;
+}
+
+static int one_setting(run_ctx *c, const gpu_spec *g, const gpu_mode *mode, gpu_setting *s, const setting_index *ix)
 {
     int variants = s->tp > 1 && gpu_mode_rematerializes(mode) ? 2 : 1;
     for (int v = 0; v < variants; v++) {
@@ -282,24 +299,48 @@ static int one_setting(run_ctx *c, const gpu_spec *g, const gpu_mode *mode, gpu_
                                 : gpu_project(g, &c->p->model, mode, s, &c->a->opts, &r, &err);
         if (rc) return cli_error(XQ_EINPUT, CMD, "%s", err.msg);
         print_row(mode, s, &r, g, &c->p->model, c->a->l2_weights);
-        if (c->csv && (variants == 1 || s->x_allgather == c->a->x_allgather)) csv_row(c->csv, g, mode, s, &r);
+        if (variants == 2 && s->x_allgather != c->a->x_allgather) continue;
+        if (c->csv) csv_row(c->csv, g, mode, s, &r);
+        gpu_setting plain = *s;
+        plain.l2_weights = false;
+        keep_for_chart(c, ix, &r, gpu_break_even_ctx(g, &c->p->model, mode, &plain));
     }
     return XQ_OK;
 }
 
-static int project_gpu(run_ctx *c, const gpu_spec *g)
+static int project_gpu(run_ctx *c, int gi)
 {
     const project_plan *p = c->p;
+    const gpu_spec *g = p->gpus[gi];
     print_gpu_header(c->a, g);
     for (int t = 0; t < p->n_tp; t++)
         for (int b = 0; b < p->n_batch; b++)
             for (int x = 0; x < p->n_ctx; x++)
                 for (int k = 0; k < p->n_modes; k++) {
                     gpu_setting s = {p->ctx[x], (int)p->batch[b], (int)p->tp[t], false, c->a->l2_weights};
-                    int rc = one_setting(c, g, &p->modes[k], &s);
+                    setting_index ix = {gi, k, b, x, t};
+                    int rc = one_setting(c, g, &p->modes[k], &s, &ix);
                     if (rc) return rc;
                 }
     return XQ_OK;
+}
+
+static int write_charts(const run_ctx *c)
+{
+    const project_plan *p = c->p;
+    const char *gpus[GPU_CLI_MAX_LIST], *modes[GPU_CLI_MAX_LIST];
+    for (int i = 0; i < p->n_gpus; i++) gpus[i] = p->gpus[i]->id;
+    for (int i = 0; i < p->n_modes; i++) modes[i] = p->modes[i].name;
+    cli_project_chart ch = {p->n_gpus, p->n_modes, p->n_batch, p->n_ctx, gpus, modes, p->batch, p->ctx,
+                            c->chart_ms, c->chart_be};
+    char title[512];
+    snprintf(title, sizeof title, "%s, weights %s: decode on %d GPU%s, context %lld to %lld, batch %lld%s, tp %lld",
+             p->model.name, p->model.weight_type, p->n_gpus, p->n_gpus > 1 ? "s" : "", (long long)p->ctx[0],
+             (long long)p->ctx[p->n_ctx - 1], (long long)p->batch[0], p->n_batch > 1 ? " and more" : "",
+             (long long)p->tp[0]);
+    int rc = c->a->svg ? cli_chart_project(CMD, c->a->svg, title, &ch) : 0;
+    if (!rc && c->a->png) rc = cli_chart_project(CMD, c->a->png, title, &ch);
+    return rc;
 }
 
 static int run_project(project_args *a)
@@ -315,18 +356,27 @@ static int run_project(project_args *a)
     if (rc) return rc;
     static project_plan p;
     rc = resolve(a, cat, &p);
-    FILE *csv = NULL;
-    if (!rc && a->csv && !(csv = fopen(a->csv, "w"))) rc = cli_error(XQ_ERUN, CMD, "%s: cannot write", a->csv);
-    if (!rc) {
-        if (csv)
-            fprintf(csv, "gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,cache_gb,fits,max_ctx,max_batch,"
-                         "break_even_ctx\n");
-        print_header(a, &p, eff_source);
-        run_ctx c = {a, &p, csv};
-        for (int i = 0; !rc && i < p.n_gpus; i++)
-            rc = project_gpu(&c, p.gpus[i]);
+    xq_outfile of = {0};
+    if (!rc && a->csv) rc = cli_out_open(&of, CMD, a->csv);
+    run_ctx c = {a, &p, of.f, NULL, NULL};
+    if (!rc && (a->svg || a->png)) {
+        size_t n = (size_t)p.n_gpus * p.n_modes * p.n_batch;
+        c.chart_ms = calloc(n * p.n_ctx, sizeof *c.chart_ms);
+        c.chart_be = calloc(n, sizeof *c.chart_be);
+        if (!c.chart_ms || !c.chart_be) rc = cli_error(XQ_ERUN, CMD, "out of memory");
     }
-    if (csv && fclose(csv) != 0 && !rc) rc = cli_error(XQ_ERUN, CMD, "%s: write failed", a->csv);
+    if (!rc) {
+        if (c.csv)
+            fprintf(c.csv, "gpu,mode,ctx,batch,tp,step_ms,tokens_per_s,bound,cache_gb,fits,max_ctx,max_batch,"
+                           "break_even_ctx\n");
+        print_header(a, &p, eff_source);
+        for (int i = 0; !rc && i < p.n_gpus; i++) rc = project_gpu(&c, i);
+    }
+    if (!rc && c.csv) rc = cli_out_commit(&of, CMD);
+    xq_out_abort(&of);
+    if (!rc && c.chart_ms) rc = write_charts(&c);
+    free(c.chart_ms);
+    free(c.chart_be);
     gpu_catalogue_destroy(cat);
     store_profile_free(p.recorded);
     return rc;
@@ -344,5 +394,7 @@ int cmd_project(int argc, char **argv)
             return 0;
         }
     }
-    return run_project(&a);
+    int rc = cli_chart_check(CMD, a.svg, a.png);
+    if (!rc && a.csv) rc = cli_check_output(CMD, "--csv", a.csv);
+    return rc ? rc : run_project(&a);
 }

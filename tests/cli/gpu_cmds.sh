@@ -90,6 +90,17 @@ expect 2 "plan: --eval missing" -- "$X" plan --shape llama3-8b --max-dppl 0.1 --
 expect 2 "plan: unknown option" -- "$X" plan --shape llama3-8b --frob
 expect 2 "gpus: unknown option" -- "$X" gpus --frob
 
+# project --svg/--png: a complete SVG, a PNG of the figure's size (960 × 44 + 3·440: two batch panels and the
+# break-even bars), nothing left behind; a wrong extension and a missing folder are refused before any work.
+"$X" project --shape llama3-8b --gpu a100-80g,h100-sxm --ctx 2k,32k --batch 1,8 --modes fp16,xq-svd-4 \
+  --svg "$tmp/p.svg" --png "$tmp/p.png" >/dev/null 2>&1 || fail "project --svg --png"
+grep -q '</svg>' "$tmp/p.svg" 2>/dev/null && ok "project --svg" || fail "project --svg: no complete SVG"
+[ "$(od -An -tu4 --endian=big -j16 -N8 "$tmp/p.png" 2>/dev/null | xargs)" = "960 1364" ] && ok "project --png size" ||
+  fail "project --png: size $(od -An -tu4 --endian=big -j16 -N8 "$tmp/p.png" 2>/dev/null | xargs)"
+ls "$tmp" | grep -q '\.tmp\.' && fail "a temporary chart file was left behind"
+expect 2 "project --png with an .svg name" -- "$X" project --shape llama3-8b --png "$tmp/x.svg"
+expect 2 "project --svg into a missing folder" -- "$X" project --shape llama3-8b --svg "$tmp/no/p.svg"
+
 # plan --eval: accuracy measured by `eval --trace` on stories260K replaces the paper's; a planned model of another
 # shape is refused; eval refuses a trace path that is not a trace before it runs.
 S260=$SHARED/models/stories260K/stories260K.gguf
