@@ -51,34 +51,77 @@ static double dppl_floor(const cli_eval_point *pts, int n)
     return isfinite(lo) ? lo / 3.0 : 1e-3;
 }
 
+/* "xq-svd-4" → "xq-svd", "kv-q8_0" → "kv-q", "fp32" → "fp32": the mode without its bits. */
+static void family_of(const char *mode, char *out, size_t size)
+{
+    snprintf(out, size, "%s", mode);
+    char *dash = strrchr(out, '-');
+    if (dash && dash[1] >= '0' && dash[1] <= '9') *dash = '\0';
+    else if (!strncmp(out, "kv-q", 4)) out[4] = '\0';
+}
+
+enum { EVAL_MAX_FAMILIES = 16 };
+
+typedef struct eval_family {
+    char name[32];
+    int n;
+    double *x, *yd, *yk;
+    const char **td, **tk;
+} eval_family;
+
+/* Points grouped by family (one colour each); Δppl ≤ 0 on the floor with its value in the tag. */
+static int group_points(const cli_eval_point *pts, int n, eval_family *fam, char (*tags)[64])
+{
+    int n_fam = 0;
+    double floor_d = dppl_floor(pts, n);
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        family_of(pts[i].mode, name, sizeof name);
+        int f = 0;
+        while (f < n_fam && strcmp(fam[f].name, name)) f++;
+        if (f == n_fam && n_fam == EVAL_MAX_FAMILIES) f--; /* more families than colours: share the last */
+        if (f == n_fam) snprintf(fam[n_fam++].name, sizeof fam[0].name, "%s", name);
+        eval_family *e = &fam[f];
+        e->x[e->n] = pts[i].savings;
+        e->yd[e->n] = pts[i].dppl > 0 ? pts[i].dppl : floor_d;
+        e->yk[e->n] = pts[i].kl > 0 ? pts[i].kl : NAN; /* KL 0 has no place on a log axis */
+        snprintf(tags[i], sizeof tags[i], pts[i].dppl > 0 ? "%s" : "%s (Δppl %+.3g)", pts[i].mode, pts[i].dppl);
+        e->td[e->n] = tags[i];
+        e->tk[e->n] = pts[i].mode;
+        e->n++;
+    }
+    return n_fam;
+}
+
 int cli_chart_eval(const char *cmd, const char *path, const char *title, const cli_eval_point *pts, int n)
 {
-    double *x = calloc((size_t)n + 1, sizeof *x), *yd = calloc((size_t)n + 1, sizeof *yd),
-           *yk = calloc((size_t)n + 1, sizeof *yk);
-    char (*tags_d)[64] = calloc((size_t)n + 1, sizeof *tags_d);
-    const char **td = calloc((size_t)n + 1, sizeof *td), **tk = calloc((size_t)n + 1, sizeof *tk);
-    int rc = !x || !yd || !yk || !tags_d || !td || !tk ? cli_error(XQ_ERUN, cmd, "out of memory") : 0;
-    double floor_d = dppl_floor(pts, n);
-    for (int i = 0; !rc && i < n; i++) {
-        x[i] = pts[i].savings;
-        yd[i] = pts[i].dppl > 0 ? pts[i].dppl : floor_d;
-        yk[i] = pts[i].kl > 0 ? pts[i].kl : NAN; /* the baseline (KL 0) has no point on the KL panel */
-        snprintf(tags_d[i], sizeof tags_d[i], pts[i].dppl > 0 ? "%s" : "%s (Δppl %+.3g)", pts[i].mode, pts[i].dppl);
-        td[i] = tags_d[i];
-        tk[i] = pts[i].mode;
+    eval_family fam[EVAL_MAX_FAMILIES] = {0};
+    char(*tags)[64] = calloc((size_t)n + 1, sizeof *tags);
+    int rc = tags ? 0 : cli_error(XQ_ERUN, cmd, "out of memory");
+    for (int f = 0; !rc && f < EVAL_MAX_FAMILIES; f++) {
+        fam[f].x = calloc((size_t)n + 1, sizeof(double)), fam[f].yd = calloc((size_t)n + 1, sizeof(double));
+        fam[f].yk = calloc((size_t)n + 1, sizeof(double));
+        fam[f].td = calloc((size_t)n + 1, sizeof(char *)), fam[f].tk = calloc((size_t)n + 1, sizeof(char *));
+        if (!fam[f].x || !fam[f].yd || !fam[f].yk || !fam[f].td || !fam[f].tk) rc = cli_error(XQ_ERUN, cmd, "out of memory");
     }
     if (!rc) {
-        plot_series sd = {.name = "modes (Δppl)", .n = n, .x = x, .y = yd, .tags = td};
-        plot_series sk = {.name = "modes (KL)", .n = n, .x = x, .y = yk, .tags = tk};
+        int n_fam = group_points(pts, n, fam, tags);
+        plot_series sd[EVAL_MAX_FAMILIES], sk[EVAL_MAX_FAMILIES];
+        for (int f = 0; f < n_fam; f++) {
+            sd[f] = (plot_series){.name = fam[f].name, .n = fam[f].n, .x = fam[f].x, .y = fam[f].yd, .tags = fam[f].td};
+            sk[f] = (plot_series){.name = fam[f].name, .n = fam[f].n, .x = fam[f].x, .y = fam[f].yk, .tags = fam[f].tk};
+        }
         plot_panel panels[2] = {
-            {.title = "Δppl against memory saved (Δppl ≤ 0 drawn on the floor)", .x_label = "memory saved (× fp16 K+V bytes per token)",
-             .y_label = "Δppl vs fp16", .y_log = true, .kind = PLOT_POINTS, .series = &sd, .n_series = 1},
+            {.title = "Δppl against memory saved (Δppl ≤ 0 drawn on the floor)",
+             .x_label = "memory saved (× fp16 K+V bytes per token)", .y_label = "Δppl vs fp16", .y_log = true,
+             .kind = PLOT_POINTS, .series = sd, .n_series = n_fam},
             {.title = "KL(fp16 ‖ mode) against memory saved", .x_label = "memory saved (× fp16 K+V bytes per token)",
-             .y_label = "mean KL per token (nats)", .y_log = true, .kind = PLOT_POINTS, .series = &sk, .n_series = 1}};
+             .y_label = "mean KL per token (nats)", .y_log = true, .kind = PLOT_POINTS, .series = sk, .n_series = n_fam}};
         plot_figure fig = {.title = title, .panels = panels, .n_panels = 2};
         rc = draw(cmd, path, &fig);
     }
-    free(x), free(yd), free(yk), free(tags_d), free(td), free(tk);
+    for (int f = 0; f < EVAL_MAX_FAMILIES; f++) free(fam[f].x), free(fam[f].yd), free(fam[f].yk), free(fam[f].td), free(fam[f].tk);
+    free(tags);
     return rc;
 }
 
