@@ -1,7 +1,10 @@
 /* The profiler sink of prof.h. Engine-thread state (span stack, open step, aggregates) is touched only by the
- * engine thread; the ring, the counters of prof_stats and the seqlocked snapshot are what other threads see.
- * Invariants: depth ≤ MAX_DEPTH; a record is pushed only for a span whose begin and end matched inside a step;
- * STEP_RESERVE ring slots are kept for step records, so a burst of spans cannot cost a step. */
+ * engine thread; the rings, the counters of prof_stats and the seqlocked snapshot are what other threads see.
+ * The queue is two rings: op records (small, one per span) and step records (large, one per step), ordered by a
+ * marker in the op ring where each step ends; the small op slots halve the cache lines each span moves between
+ * the engine's core and the writer's. Invariants: depth ≤ MAX_DEPTH; a record is pushed only for a span whose
+ * begin and end matched inside a step; a marker is pushed only with its step record, after it; step_reserve op
+ * slots are kept for markers, so a burst of spans cannot cost a step. */
 #include "prof/prof.h"
 
 #include <pthread.h>
@@ -53,8 +56,9 @@ struct prof {
     int depth, ignored; /* ignored: begins dropped (too deep, outside a step) whose ends must be skipped too */
     step_state step;
     int64_t next_step, t0;
-    prof_ring ring;
-    uint64_t step_reserve; /* ring slots only step records may use */
+    prof_ring op_ring;     /* prof_op_rec: spans, and step markers (op == OP_STEP) */
+    prof_ring step_ring;   /* prof_step_rec, one per marker */
+    uint64_t step_reserve; /* op slots only step markers may use */
     prof_counters ctr;
     int64_t last_ctr[PROF_CTR_COUNT];
     prof_calib *calib;
@@ -213,8 +217,10 @@ static void step_end(prof *p, int64_t t)
         return;
     }
     st->open = false;
-    prof_record rec = {.kind = PROF_REC_STEP};
-    prof_step_rec *r = &rec.step;
+    prof_step_rec dropped;
+    prof_step_rec *slot = prof_ring_claim(&p->step_ring, 0);
+    prof_op_rec *marker = slot ? prof_ring_claim(&p->op_ring, 0) : NULL;
+    prof_step_rec *r = marker ? slot : &dropped;
     *r = (prof_step_rec){.index = st->index,
                          .t_ns = st->t0 - p->t0,
                          .ns = t - st->t0,
@@ -230,7 +236,12 @@ static void step_end(prof *p, int64_t t)
     prof_counters_read(&p->ctr, r->counters);
     for (int i = 0; i < PROF_CTR_COUNT; i++)
         r->counters[i] = (r->counters[i] >= 0 && st->ctr0[i] >= 0) ? r->counters[i] - st->ctr0[i] : -1;
-    bump(prof_ring_push(&p->ring, &rec, 0) ? &p->steps : &p->steps_dropped);
+    if (marker) { /* the step record first: whoever sees the marker finds it */
+        prof_ring_publish(&p->step_ring);
+        *marker = (prof_op_rec){.step = st->index, .layer = -1, .op = OP_STEP};
+        prof_ring_publish(&p->op_ring);
+    }
+    bump(marker ? &p->steps : &p->steps_dropped);
     remember_step(p, r);
     window_close_step(&p->win);
     if (t - p->last_publish >= PUBLISH_NS) prof_publish(p);
@@ -238,8 +249,9 @@ static void step_end(prof *p, int64_t t)
 
 static void span_done(prof *p, const frame *f, int64_t t)
 {
-    prof_record rec = {.kind = PROF_REC_OP};
-    prof_op_rec *r = &rec.op;
+    /* Built in its ring slot when there is room (no copy), else on the stack for the aggregates alone. */
+    prof_op_rec dropped;
+    prof_op_rec *slot = prof_ring_claim(&p->op_ring, p->step_reserve), *r = slot ? slot : &dropped;
     r->step = p->step.index;
     r->t_ns = f->t0 - p->t0;
     r->ns = t - f->t0;
@@ -262,11 +274,11 @@ static void span_done(prof *p, const frame *f, int64_t t)
     }
     p->step.n_ops++;
     window *w = &p->win;
-    int slot = in_layer ? f->layer + 1 : 0;
-    agg_add(&w->cur[slot], r);
+    agg_add(&w->cur[in_layer ? f->layer + 1 : 0], r);
     agg_add(&p->step.sum, r);
     agg_add(&w->cur[1 + p->n_layer + f->op], r);
-    bump(prof_ring_push(&p->ring, &rec, p->step_reserve) ? &p->spans : &p->spans_dropped);
+    if (slot) prof_ring_publish(&p->op_ring);
+    bump(slot ? &p->spans : &p->spans_dropped);
 }
 
 static void sink_begin(void *self, span_op op, int32_t layer, const span_shape *shape)
@@ -327,7 +339,7 @@ static int window_init(window *w, int n_layer)
 int prof_create(const prof_params *params, prof **out, xq_err *err)
 {
     *out = NULL;
-    /* The ring's indices are cache-line aligned, so the struct is too: calloc only promises 16 bytes. */
+    /* The rings' indices are cache-line aligned, so the struct is too: calloc only promises 16 bytes. */
     size_t size = (sizeof(prof) + 63) & ~(size_t)63;
     prof *p = aligned_alloc(_Alignof(prof), size);
     if (!p) return xq_fail(err, XQ_ERUN, "profiler: out of memory");
@@ -341,11 +353,15 @@ int prof_create(const prof_params *params, prof **out, xq_err *err)
     p->shared = calloc(1, sizeof *p->shared);
     p->layer_cache = calloc((size_t)p->n_layer + 1, sizeof *p->layer_cache);
     size_t queue = params->queue_records ? params->queue_records : DEFAULT_QUEUE;
-    if (!p->shared || !p->layer_cache || window_init(&p->win, p->n_layer) || prof_ring_init(&p->ring, queue)) {
+    /* Steps have tens to hundreds of spans each: an eighth of the op slots is room to spare. */
+    if (!p->shared || !p->layer_cache || window_init(&p->win, p->n_layer) ||
+        prof_ring_init(&p->op_ring, queue, sizeof(prof_op_rec)) ||
+        prof_ring_init(&p->step_ring, queue / 8 + STEP_RESERVE, sizeof(prof_step_rec))) {
         prof_destroy(p);
         return xq_fail(err, XQ_ERUN, "profiler: out of memory for a queue of %zu spans", queue);
     }
-    p->step_reserve = prof_ring_capacity(&p->ring) / 4 < STEP_RESERVE ? prof_ring_capacity(&p->ring) / 4 : STEP_RESERVE;
+    size_t op_slots = prof_ring_capacity(&p->op_ring);
+    p->step_reserve = op_slots / 4 < STEP_RESERVE ? op_slots / 4 : STEP_RESERVE;
     if (params->counters) prof_counters_open(&p->ctr);
     if (params->calibrate) p->calib = prof_calib_start(params->n_threads > 0 ? params->n_threads : xq_cpu_count());
     p->t0 = xq_now_ns();
@@ -359,7 +375,8 @@ void prof_destroy(prof *p)
     if (!p) return;
     prof_calib_destroy(p->calib);
     prof_counters_close(&p->ctr);
-    prof_ring_free(&p->ring);
+    prof_ring_free(&p->op_ring);
+    prof_ring_free(&p->step_ring);
     free(p->win.slots);
     free(p->layer_cache);
     free(p->shared);
@@ -374,15 +391,46 @@ void prof_bind_cache(prof *p, const cache *c)
 {
     p->cache = c;
 }
+size_t prof_peek(prof *p, const prof_op_rec **first)
+{
+    return prof_ring_peek(&p->op_ring, (const void **)first);
+}
+
+const prof_step_rec *prof_peek_step(prof *p)
+{
+    const void *first = NULL;
+    return prof_ring_peek(&p->step_ring, &first) ? first : NULL;
+}
+
+void prof_release(prof *p, size_t n, size_t steps)
+{
+    prof_ring_release(&p->op_ring, n);
+    prof_ring_release(&p->step_ring, steps);
+}
+
 size_t prof_drain(prof *p, prof_record *out, size_t max)
 {
-    return prof_ring_pop(&p->ring, out, max);
+    size_t done = 0;
+    const prof_op_rec *recs = NULL;
+    for (size_t n; done < max && (n = prof_peek(p, &recs)) > 0;) {
+        size_t i = 0;
+        for (; i < n && done < max; i++, done++) {
+            if (recs[i].op != OP_STEP) {
+                out[done] = (prof_record){.kind = PROF_REC_OP, .op = recs[i]};
+                continue;
+            }
+            const prof_step_rec *step = prof_peek_step(p); /* never NULL: a marker follows its step record */
+            out[done] = step ? (prof_record){.kind = PROF_REC_STEP, .step = *step} : (prof_record){0};
+            prof_ring_release(&p->step_ring, 1);
+        }
+        prof_ring_release(&p->op_ring, i);
+    }
+    return done;
 }
 
 bool prof_queue_empty(prof *p)
 {
-    return atomic_load_explicit(&p->ring.head, memory_order_acquire) ==
-           atomic_load_explicit(&p->ring.tail, memory_order_acquire);
+    return prof_ring_empty(&p->op_ring) && prof_ring_empty(&p->step_ring);
 }
 
 void prof_get_stats(const prof *p, prof_stats *out)

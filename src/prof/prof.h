@@ -25,7 +25,7 @@ typedef struct prof_params {
     int n_threads;        /* the engine's threads (roofline calibration); 0 → all cores */
     bool calibrate;       /* measure (or load) the CPU roofline on a background thread */
     bool counters;        /* open perf_event counters */
-    size_t queue_records; /* ring capacity; 0 → 1 << 17 */
+    size_t queue_records; /* op records the queue holds (and an eighth as many steps); 0 → 1 << 17 */
 } prof_params;
 
 typedef struct prof_stats {
@@ -45,6 +45,13 @@ void prof_bind_cache(prof *p, const cache *c);
 
 /* Consumer side: up to max records, oldest first. */
 size_t prof_drain(prof *p, prof_record *out, size_t max);
+/* The same without a copy (one consumer: drain or peek, not both). prof_peek gives the oldest op records that
+ * lie contiguously in the queue (*first, count returned), in order; a record whose op is OP_STEP marks where a
+ * step ended, and its step record is the oldest unreleased one, prof_peek_step. prof_release frees the first n
+ * op records (markers included) and `steps` step records; until then they may be read in place. */
+size_t prof_peek(prof *p, const prof_op_rec **first);
+const prof_step_rec *prof_peek_step(prof *p);
+void prof_release(prof *p, size_t n, size_t steps);
 /* True when every pushed record has been drained. */
 bool prof_queue_empty(prof *p);
 void prof_get_stats(const prof *p, prof_stats *out);

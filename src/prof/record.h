@@ -1,5 +1,5 @@
 /* The records a profiler hands to its consumer (the trace writer): one per op span, one per step.
- * Fixed size and plain data, so that the engine copies them into a preallocated ring and never allocates. */
+ * Fixed size and plain data, so that the engine writes them into preallocated rings and never allocates. */
 #ifndef XQ_PROF_RECORD_H
 #define XQ_PROF_RECORD_H
 
@@ -25,7 +25,7 @@ typedef struct prof_op_rec {
     int64_t self_ns; /* ns less the nested spans' ns */
     prof_cost cost;
     int32_t layer; /* −1 for non-layer ops */
-    uint8_t op;    /* span_op */
+    uint8_t op;    /* span_op; OP_STEP only in the queue's step markers (prof_peek) */
     uint8_t depth; /* 0: directly under the step; 1: nested in another op … */
 } prof_op_rec;
 

@@ -12,10 +12,14 @@
 #include "base/span.h"
 #include "store/schema.h"
 
+/* Ops go in up to 2^(OP_INSERTS − 1) rows per statement: the per-statement cost (step, reset, transaction check)
+ * was a third of a single-row insert. One statement per power of two, so that a batch's tail needs few. */
+enum { OP_COLUMNS = 14, OP_INSERTS = 7 };
+
 struct store {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *ins_op, *ins_step;
+    sqlite3_stmt *ins_op[OP_INSERTS], *ins_step; /* ins_op[i]: 2^i rows at once */
     bool in_txn;
     int statm_fd;              /* /proc/self/statm, kept open: one pread per step */
     int64_t op_first, op_last; /* rowids of the ops inserted since the last step row; op_first −1: none */
@@ -24,7 +28,8 @@ struct store {
 
 static const char *const INSERT_OP =
     "INSERT INTO op (run, step, layer, op, depth, t_ns, ns, self_ns, flops, bytes_weights, bytes_cache_read, "
-    "bytes_cache_write, bytes_act, remat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "bytes_cache_write, bytes_act, remat) VALUES ";
+static const char *const OP_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char *const INSERT_STEP =
     "INSERT OR REPLACE INTO step (run, idx, phase, n_tokens, n_ctx, t_ns, ns, ops_ns, n_ops, flops, bytes_weights, "
     "bytes_cache_read, bytes_cache_write, bytes_act, remat_ns, remat_flops, op_first, op_last, cache_persistent, "
@@ -69,6 +74,20 @@ static int fill_op_kinds(store *st)
     return rc;
 }
 
+/* INSERT_OP with `rows` rows of parameters. */
+static int prepare_op_insert(store *st, int rows, sqlite3_stmt **out)
+{
+    size_t size = strlen(INSERT_OP) + (size_t)rows * (strlen(OP_ROW) + 1) + 1;
+    char *sql = malloc(size), *p = sql;
+    if (!sql) return SQLITE_NOMEM;
+    p += sprintf(p, "%s", INSERT_OP);
+    for (int i = 0; i < rows; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", OP_ROW);
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    free(sql);
+    return rc;
+}
+
 static int configure(store *st, xq_err *err)
 {
     sqlite3_busy_timeout(st->db, 5000);
@@ -78,7 +97,8 @@ static int configure(store *st, xq_err *err)
     if (rc) return rc;
     rc = sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = fill_op_kinds(st);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(st->db, INSERT_OP, -1, &st->ins_op, NULL);
+    for (int i = 0; rc == SQLITE_OK && i < OP_INSERTS; i++)
+        rc = prepare_op_insert(st, 1 << i, &st->ins_op[i]);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(st->db, INSERT_STEP, -1, &st->ins_step, NULL);
     return rc == SQLITE_OK ? XQ_OK : fail(st, rc, "cannot prepare", err);
 }
@@ -96,7 +116,9 @@ int store_open(const char *path, store **out, xq_err *err)
     st->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     st->op_first = -1;
     st->page_bytes = sysconf(_SC_PAGESIZE);
-    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* No connection mutex: one thread at a time uses a store (store.h), and locking it in every bind and step
+     * was a third of the writer's profile. */
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     rc = rc == SQLITE_OK ? configure(st, err) : fail(st, rc, "cannot open", err);
     if (rc) {
         store_close(st);
@@ -109,7 +131,8 @@ int store_open(const char *path, store **out, xq_err *err)
 void store_close(store *st)
 {
     if (!st) return;
-    sqlite3_finalize(st->ins_op);
+    for (int i = 0; i < OP_INSERTS; i++)
+        sqlite3_finalize(st->ins_op[i]);
     sqlite3_finalize(st->ins_step);
     if (st->db) {
         /* Fold the WAL back so that the file alone is the trace (copyable without its -wal). */
@@ -252,30 +275,44 @@ static int bind_or_null(sqlite3_stmt *s, int i, int64_t v)
     return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
 }
 
-static int insert_op(store *st, int64_t run, const prof_op_rec *r)
+static void bind_op(sqlite3_stmt *s, int first, int64_t run, const prof_op_rec *r)
 {
-    sqlite3_stmt *s = st->ins_op;
-    const int64_t v[] = {run,
-                         r->step,
-                         r->layer,
-                         r->op,
-                         r->depth,
-                         r->t_ns,
-                         r->ns,
-                         r->self_ns,
-                         r->cost.flops,
-                         r->cost.bytes_weights,
-                         r->cost.bytes_cache_read,
-                         r->cost.bytes_cache_write,
-                         r->cost.bytes_act,
-                         r->cost.remat};
-    for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
-        sqlite3_bind_int64(s, i + 1, v[i]);
+    const int64_t v[OP_COLUMNS] = {run,
+                                   r->step,
+                                   r->layer,
+                                   r->op,
+                                   r->depth,
+                                   r->t_ns,
+                                   r->ns,
+                                   r->self_ns,
+                                   r->cost.flops,
+                                   r->cost.bytes_weights,
+                                   r->cost.bytes_cache_read,
+                                   r->cost.bytes_cache_write,
+                                   r->cost.bytes_act,
+                                   r->cost.remat};
+    for (int i = 0; i < OP_COLUMNS; i++)
+        sqlite3_bind_int64(s, first + i, v[i]);
+}
+
+/* Inserts the largest power of two (≤ 2^(OP_INSERTS − 1)) of the n ≥ 1 op records at recs in one statement;
+ * sets *done to the count. Rows get consecutive rowids (an append to a table without deletes), so the last rowid
+ * and the count give the first. */
+static int insert_op_rows(store *st, int64_t run, const prof_op_rec *recs, size_t n, size_t *done)
+{
+    int log2 = 0;
+    while (log2 + 1 < OP_INSERTS && ((size_t)2 << log2) <= n)
+        log2++;
+    size_t rows = (size_t)1 << log2;
+    sqlite3_stmt *s = st->ins_op[log2];
+    for (size_t i = 0; i < rows; i++)
+        bind_op(s, 1 + (int)i * OP_COLUMNS, run, &recs[i]);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return rc;
     st->op_last = sqlite3_last_insert_rowid(st->db);
-    if (st->op_first < 0) st->op_first = st->op_last;
+    if (st->op_first < 0) st->op_first = st->op_last - (int64_t)rows + 1;
+    *done = rows;
     return SQLITE_OK;
 }
 
@@ -316,10 +353,16 @@ static int insert_step(store *st, int64_t run, const prof_step_rec *r)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int store_insert(store *st, int64_t run, const prof_record *recs, size_t n, xq_err *err)
+int store_insert_ops(store *st, int64_t run, const prof_op_rec *ops, size_t n, xq_err *err)
 {
     int rc = SQLITE_OK;
-    for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
-        rc = recs[i].kind == PROF_REC_STEP ? insert_step(st, run, &recs[i].step) : insert_op(st, run, &recs[i].op);
+    for (size_t i = 0, done = 0; rc == SQLITE_OK && i < n; i += done)
+        rc = insert_op_rows(st, run, ops + i, n - i, &done);
+    return rc == SQLITE_OK ? XQ_OK : fail(st, rc, "cannot write", err);
+}
+
+int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err *err)
+{
+    int rc = insert_step(st, run, step);
     return rc == SQLITE_OK ? XQ_OK : fail(st, rc, "cannot write", err);
 }

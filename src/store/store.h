@@ -46,6 +46,8 @@ int store_metric(store *st, int64_t run, const char *name, double value, xq_err 
 int store_begin(store *st, xq_err *err);
 int store_commit(store *st, xq_err *err);
 bool store_in_transaction(const store *st);
-int store_insert(store *st, int64_t run, const prof_record *recs, size_t n, xq_err *err);
+/* A step's ops are inserted before its step row (which records their rowids). */
+int store_insert_ops(store *st, int64_t run, const prof_op_rec *ops, size_t n, xq_err *err);
+int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err *err);
 
 #endif

@@ -14,6 +14,8 @@
 
 typedef struct store_writer store_writer;
 
+#define WRITER_THREAD_NAME "xqprof-writer" /* the writer thread's name (/proc/self/task/TID/comm) */
+
 /* model_file may be NULL (no hash). The store is used only by the writer thread until finish returns. */
 int store_writer_start(store *st, int64_t run, prof *p, const char *model_file, store_writer **out, xq_err *err);
 /* Drains everything, waits (≤ 2.5 s) for a calibration still running, records the hash and the run's final
