@@ -22,7 +22,8 @@ static const char *const usage =
     "  --shape NAME   a named shape (see --list)\n"
     "  --out FILE     output path (written to a temporary name, renamed when complete)\n"
     "  --type T       tensor type of every matrix, token_embd included; norms stay F32 (default F16):\n"
-    "                 F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K (K types need rows of 256k)\n"
+    "                 F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K (K types need rows of 256k),\n"
+    "                 or Q4_K_M: the types llama-quantize picks per tensor for that file type\n"
     "  --seed S       PRNG seed (default 1); the same seed gives the same bytes\n"
     "  --layers N     override the shape's layer count (e.g. a 2-layer llama3-8b)\n"
     "  --list         print the named shapes and exit\n"
@@ -121,7 +122,7 @@ static int run_synth(const synth_args *a)
 {
     const model_shape *named = model_shape_find(a->shape);
     if (!named) return cli_error(XQ_EINPUT, "synth", "unknown shape '%s' (see xqprof synth --list)", a->shape);
-    int type = qt_from_name(a->type);
+    int type = synth_type_from_name(a->type);
     if (type < 0) return cli_error(XQ_EINPUT, "synth", "unknown tensor type '%s' (see xqprof synth --help)", a->type);
     model_shape shape = *named;
     if (a->layers) shape.n_layer = (int32_t)a->layers;
@@ -132,7 +133,7 @@ static int run_synth(const synth_args *a)
     struct stat st;
     double mib = stat(a->out, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0;
     fprintf(stderr, "synth: wrote %s (%s, %d layers, %s, seed %llu, %.1f MiB)\n", a->out, shape.name,
-            shape.n_layer, qt_name((uint32_t)type), (unsigned long long)a->seed, mib);
+            shape.n_layer, synth_type_name((uint32_t)type), (unsigned long long)a->seed, mib);
     return 0;
 }
 

@@ -8,7 +8,8 @@
  * - mistral-7b is Mistral-7B-v0.1: rope 10000 and a 4096-token sliding window (not modelled: xqprof attends
  *   over the whole context). v0.2 has the same matrices but rope 1e6 and no window; v0.3 has vocab 32768.
  * - K-quant types need rows that are multiples of 256: smollm2-135m (d 576) can only be written in F32/F16/
- *   BF16/Q8_0/Q4_x/Q5_x; tiny uses d 256, ff 512 so that every type works. */
+ *   BF16/Q8_0/Q4_x/Q5_x, or as the Q4_K_M mix (whose rule falls back to Q5_0/Q8_0 there, as llama.cpp's does);
+ *   tiny uses d 256, ff 512 so that every type works. */
 #include <string.h>
 
 #include "model/synth.h"

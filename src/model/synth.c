@@ -5,11 +5,14 @@
  * stream seeded by (seed, tensor index), and normals are Irwin-Hall sums (integer PRNG, exact float ops and
  * sqrt, which IEEE rounds exactly), so the same seed gives the same bytes on every machine.
  * Scales: matrices N(0, 1/fan_in) with fan_in = row length; token embeddings N(0, 1); norm weights 1 + 0.1·U(-1,1).
- * Vocabulary: byte-level SentencePiece: <unk> <s> </s>, <0x00>..<0xFF>, then unique filler pieces. */
+ * Vocabulary: byte-level SentencePiece: <unk> <s> </s>, <0x00>..<0xFF>, then unique filler pieces.
+ * Mixed file types (Q4_K_M) pick each tensor's type by llama.cpp's quantizer rule, so that our file and one
+ * llama-quantize makes from an F16 file hold the same types. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model/gguf.h"
 #include "model/qtypes.h"
@@ -57,6 +60,57 @@ static void fill_row(const synth_tensor *t, uint64_t *state, float *row)
     }
 }
 
+/* ---- llama.cpp's Q4_K_M mix ---------------------------------------------------------------------------- */
+/* The rule of llama.cpp's quantizer (llama_tensor_get_type) for a dense llama model:
+ *   - default Q4_K;
+ *   - the lm_head (output, or token_embd when the output is tied to it): Q6_K, or Q8_0 straight away when its
+ *     rows are not a multiple of 256;
+ *   - attn_v and ffn_down in layers that "use more bits" (the first and last eighth, and every third layer in
+ *     between): Q6_K; on its "70B" class (80 layers, grouped-query attention) the other attn_v are Q5_K;
+ *   - then a K type whose rows are not a multiple of 256 falls back: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0,
+ *     and to F16 if that block does not divide the row either.
+ * (attn_v and ffn_down are counted in file order, one per layer, so the count is the layer index.) */
+
+static bool uses_more_bits(int layer, int n_layer)
+{
+    return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+static uint32_t k_fallback(uint32_t type, int64_t row_len)
+{
+    if (row_len % 256 == 0) return type;
+    uint32_t fb = type == QT_Q4_K ? QT_Q5_0 : type == QT_Q5_K ? QT_Q5_1 : type == QT_Q6_K ? QT_Q8_0 : type;
+    return row_len % qt_block_elems(fb) == 0 ? fb : QT_F16;
+}
+
+static uint32_t q4_k_m_type(const model_shape *s, const char *role, int layer, int64_t row_len)
+{
+    bool lm_head = !strcmp(role, "output") || (s->tied_output && !strcmp(role, "token_embd"));
+    if (lm_head) return k_fallback(row_len % 256 ? QT_Q8_0 : QT_Q6_K, row_len);
+    uint32_t type = QT_Q4_K;
+    if (!strcmp(role, "attn_v")) {
+        bool class_70b = s->n_layer == 80 && s->n_head != s->n_head_kv;
+        if (uses_more_bits(layer, s->n_layer)) type = QT_Q6_K;
+        else if (class_70b) type = QT_Q5_K;
+    } else if (!strcmp(role, "ffn_down") && uses_more_bits(layer, s->n_layer)) {
+        type = QT_Q6_K;
+    }
+    return k_fallback(type, row_len);
+}
+
+uint32_t synth_tensor_type(const model_shape *s, uint32_t type, const char *role, int layer, int64_t row_len)
+{
+    return type == SYNTH_Q4_K_M ? q4_k_m_type(s, role, layer, row_len) : type;
+}
+
+int synth_type_from_name(const char *name)
+{
+    if (name && !strcasecmp(name, "Q4_K_M")) return SYNTH_Q4_K_M;
+    return qt_from_name(name);
+}
+
+const char *synth_type_name(uint32_t type) { return type == SYNTH_Q4_K_M ? "Q4_K_M" : qt_name(type); }
+
 /* ---- tensor plan --------------------------------------------------------------------------------------- */
 
 static void plan_add(synth_tensor *list, int *n, const char *name, uint32_t type, int64_t ne0, int64_t ne1,
@@ -80,7 +134,8 @@ static void plan_layer(synth_tensor *list, int *n, const model_shape *s, int lay
         char name[48];
         snprintf(name, sizeof name, "blk.%d.%s.weight", layer, names[i]);
         bool norm = ne[i][1] == 1;
-        plan_add(list, n, name, norm ? QT_F32 : type, ne[i][0], ne[i][1], norm ? INIT_NORM : INIT_MATRIX);
+        uint32_t t = norm ? QT_F32 : synth_tensor_type(s, type, names[i], layer, ne[i][0]);
+        plan_add(list, n, name, t, ne[i][0], ne[i][1], norm ? INIT_NORM : INIT_MATRIX);
     }
 }
 
@@ -90,17 +145,21 @@ static synth_tensor *plan_tensors(const model_shape *s, uint32_t type, int *coun
     synth_tensor *list = calloc((size_t)s->n_layer * 9 + 3, sizeof *list);
     if (!list) return NULL;
     int n = 0;
-    plan_add(list, &n, "token_embd.weight", type, s->n_embd, s->n_vocab, INIT_EMBED);
+    plan_add(list, &n, "token_embd.weight", synth_tensor_type(s, type, "token_embd", -1, s->n_embd), s->n_embd,
+             s->n_vocab, INIT_EMBED);
     for (int layer = 0; layer < s->n_layer; layer++) plan_layer(list, &n, s, layer, type);
     plan_add(list, &n, "output_norm.weight", QT_F32, s->n_embd, 1, INIT_NORM);
-    if (!s->tied_output) plan_add(list, &n, "output.weight", type, s->n_embd, s->n_vocab, INIT_MATRIX);
+    if (!s->tied_output)
+        plan_add(list, &n, "output.weight", synth_tensor_type(s, type, "output", -1, s->n_embd), s->n_embd,
+                 s->n_vocab, INIT_MATRIX);
     *count = n;
     return list;
 }
 
 static int check_shape(const model_shape *s, uint32_t type, xq_err *err)
 {
-    if (!qt_supported(type)) return xq_fail(err, XQ_EINPUT, "synth: tensor type %s is not supported", qt_name(type));
+    if (!qt_supported(type) && type != SYNTH_Q4_K_M)
+        return xq_fail(err, XQ_EINPUT, "synth: tensor type %s is not supported", qt_name(type));
     if (s->n_layer < 1 || s->n_embd < 1 || s->n_ff < 1 || s->n_head < 1 || s->n_head_kv < 1 || s->n_ctx < 1)
         return xq_fail(err, XQ_EINPUT, "synth: shape %s: sizes must be positive", s->name);
     if (s->n_embd % s->n_head || s->n_head % s->n_head_kv || s->n_embd / s->n_head % 2)
@@ -203,9 +262,10 @@ static int vocab_build(synth_vocab *v, int n_vocab, xq_err *err)
 
 /* ---- metadata ------------------------------------------------------------------------------------------ */
 
-/* llama.cpp's LLAMA_FTYPE for a file whose matrices are all `type` (K types: the _S variants). */
+/* llama.cpp's LLAMA_FTYPE for a file whose matrices are all `type` (K types: the _S variants), or of a mix. */
 static uint32_t file_type_of(uint32_t type)
 {
+    if (type >= SYNTH_MIX) return type - SYNTH_MIX;
     switch (type) {
     case QT_F32: return 0;
     case QT_F16: return 1;

@@ -20,10 +20,25 @@ const model_shape *model_shape_find(const char *name);
 int model_shape_count(void);
 const model_shape *model_shape_at(int i);
 
+/* A file type that mixes tensor types as llama.cpp's quantizer does (value: SYNTH_MIX + llama.cpp's ftype id),
+ * accepted wherever a tensor type is. */
+enum { SYNTH_MIX = 0x10000, SYNTH_Q4_K_M = SYNTH_MIX + 15 };
+
+/* A --type name: a tensor type (qt_from_name) or a mix ("Q4_K_M", case-insensitive); -1 if neither. */
+int synth_type_from_name(const char *name);
+/* "Q4_K_M" for a mix, else qt_name. */
+const char *synth_type_name(uint32_t type);
+
+/* The type a matrix is written in: `type` itself, or for SYNTH_Q4_K_M the type llama.cpp's Q4_K_M picks for it.
+ * role: the tensor's name without "blk.N." and ".weight" ("attn_v", "ffn_down", "token_embd", "output" …);
+ * layer: N (ignored outside blocks); row_len: ne[0]. */
+uint32_t synth_tensor_type(const model_shape *s, uint32_t type, const char *role, int layer, int64_t row_len);
+
 /* Writes a llama-architecture GGUF with the given shape: every matrix in `type` (norms F32; token_embd in `type`
- * too), weights drawn from a seeded PRNG with a realistic scale, and a byte-level SentencePiece vocabulary of
- * shape->n_vocab tokens (<unk>, <s>, </s>, 256 byte tokens, then filler pieces) so that the file loads as a
- * complete model. XQ_EINPUT if a row length is not a multiple of the type's block size. */
+ * too) or in the types a mix picks per tensor (synth_tensor_type), weights drawn from a seeded PRNG with a
+ * realistic scale, and a byte-level SentencePiece vocabulary of shape->n_vocab tokens (<unk>, <s>, </s>, 256
+ * byte tokens, then filler pieces) so that the file loads as a complete model. XQ_EINPUT if a row length is not
+ * a multiple of the type's block size. */
 int synth_write(const char *path, const model_shape *shape, uint32_t type, uint64_t seed, xq_err *err);
 
 /* Same, reporting progress as tensor data is written (bytes done of total; done == total at the end). */

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fp16.h"
 #include "model/qtypes.h"
+#include "ops/fgemm.h"
 #include "ops/qdot.h"
 #include "ops/vexp.h"
 
@@ -14,12 +16,12 @@
 #include <immintrin.h>
 #endif
 
-enum { TILE_ROWS = 64, DOT_TILE_ROWS = 16, DOT_TILE_TOKENS = 64, SGEMM_MIN_TOKENS = 4, QUANTIZE_PARALLEL_TOKENS = 8 };
+enum { DOT_TILE_ROWS = 16, DOT_TILE_TOKENS = 64, FGEMM_MIN_TOKENS = 4, QUANTIZE_PARALLEL_TOKENS = 8, PANEL_ALIGN = 64 };
 
 struct ops_ctx {
     xq_pool *pool;
     int64_t max_cols, max_tokens;
-    float **tiles; /* one TILE_ROWS × max_cols buffer per thread (float weights through sgemm) */
+    float **panels; /* one fgemm panel per thread (float weights over a batch) */
     void *act;     /* max_tokens rows of converted activations (f32 is the widest form) */
 };
 
@@ -35,10 +37,11 @@ ops_ctx *ops_create(xq_pool *pool, int64_t max_cols, int64_t max_tokens)
     o->act = malloc((size_t)max_cols * (size_t)max_tokens * sizeof(float));
     if (!o->act) goto fail;
     int n = xq_pool_size(pool);
-    o->tiles = calloc((size_t)n, sizeof *o->tiles);
-    if (!o->tiles) goto fail;
+    o->panels = calloc((size_t)n, sizeof *o->panels);
+    if (!o->panels) goto fail;
+    size_t panel_bytes = (fgemm_panel_floats(max_cols) * sizeof(float) + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
     for (int i = 0; i < n; i++)
-        if (!(o->tiles[i] = malloc((size_t)TILE_ROWS * (size_t)max_cols * sizeof(float)))) goto fail;
+        if (!(o->panels[i] = aligned_alloc(PANEL_ALIGN, panel_bytes))) goto fail;
     return o;
 fail:
     ops_destroy(o);
@@ -48,9 +51,9 @@ fail:
 void ops_destroy(ops_ctx *o)
 {
     if (!o) return;
-    if (o->tiles)
-        for (int i = 0; i < xq_pool_size(o->pool); i++) free(o->tiles[i]);
-    free(o->tiles);
+    if (o->panels)
+        for (int i = 0; i < xq_pool_size(o->pool); i++) free(o->panels[i]);
+    free(o->panels);
     free(o->act);
     free(o);
 }
@@ -60,10 +63,11 @@ xq_pool *ops_pool(const ops_ctx *o) { return o->pool; }
 typedef struct matmul_job {
     ops_ctx *o;
     const model_tensor *W;
-    const float *X;  /* sgemm path: activations after the conversion round trip; dot path: as given */
+    const float *X;  /* fgemm path: activations after the conversion round trip; dot path: as given */
     int64_t n_tok;
     float *Y;
     qdot_tile_fn dot; /* dot path: kernel over converted activations in o->act */
+    fgemm_fn fgemm;   /* fgemm path: kernel over the rounded activations in o->act */
     uint64_t act_row_bytes;
     uint32_t act_type;
 } matmul_job;
@@ -100,26 +104,30 @@ static void dot_task(void *ctx, int ith, int nth)
     }
 }
 
-static void sgemm_task(void *ctx, int ith, int nth)
+/* Each thread takes one contiguous run of rows, a multiple of FGEMM_ROW_ALIGN (whole row tiles). */
+static void fgemm_task(void *ctx, int ith, int nth)
 {
     const matmul_job *j = ctx;
     const model_tensor *W = j->W;
-    const unsigned char *base = W->data;
-    int64_t n_tiles = (W->rows + TILE_ROWS - 1) / TILE_ROWS;
-    for (int64_t t = ith; t < n_tiles; t += nth) {
-        int64_t r0 = t * TILE_ROWS;
-        int64_t nr = W->rows - r0 < TILE_ROWS ? W->rows - r0 : TILE_ROWS;
-        const float *tile;
-        if (W->type == QT_F32) {
-            tile = (const float *)(base + (uint64_t)r0 * W->row_bytes);
-        } else {
-            float *buf = j->o->tiles[ith];
-            for (int64_t r = 0; r < nr; r++)
-                qt_dequant_row(W->type, base + (uint64_t)(r0 + r) * W->row_bytes, buf + r * W->cols, W->cols);
-            tile = buf;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n_tok, (int)nr, (int)W->cols, 1.0f, j->X,
-                    (int)W->cols, tile, (int)W->cols, 0.0f, j->Y + r0, (int)W->rows);
+    long long u0, u1;
+    xq_split_range((W->rows + FGEMM_ROW_ALIGN - 1) / FGEMM_ROW_ALIGN, ith, nth, &u0, &u1);
+    int64_t r0 = u0 * FGEMM_ROW_ALIGN, r1 = u1 * FGEMM_ROW_ALIGN < W->rows ? u1 * FGEMM_ROW_ALIGN : W->rows;
+    if (r1 <= r0) return;
+    j->fgemm(W->type, (const unsigned char *)W->data + (uint64_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->X,
+             W->cols, j->n_tok, W->cols, j->Y + r0, W->rows, j->o->panels[ith]);
+}
+
+/* The activations a float weight sees (qt_act_roundtrip), each thread a share of the tokens. */
+static void round_task(void *ctx, int ith, int nth)
+{
+    const matmul_job *j = ctx;
+    int64_t cols = j->W->cols;
+    float *xr = j->o->act;
+    long long t0, t1;
+    xq_split_range(j->n_tok, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++) {
+        if (j->W->type == QT_F16) xq_round_fp16_row(j->X + t * cols, xr + t * cols, cols);
+        else qt_act_roundtrip(j->W->type, j->X + t * cols, xr + t * cols, cols);
     }
 }
 
@@ -128,12 +136,14 @@ static bool is_float_weight(uint32_t type) { return type == QT_F32 || type == QT
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y)
 {
     matmul_job job = {.o = o, .W = W, .n_tok = n_tok, .Y = Y};
-    if (is_float_weight(W->type) && n_tok >= SGEMM_MIN_TOKENS) {
-        /* Float weights have no integer path; the activations still take the weight's precision first. */
-        float *xr = o->act;
-        for (int64_t t = 0; t < n_tok; t++) qt_act_roundtrip(W->type, X + t * W->cols, xr + t * W->cols, W->cols);
-        job.X = xr;
-        xq_pool_run(o->pool, sgemm_task, &job);
+    if (is_float_weight(W->type) && n_tok >= FGEMM_MIN_TOKENS) {
+        /* The activations take the weight's precision first (as for decode), then f32 tiles: the same bits. */
+        job.X = X;
+        if (n_tok >= QUANTIZE_PARALLEL_TOKENS) xq_pool_run(o->pool, round_task, &job);
+        else round_task(&job, 0, 1);
+        job.X = o->act;
+        job.fgemm = fgemm_kernel();
+        xq_pool_run(o->pool, fgemm_task, &job);
         return;
     }
     /* Quantized weights: prefill and decode share one arithmetic, as in llama.cpp, so a batch gives the same

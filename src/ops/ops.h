@@ -10,7 +10,7 @@
 #include "base/pool.h"
 #include "model/model.h"
 
-/* Per-session scratch for the kernels (dequantization tiles, converted activations), sized at creation for
+/* Per-session scratch for the kernels (float-weight panels, converted activations), sized at creation for
  * rows of at most max_cols elements and batches of at most max_tokens. */
 typedef struct ops_ctx ops_ctx;
 
@@ -22,8 +22,7 @@ xq_pool *ops_pool(const ops_ctx *o);
  * (both row-major, f32). Activations are first converted as llama.cpp does (qt_act_type: Q8 blocks, or fp16
  * for F16 weights), so results match its arithmetic. Quantized weights: the tile kernels of ops/qdot.h, each
  * (row, token) with the bits of qt_dot_act whatever the batch, so prefill and decode agree exactly. Float
- * weights with 4+ tokens: the converted activations × dequantized weight tiles through sgemm (the same values,
- * summed in another order). */
+ * weights with 4+ tokens: the register-blocked tiles of ops/fgemm.h, again with qt_dot_act's bits. */
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y);
 
 /* Row `id` of an embedding table as f32 (n = W->cols). */

@@ -105,6 +105,8 @@ qdot_level qdot_active_level(void)
     return lvl;
 }
 
+qdot_level qdot_cpu_level(void) { return cpu_level(); }
+
 const char *qdot_level_name(qdot_level level)
 {
     static const char *const names[QDOT_LEVEL_COUNT] = {"scalar", "avx2", "avx512"};

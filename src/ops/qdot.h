@@ -24,6 +24,8 @@ qdot_fn qdot_kernel(uint32_t wtype);
 /* Active level: the best the CPU supports, or XQ_SIMD=scalar|avx2|avx512 (capped at what the CPU supports). */
 qdot_level qdot_active_level(void);
 const char *qdot_level_name(qdot_level level);
+/* The best level this CPU runs (ignoring XQ_SIMD). */
+qdot_level qdot_cpu_level(void);
 /* Kernel of a given level for tests (NULL if that level has none for wtype or the CPU lacks it). */
 qdot_fn qdot_kernel_at(qdot_level level, uint32_t wtype);
 /* The tile kernel for wtype at the active level, and of a given level for tests (as qdot_kernel / _at). */

@@ -1,11 +1,13 @@
 /* synth_write and the named shapes: metadata and tensors of the written file, reproducibility, weight scales,
- * and the block-size check. */
+ * the block-size check, and the Q4_K_M mix (llama.cpp's per-tensor types; the file loads and runs). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/session.h"
 #include "model/gguf.h"
+#include "model/model.h"
 #include "model/qtypes.h"
 #include "model/synth.h"
 #include "testlib.h"
@@ -226,10 +228,110 @@ static void test_block_size_check(void)
     CHECK(synth_write(tmp_path("ok.gguf"), &s, QT_Q8_0, 1, &err) == XQ_OK);
 }
 
+/* ---- Q4_K_M ---------------------------------------------------------------------------------------------- */
+
+/* What llama-quantize (llama.cpp c392e50) wrote for `xqprof synth --shape smollm2-135m --type F16` quantized to
+ * Q4_K_M: attn_v and ffn_down of these layers got Q6_K (attn_v's rows of 576 falling back to Q8_0), the rest of
+ * them Q4_K (attn_v: Q5_0); every other matrix Q5_0 (rows of 576); token_embd, the tied lm_head, Q8_0. */
+static const int SMOL_MORE_BITS[] = {0, 1, 2, 5, 8, 11, 14, 17, 20, 23, 26, 27, 28, 29};
+
+static bool smol_more_bits(int layer)
+{
+    for (size_t i = 0; i < sizeof SMOL_MORE_BITS / sizeof SMOL_MORE_BITS[0]; i++)
+        if (SMOL_MORE_BITS[i] == layer) return true;
+    return false;
+}
+
+static uint32_t smol_expected(const char *role, int layer)
+{
+    if (!strcmp(role, "attn_v")) return smol_more_bits(layer) ? QT_Q8_0 : QT_Q5_0;
+    if (!strcmp(role, "ffn_down")) return smol_more_bits(layer) ? QT_Q6_K : QT_Q4_K;
+    return QT_Q5_0;
+}
+
+static const char *const MATRIX_ROLES[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up",
+                                           "ffn_down"};
+
+static int64_t role_row_len(const model_shape *s, const char *role)
+{
+    return strcmp(role, "ffn_down") ? s->n_embd : s->n_ff;
+}
+
+static void test_q4_k_m_rule(void)
+{
+    const model_shape *smol = model_shape_find("smollm2-135m");
+    CHECK(synth_tensor_type(smol, SYNTH_Q4_K_M, "token_embd", -1, 576) == QT_Q8_0);
+    for (int layer = 0; layer < smol->n_layer; layer++)
+        for (size_t i = 0; i < sizeof MATRIX_ROLES / sizeof MATRIX_ROLES[0]; i++) {
+            uint32_t got = synth_tensor_type(smol, SYNTH_Q4_K_M, MATRIX_ROLES[i], layer, role_row_len(smol, MATRIX_ROLES[i]));
+            CHECKF(got == smol_expected(MATRIX_ROLES[i], layer), "smollm2 blk.%d.%s: %s", layer, MATRIX_ROLES[i],
+                   qt_name(got));
+        }
+    /* Rows of 256k keep the K types; an untied output is Q6_K and token_embd the default Q4_K. */
+    const model_shape *l2 = model_shape_find("llama2-7b");
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "output", -1, 4096) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "token_embd", -1, 4096) == QT_Q4_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "attn_q", 0, 4096) == QT_Q4_K);
+    /* 32 layers: the first and last 4, and layers with (layer − 4) % 3 == 2. */
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "attn_v", 3, 4096) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "attn_v", 4, 4096) == QT_Q4_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "attn_v", 6, 4096) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "ffn_down", 28, 11008) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "ffn_down", 26, 11008) == QT_Q4_K);
+    /* The 70B class lifts the other attn_v to Q5_K. */
+    const model_shape *l70 = model_shape_find("llama3-70b");
+    CHECK(synth_tensor_type(l70, SYNTH_Q4_K_M, "attn_v", 11, 8192) == QT_Q5_K);
+    CHECK(synth_tensor_type(l70, SYNTH_Q4_K_M, "attn_v", 0, 8192) == QT_Q6_K);
+    /* Fallbacks for rows that are not a multiple of 256, and of 32. */
+    CHECK(synth_tensor_type(l70, SYNTH_Q4_K_M, "attn_v", 11, 8192 + 32) == QT_Q5_1);
+    CHECK(synth_tensor_type(l2, SYNTH_Q4_K_M, "attn_q", 0, 80) == QT_F16);
+    /* Plain types pass through; names. */
+    CHECK(synth_tensor_type(l2, QT_Q8_0, "attn_v", 0, 4096) == QT_Q8_0);
+    CHECK(synth_type_from_name("q4_k_m") == SYNTH_Q4_K_M && synth_type_from_name("Q4_K") == QT_Q4_K);
+    CHECK(synth_type_from_name("Q4_K_S") == -1 && !strcmp(synth_type_name(SYNTH_Q4_K_M), "Q4_K_M"));
+}
+
+/* A 30-layer model with SmolLM2's row pattern (d 128: not 256k; ff 256) written as Q4_K_M: every tensor has the
+ * rule's type, the file says LLAMA_FTYPE_MOSTLY_Q4_K_M (15), and the engine loads it and computes finite logits. */
+static void test_q4_k_m_file(void)
+{
+    model_shape s = {"mini-q4km", 30, 128, 256, 4, 2, 512, 256, 10000.0f, 1e-5f, true};
+    gguf_file *f = write_and_open("q4km.gguf", &s, SYNTH_Q4_K_M, 5);
+    if (!f) return;
+    CHECK(get_u64(f, "general.file_type") == 15);
+    check_tensor(f, "token_embd.weight", QT_Q8_0, 128, 512);
+    for (int layer = 0; layer < s.n_layer; layer++)
+        for (size_t i = 0; i < sizeof MATRIX_ROLES / sizeof MATRIX_ROLES[0]; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", layer, MATRIX_ROLES[i]);
+            const gguf_tensor *t = gguf_find_tensor(f, name);
+            uint32_t want = synth_tensor_type(&s, SYNTH_Q4_K_M, MATRIX_ROLES[i], layer, role_row_len(&s, MATRIX_ROLES[i]));
+            CHECKF(t && t->type == want && want == smol_expected(MATRIX_ROLES[i], layer), "%s: %s", name,
+                   t ? qt_name(t->type) : "missing");
+        }
+    gguf_close(f);
+    model *m = NULL;
+    xq_err err = {0};
+    CHECKF(model_load(tmp_path("q4km.gguf"), &m, &err) == XQ_OK, "model_load: %s", err.msg);
+    session *ses = NULL;
+    session_params sp = {.n_ctx = 32, .n_threads = 1};
+    if (m) CHECKF(session_create(m, &sp, &ses, &err) == XQ_OK, "session_create: %s", err.msg);
+    const int32_t ids[] = {1, 300, 301, 302, 303};
+    if (ses) CHECKF(session_eval(ses, ids, 5, &err) == XQ_OK, "session_eval: %s", err.msg);
+    if (ses) {
+        const float *logits = session_logits(ses, 0);
+        int finite = 0;
+        for (int i = 0; i < s.n_vocab; i++) finite += isfinite(logits[i]) != 0;
+        CHECK(finite == s.n_vocab);
+    }
+    session_destroy(ses);
+    model_free(m);
+}
+
 static void remove_tmpdir(void)
 {
     static const char *const names[] = {"tiny-F32.gguf", "tiny-Q4_K.gguf", "tiny-tied-F32.gguf", "a.gguf",
-                                        "b.gguf", "c.gguf", "bad.gguf", "ok.gguf"};
+                                        "b.gguf", "c.gguf", "bad.gguf", "ok.gguf", "q4km.gguf"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(tmp_path(names[i]));
     rmdir(tmpdir);
 }
@@ -247,6 +349,8 @@ int main(void)
     test_tiny("tiny-tied", QT_F32, false);
     test_reproducible();
     test_block_size_check();
+    test_q4_k_m_rule();
+    test_q4_k_m_file();
     remove_tmpdir();
     return test_report("test_synth");
 }
