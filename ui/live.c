@@ -7,19 +7,19 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "prof/window.h"
 
 enum { DRAIN_BATCH = 4096 };
 
-/* Per-(layer, op) aggregates of the last PROF_WINDOW drained steps, summed as the profiler sums its own window of
- * whole layers and ops (prof.c), for the Layers view's op filter and drill-down: the snapshot has whole layers
- * only. A row of cells per step, cell [(layer + 1) · OP_COUNT + op], layer −1 (outside layers) first; `sum` is
- * the running sum of the rows in the ring. Only while this source drains the queue (no --trace). */
+/* Per-(layer, op) aggregates of the last PROF_WINDOW drained steps, in the profiler's own sliding window
+ * (src/prof/window.h; the snapshot has whole layers only), for the Layers view's op filter and drill-down. A row
+ * per step, cell [(layer + 1) · OP_COUNT + op], layer −1 (outside layers) first. Only while this source drains
+ * the queue (no --trace). */
 typedef struct cell_window {
-    int n_layer, stride;
-    int filled, next;
-    int64_t cur_step; /* the step whose ops `cur` holds; −1: none */
+    int n_layer;
+    prof_window ring; /* src/prof/window.h; ring.slots is NULL until sized */
+    int64_t cur_step; /* the step whose ops `ring.cur` holds; −1: none */
     bool changed;     /* a step closed since the last copy into the ui_data */
-    prof_agg *slots, *sum, *cur;
 } cell_window;
 
 struct ui_live {
@@ -51,7 +51,7 @@ ui_live *ui_live_create(prof *p, const cache *c, bool drain)
 
 void ui_live_destroy(ui_live *l)
 {
-    if (l) free(l->win.slots);
+    if (l) prof_window_free(&l->win.ring);
     free(l);
 }
 
@@ -59,60 +59,30 @@ void ui_live_destroy(ui_live *l)
 static bool window_ready(ui_live *l, int n_layer)
 {
     cell_window *w = &l->win;
-    if (w->slots) return true;
+    if (w->ring.slots) return true;
     if (n_layer <= 0) return false;
     w->n_layer = n_layer < UI_MAX_LAYERS ? n_layer : UI_MAX_LAYERS;
-    w->stride = (w->n_layer + 1) * OP_COUNT;
-    size_t row = (size_t)w->stride;
-    w->slots = calloc(row * (PROF_WINDOW + 2), sizeof(prof_agg));
-    w->sum = w->slots ? w->slots + row * PROF_WINDOW : NULL;
-    w->cur = w->sum ? w->sum + row : NULL;
     w->cur_step = -1;
-    return w->slots != NULL;
-}
-
-static void agg_combine(prof_agg *a, const prof_agg *b, int64_t sign)
-{
-    a->count += sign * b->count;
-    a->self_ns += sign * b->self_ns;
-    a->flops += sign * b->flops;
-    a->bytes_weights += sign * b->bytes_weights;
-    a->bytes_cache_read += sign * b->bytes_cache_read;
-    a->bytes_cache_write += sign * b->bytes_cache_write;
-    a->bytes_act += sign * b->bytes_act;
-    a->remat_ns += sign * b->remat_ns;
-    a->remat_flops += sign * b->remat_flops;
+    return prof_window_init(&w->ring, (w->n_layer + 1) * OP_COUNT) == 0;
 }
 
 static void window_take_op(cell_window *w, const prof_op_rec *o)
 {
-    if (!w->slots || o->op >= OP_COUNT || o->layer < -1 || o->layer >= w->n_layer) return;
+    prof_window *r = &w->ring;
+    if (!r->slots || o->op >= OP_COUNT || o->layer < -1 || o->layer >= w->n_layer) return;
     if (o->step != w->cur_step) { /* a new step (or the previous one's step record was lost) */
-        memset(w->cur, 0, (size_t)w->stride * sizeof *w->cur);
+        memset(r->cur, 0, (size_t)r->stride * sizeof *r->cur);
         w->cur_step = o->step;
     }
-    prof_agg *a = &w->cur[(o->layer + 1) * OP_COUNT + o->op];
-    prof_agg one = {.count = 1, .self_ns = o->self_ns, .flops = o->cost.flops,
-                    .bytes_weights = o->cost.bytes_weights, .bytes_cache_read = o->cost.bytes_cache_read,
-                    .bytes_cache_write = o->cost.bytes_cache_write, .bytes_act = o->cost.bytes_act,
-                    .remat_ns = o->cost.remat ? o->self_ns : 0, .remat_flops = o->cost.remat ? o->cost.flops : 0};
-    agg_combine(a, &one, +1);
+    prof_agg_add(&r->cur[(o->layer + 1) * OP_COUNT + o->op], o);
 }
 
 /* A step whose ops were all lost is left out, so that the window's per-step figures stay per step. */
 static void window_close_step(cell_window *w, int64_t step)
 {
-    if (!w->slots || w->cur_step != step) return;
-    prof_agg *slot = w->slots + (size_t)w->next * (size_t)w->stride;
-    for (int i = 0; i < w->stride; i++) {
-        if (w->filled == PROF_WINDOW) agg_combine(&w->sum[i], &slot[i], -1);
-        agg_combine(&w->sum[i], &w->cur[i], +1);
-    }
-    memcpy(slot, w->cur, (size_t)w->stride * sizeof *slot);
-    memset(w->cur, 0, (size_t)w->stride * sizeof *w->cur);
+    if (!w->ring.slots || w->cur_step != step) return;
+    prof_window_close_step(&w->ring);
     w->cur_step = -1;
-    w->next = (w->next + 1) % PROF_WINDOW;
-    if (w->filled < PROF_WINDOW) w->filled++;
     w->changed = true;
 }
 
@@ -129,14 +99,14 @@ static void window_copy(cell_window *w, ui_data *d)
     for (int layer = -1; layer < w->n_layer; layer++) {
         prof_agg whole = {0};
         for (int op = 0; op < OP_COUNT; op++) {
-            const prof_agg *a = &w->sum[(layer + 1) * OP_COUNT + op];
-            agg_combine(&whole, a, +1);
-            agg_combine(&d->op[op], a, +1);
+            const prof_agg *a = &w->ring.sum[(layer + 1) * OP_COUNT + op];
+            prof_agg_combine(&whole, a, +1);
+            prof_agg_combine(&d->op[op], a, +1);
             if (layer >= 0) cell_of(&d->layer_op[layer][op], a);
         }
         if (layer >= 0) d->layer[layer].agg = whole;
     }
-    d->window_steps = w->filled;
+    d->window_steps = w->ring.filled;
     d->layer_ops_known = true;
     w->changed = false;
     d->version++;
@@ -264,7 +234,7 @@ static void steps_from_history(ui_live *l, ui_data *d, const prof_snapshot *s)
 
 static void copy_aggregates(ui_live *l, ui_data *d, const prof_snapshot *s)
 {
-    bool own_window = l->win.slots != NULL; /* layers and ops come from the drained steps (window_copy) */
+    bool own_window = l->win.ring.slots != NULL; /* layers and ops come from the drained steps (window_copy) */
     d->n_layer = s->n_layer < UI_MAX_LAYERS ? s->n_layer : UI_MAX_LAYERS;
     if (!own_window) d->window_steps = s->window_steps;
     int64_t held = s->n_history ? s->history[s->n_history - 1].n_ctx : 0;

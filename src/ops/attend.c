@@ -73,12 +73,10 @@ static void values_scalar(const float *p, const void *V, bool fp16, int64_t n_ke
 /* ---- AVX2 ----------------------------------------------------------------------------------------------- */
 
 #ifdef ATT_X86
-/* r[m] = element d0+m of rows 0..7 (rows at p + i·stride). */
-static AVX2_INLINE void load_transposed(const float *p, int64_t stride, __m256 r[8])
+/* An 8×8 transpose in registers: r[m] lane i = a[i] lane m (a is clobbered). */
+static AVX2_INLINE void transpose8(__m256 a[8], __m256 r[8])
 {
-    __m256 a[8], b[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) a[i] = _mm256_loadu_ps(p + i * stride);
+    __m256 b[8];
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i += 2) {
         b[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
@@ -96,6 +94,15 @@ static AVX2_INLINE void load_transposed(const float *p, int64_t stride, __m256 r
         r[i] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x20);
         r[i + 4] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x31);
     }
+}
+
+/* r[m] = element d0+m of rows 0..7 (rows at p + i·stride). */
+static AVX2_INLINE void load_transposed(const float *p, int64_t stride, __m256 r[8])
+{
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) a[i] = _mm256_loadu_ps(p + i * stride);
+    transpose8(a, r);
 }
 
 /* s += q_d · column d of eight keys, for d in [d0, d0+8), in order. */
@@ -301,26 +308,10 @@ AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_di
     }
     if (!_mm_testz_si128(any, any)) return 0;
     for (int d = 0; d < d8; d += 8) {
-        __m256 a[8], b[8], c[8];
+        __m256 a[8], c[8];
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) a[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i * stride + d)));
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i += 2) {
-            b[i] = _mm256_unpacklo_ps(a[i], a[i + 1]);
-            b[i + 1] = _mm256_unpackhi_ps(a[i], a[i + 1]);
-        }
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i += 4) {
-            a[i] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-            a[i + 1] = _mm256_shuffle_ps(b[i], b[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-            a[i + 2] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-            a[i + 3] = _mm256_shuffle_ps(b[i + 1], b[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-        }
-#pragma GCC unroll 8
-        for (int i = 0; i < 4; i++) {
-            c[i] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x20);
-            c[i + 4] = _mm256_permute2f128_ps(a[i], a[i + 4], 0x31);
-        }
+        transpose8(a, c);
 #pragma GCC unroll 8
         for (int m = 0; m < 8; m++) _mm256_storeu_ps(dst + (d + m) * ld + j0, c[m]);
     }

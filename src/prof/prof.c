@@ -18,6 +18,7 @@
 #include "base/pool.h"
 #include "prof/counters.h"
 #include "prof/ring.h"
+#include "prof/window.h"
 
 enum { MAX_DEPTH = 8, STEP_RESERVE = 64, DEFAULT_QUEUE = 1 << 17, SNAPSHOT_TRIES = 1000 };
 static const int64_t PUBLISH_NS = 20 * 1000 * 1000; /* the TUI redraws at ~10 Hz; publishing faster buys nothing */
@@ -39,12 +40,7 @@ typedef struct step_state {
     prof_agg sum;
 } step_state;
 
-/* Per-step aggregates of the last PROF_WINDOW steps and their running sum. A row of `stride` aggregates is:
- * [0] non-layer ops, [1 .. n_layer] layers, then one per span_op. */
-typedef struct window {
-    int stride, filled, next;
-    prof_agg *slots, *sum, *cur;
-} window;
+/* p->win rows: [0] non-layer ops, [1 .. n_layer] layers, then one per span_op. */
 
 struct prof {
     span_sink sink;
@@ -62,7 +58,7 @@ struct prof {
     prof_counters ctr;
     int64_t last_ctr[PROF_CTR_COUNT];
     prof_calib *calib;
-    window win;
+    prof_window win;
     prof_step_brief history[PROF_HISTORY];
     int hist_n, hist_next;
     int64_t last_publish;
@@ -75,47 +71,6 @@ struct prof {
 static inline void bump(_Atomic int64_t *x)
 {
     atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + 1, memory_order_relaxed);
-}
-
-static void agg_add(prof_agg *a, const prof_op_rec *r)
-{
-    a->count++;
-    a->self_ns += r->self_ns;
-    a->flops += r->cost.flops;
-    a->bytes_weights += r->cost.bytes_weights;
-    a->bytes_cache_read += r->cost.bytes_cache_read;
-    a->bytes_cache_write += r->cost.bytes_cache_write;
-    a->bytes_act += r->cost.bytes_act;
-    if (r->cost.remat) {
-        a->remat_ns += r->self_ns;
-        a->remat_flops += r->cost.flops;
-    }
-}
-
-static void agg_combine(prof_agg *a, const prof_agg *b, int64_t sign)
-{
-    a->count += sign * b->count;
-    a->self_ns += sign * b->self_ns;
-    a->flops += sign * b->flops;
-    a->bytes_weights += sign * b->bytes_weights;
-    a->bytes_cache_read += sign * b->bytes_cache_read;
-    a->bytes_cache_write += sign * b->bytes_cache_write;
-    a->bytes_act += sign * b->bytes_act;
-    a->remat_ns += sign * b->remat_ns;
-    a->remat_flops += sign * b->remat_flops;
-}
-
-static void window_close_step(window *w)
-{
-    prof_agg *slot = w->slots + (size_t)w->next * (size_t)w->stride;
-    for (int i = 0; i < w->stride; i++) {
-        if (w->filled == PROF_WINDOW) agg_combine(&w->sum[i], &slot[i], -1);
-        agg_combine(&w->sum[i], &w->cur[i], +1);
-    }
-    memcpy(slot, w->cur, (size_t)w->stride * sizeof *slot);
-    memset(w->cur, 0, (size_t)w->stride * sizeof *w->cur);
-    w->next = (w->next + 1) % PROF_WINDOW;
-    if (w->filled < PROF_WINDOW) w->filled++;
 }
 
 static void fill_snapshot(prof *p, prof_snapshot *s, uint64_t version)
@@ -243,7 +198,7 @@ static void step_end(prof *p, int64_t t)
     }
     bump(marker ? &p->steps : &p->steps_dropped);
     remember_step(p, r);
-    window_close_step(&p->win);
+    prof_window_close_step(&p->win);
     if (t - p->last_publish >= PUBLISH_NS) prof_publish(p);
 }
 
@@ -273,10 +228,10 @@ static void span_done(prof *p, const frame *f, int64_t t)
         p->step.ops_ns += r->ns;
     }
     p->step.n_ops++;
-    window *w = &p->win;
-    agg_add(&w->cur[in_layer ? f->layer + 1 : 0], r);
-    agg_add(&p->step.sum, r);
-    agg_add(&w->cur[1 + p->n_layer + f->op], r);
+    prof_window *w = &p->win;
+    prof_agg_add(&w->cur[in_layer ? f->layer + 1 : 0], r);
+    prof_agg_add(&p->step.sum, r);
+    prof_agg_add(&w->cur[1 + p->n_layer + f->op], r);
     if (slot) prof_ring_publish(&p->op_ring);
     bump(slot ? &p->spans : &p->spans_dropped);
 }
@@ -326,16 +281,6 @@ static void sink_end(void *self, span_op op, int32_t layer)
     span_done(p, &p->stack[p->depth], t);
 }
 
-static int window_init(window *w, int n_layer)
-{
-    w->stride = 1 + n_layer + OP_COUNT;
-    size_t row = (size_t)w->stride;
-    w->slots = calloc(row * (PROF_WINDOW + 2), sizeof(prof_agg));
-    w->sum = w->slots ? w->slots + row * PROF_WINDOW : NULL;
-    w->cur = w->sum ? w->sum + row : NULL;
-    return w->slots ? 0 : -1;
-}
-
 int prof_create(const prof_params *params, prof **out, xq_err *err)
 {
     *out = NULL;
@@ -354,7 +299,7 @@ int prof_create(const prof_params *params, prof **out, xq_err *err)
     p->layer_cache = calloc((size_t)p->n_layer + 1, sizeof *p->layer_cache);
     size_t queue = params->queue_records ? params->queue_records : DEFAULT_QUEUE;
     /* Steps have tens to hundreds of spans each: an eighth of the op slots is room to spare. */
-    if (!p->shared || !p->layer_cache || window_init(&p->win, p->n_layer) ||
+    if (!p->shared || !p->layer_cache || prof_window_init(&p->win, 1 + p->n_layer + OP_COUNT) ||
         prof_ring_init(&p->op_ring, queue, sizeof(prof_op_rec)) ||
         prof_ring_init(&p->step_ring, queue / 8 + STEP_RESERVE, sizeof(prof_step_rec))) {
         prof_destroy(p);
@@ -377,7 +322,7 @@ void prof_destroy(prof *p)
     prof_counters_close(&p->ctr);
     prof_ring_free(&p->op_ring);
     prof_ring_free(&p->step_ring);
-    free(p->win.slots);
+    prof_window_free(&p->win);
     free(p->layer_cache);
     free(p->shared);
     free(p);
