@@ -75,10 +75,7 @@ typedef struct project_args {
 } project_args;
 
 /* Flags that take a text value, and where it goes. */
-static const struct {
-    const char *flag;
-    size_t offset;
-} text_flags[] = {
+static const gpu_cli_text_flag text_flags[] = {
     {"--shape", offsetof(project_args, shape)},
     {"--model", offsetof(project_args, model)},
     {"--type", offsetof(project_args, type)},
@@ -125,14 +122,11 @@ static int parse_one(int argc, char **argv, int *i, project_args *a)
     else if (!strcmp(arg, "--x-allgather"))
         a->x_allgather = true;
     else {
-        for (size_t k = 0; !missing && k < sizeof text_flags / sizeof text_flags[0]; k++)
-            if ((v = gpu_cli_value(argc, argv, i, text_flags[k].flag, &missing))) {
-                *(const char **)((char *)a + text_flags[k].offset) = v;
-                return XQ_OK;
-            }
-        for (size_t k = 0; !missing && k < sizeof number_flags / sizeof number_flags[0]; k++)
-            if ((v = gpu_cli_value(argc, argv, i, number_flags[k], &missing)))
-                return parse_number(number_flags[k], v, a);
+        if (gpu_cli_take_text(argc, argv, i, text_flags, sizeof text_flags / sizeof *text_flags, a, &missing))
+            return XQ_OK;
+        const char *flag = gpu_cli_take_flag(argc, argv, i, number_flags, sizeof number_flags / sizeof *number_flags,
+                                             &v, &missing);
+        if (flag) return parse_number(flag, v, a);
         if (missing) return cli_error(XQ_EINPUT, CMD, "%s needs a value", arg);
         return positional(arg, a);
     }

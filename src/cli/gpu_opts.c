@@ -27,6 +27,26 @@ const char *gpu_cli_value(int argc, char **argv, int *i, const char *flag, bool 
     return argv[++*i];
 }
 
+bool gpu_cli_take_text(int argc, char **argv, int *i, const gpu_cli_text_flag *flags, size_t n, void *args,
+                       bool *missing)
+{
+    const char *v;
+    for (size_t k = 0; !*missing && k < n; k++)
+        if ((v = gpu_cli_value(argc, argv, i, flags[k].flag, missing))) {
+            *(const char **)((char *)args + flags[k].offset) = v;
+            return true;
+        }
+    return false;
+}
+
+const char *gpu_cli_take_flag(int argc, char **argv, int *i, const char *const *flags, size_t n, const char **value,
+                              bool *missing)
+{
+    for (size_t k = 0; !*missing && k < n; k++)
+        if ((*value = gpu_cli_value(argc, argv, i, flags[k], missing))) return flags[k];
+    return NULL;
+}
+
 static int parse_size(const char *s, int64_t *out)
 {
     char *end;

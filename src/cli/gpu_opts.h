@@ -20,6 +20,19 @@ enum { GPU_CLI_MAX_LIST = 64 };
  * *missing is set when the flag is there but its value is not. */
 const char *gpu_cli_value(int argc, char **argv, int *i, const char *flag, bool *missing);
 
+/* A flag whose text value is stored in an argument struct at `offset`. */
+typedef struct gpu_cli_text_flag {
+    const char *flag;
+    size_t offset;
+} gpu_cli_text_flag;
+
+/* argv[*i] as one of flags[0 .. n): stores its value as a (const char *) at args + offset and returns true. */
+bool gpu_cli_take_text(int argc, char **argv, int *i, const gpu_cli_text_flag *flags, size_t n, void *args,
+                       bool *missing);
+/* argv[*i] as one of flags[0 .. n): returns the flag matched, its value in *value; NULL if none. */
+const char *gpu_cli_take_flag(int argc, char **argv, int *i, const char *const *flags, size_t n, const char **value,
+                              bool *missing);
+
 /* "1,8,64" or "2k,32k,128k" (k = 1024, m = 1024²) into values in [lo, hi]. */
 int gpu_cli_sizes(const char *cmd, const char *flag, const char *list, int64_t lo, int64_t hi, int64_t *out, int *n);
 
