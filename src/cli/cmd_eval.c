@@ -16,6 +16,7 @@
 #include "cli/charts.h"
 #include "cli/common.h"
 #include "cli/trace.h"
+#include "engine/compare.h"
 #include "engine/ppl.h"
 #include "engine/session.h"
 #include "store/reader.h"
@@ -224,40 +225,16 @@ static void warn_short_chunks(const eval_state *st)
 /* ---- scoring ------------------------------------------------------------------------------------------------ */
 
 /* Max and log of the shifted sum, in double, as ppl.c computes −log softmax. */
-static void log_norm(const float *logits, int32_t n, float *mx, double *log_sum)
-{
-    float m = logits[0];
-    for (int32_t i = 1; i < n; i++) m = logits[i] > m ? logits[i] : m;
-    double sum = 0.0;
-    for (int32_t i = 0; i < n; i++) sum += exp((double)logits[i] - m);
-    *mx = m;
-    *log_sum = log(sum);
-}
-
-static int32_t argmax(const float *x, int32_t n)
-{
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++) best = x[i] > x[best] ? i : best;
-    return best;
-}
-
 /* NLL of the target, KL(base‖mode) and top-1 agreement at one position. */
 static void score_position(const float *base, const float *mode, int32_t n, int32_t target, mode_run *r)
 {
-    float mb, mm;
-    double lb, lm, kl = 0.0;
-    log_norm(base, n, &mb, &lb);
-    log_norm(mode, n, &mm, &lm);
-    for (int32_t v = 0; v < n; v++) {
-        double log_pb = (double)base[v] - mb - lb, log_pm = (double)mode[v] - mm - lm;
-        kl += exp(log_pb) * (log_pb - log_pm);
-    }
-    double nll = lm - ((double)mode[target] - mm);
+    double nll;
+    logits_match m = logits_compare_scored(base, mode, n, target, &nll);
     r->nll += nll;
     r->nll2 += nll * nll;
-    r->kl += kl;
+    r->kl += m.kl;
     r->n++;
-    r->top1 += argmax(base, n) == argmax(mode, n);
+    r->top1 += m.same_top1;
 }
 
 static void score_chunk(const session *base, const session *s, const int32_t *tokens, int64_t n_ctx, mode_run *r)

@@ -2,6 +2,7 @@
 #include "engine/compare.h"
 
 #include <math.h>
+#include <stddef.h>
 
 /* The max and log Σ exp(x − max), so that log p_i = x_i − max − log_sum without overflow. */
 static void log_normalizer(const float *x, int32_t n, double *mx, double *log_sum)
@@ -24,7 +25,7 @@ static int32_t first_argmax(const float *x, int32_t n)
     return best;
 }
 
-logits_match logits_compare(const float *ref, const float *other, int32_t n)
+logits_match logits_compare_scored(const float *ref, const float *other, int32_t n, int32_t target, double *nll)
 {
     double mr, lr, mo, lo, kl = 0.0;
     log_normalizer(ref, n, &mr, &lr);
@@ -33,6 +34,13 @@ logits_match logits_compare(const float *ref, const float *other, int32_t n)
         double log_p = (double)ref[i] - mr - lr, log_q = (double)other[i] - mo - lo;
         kl += exp(log_p) * (log_p - log_q);
     }
-    /* Rounding can leave an identical pair a hair below zero; KL itself never is. */
-    return (logits_match){.kl = kl > 0.0 ? kl : 0.0, .same_top1 = first_argmax(ref, n) == first_argmax(other, n)};
+    if (nll) *nll = lo - ((double)other[target] - mo);
+    return (logits_match){.kl = kl, .same_top1 = first_argmax(ref, n) == first_argmax(other, n)};
+}
+
+logits_match logits_compare(const float *ref, const float *other, int32_t n)
+{
+    logits_match m = logits_compare_scored(ref, other, n, 0, NULL);
+    m.kl = m.kl > 0.0 ? m.kl : 0.0; /* rounding can leave an identical pair a hair below zero; KL never is */
+    return m;
 }

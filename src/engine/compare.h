@@ -15,4 +15,8 @@ typedef struct logits_match {
 /* n ≥ 1 logits each. */
 logits_match logits_compare(const float *ref, const float *other, int32_t n);
 
+/* The same, for scoring a text: *nll = −log softmax(other)[target], and the KL as summed (round-off can leave an
+ * identical pair a hair below zero; logits_compare clamps it, eval's averages keep the raw sum). */
+logits_match logits_compare_scored(const float *ref, const float *other, int32_t n, int32_t target, double *nll);
+
 #endif
