@@ -9,19 +9,7 @@ src=${XQ_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 data=$src/tests/data/compare
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 shell not installed"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok:   $*"; }
-
-# expect CODE DESCRIPTION -- command...: exit code and exactly one "xqprof: " line on stderr.
-expect() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local rc=$? lines; lines=$(grep -c '^xqprof: ' "$tmp/err")
-  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ]; then
-    fail "$what: exit $rc (want $want), $lines error lines"; sed 's/^/    /' "$tmp/err" | head -5
-  else ok "$what -> $(grep '^xqprof: ' "$tmp/err")"; fi
-}
+. "$(dirname "$0")/lib.bash" # fail, ok, expect
 
 # golden NAME -- command...: stdout must equal $data/NAME.golden.
 golden() {

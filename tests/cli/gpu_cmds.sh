@@ -5,19 +5,7 @@ set -u
 X=${XQPROF:?XQPROF must point at the xqprof binary}
 SRC=${XQ_SRC:-.}; SHARED=${XQ_SHARED:-$SRC/../shared}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok:   $*"; }
-
-# expect CODE DESCRIPTION -- command...: exit code and exactly one "xqprof: " line on stderr.
-expect() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local rc=$? lines; lines=$(grep -c '^xqprof: ' "$tmp/err")
-  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ]; then
-    fail "$what: exit $rc (want $want), $lines error lines"; sed 's/^/    /' "$tmp/err" | head -5
-  else ok "$what -> $(grep '^xqprof: ' "$tmp/err")"; fi
-}
+. "$(dirname "$0")/lib.bash" # fail, ok, expect
 
 for c in gpus project plan; do
   if "$X" "$c" --help >"$tmp/out" 2>/dev/null && grep -q '^usage: xqprof '"$c" "$tmp/out"; then ok "$c --help"

@@ -9,17 +9,7 @@ X=${XQPROF:?XQPROF must point at the xqprof binary}; SRC=${XQ_SRC:-.}
 M=$SRC/models/default.gguf
 if [ ! -r "$M" ]; then echo "SKIP: $M absent (scripts/fetch-model)"; exit 0; fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok:   $*"; }
-expect() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local rc=$? lines; lines=$(grep -c '^xqprof: ' "$tmp/err")
-  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ]; then
-    fail "$what: exit $rc (want $want), $lines error lines"; sed 's/^/    /' "$tmp/err" | head -5
-  else ok "$what -> $(grep '^xqprof: ' "$tmp/err")"; fi
-}
+. "$(dirname "$0")/lib.bash" # fail, ok, expect
 
 "$X" generate -m "$M" -p "Once upon a time" -n 12 -c 128 --temp 0 -t 2 --trace "$tmp/fp16.db" >/dev/null 2>&1 ||
   fail "traced fp16 run"

@@ -71,16 +71,6 @@ static float *run(const model *m, const cache_params *cp, const int32_t *ids, in
     return out;
 }
 
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double md = 0, mr = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mr = fmax(mr, fabs((double)a[i]));
-    }
-    return md / mr;
-}
-
 static int argmax_mismatches(const float *a, const float *b, int64_t n, int32_t nv)
 {
     int bad = 0;
@@ -104,7 +94,7 @@ static void prefill_vs_decode(const model *m, const char *label, int64_t n, int6
         if (!a || !b || !x) {
             CHECKF(0, "%s %s: no logits", label, CASES[c].name);
         } else {
-            double dab = rel_diff(b, a, count), dxb = rel_diff(b, x, count);
+            double dab = test_rel_diff(b, a, count), dxb = test_rel_diff(b, x, count);
             int bad = argmax_mismatches(a, b, n, m->cfg.n_vocab);
             printf("%s %-12s prefill %.1e  mixed %.1e\n", label, CASES[c].name, dab, dxb);
             CHECKF(dab <= 1e-4 && dxb <= 1e-4, "%s %s: prefill %.3g mixed %.3g vs decode", label, CASES[c].name, dab,
@@ -215,7 +205,7 @@ static void eight_bit_near_fp16(const model *m)
         mode_case mc = {modes[i], 32, -1, -1, 0, 0};
         cache_params cp = params_of(&mc, 0);
         float *got = run(m, &cp, ids, N, N);
-        double d = got ? rel_diff(ref, got, (size_t)N * (size_t)m->cfg.n_vocab) : 1.0;
+        double d = got ? test_rel_diff(ref, got, (size_t)N * (size_t)m->cfg.n_vocab) : 1.0;
         printf("stories260K %s vs fp16: %.2e\n", modes[i], d);
         CHECKF(d < 2e-2, "%s vs fp16: %.3g", modes[i], d);
         free(got);

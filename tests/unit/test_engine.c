@@ -41,16 +41,6 @@ static float *run_logits(const model *m, const int32_t *ids, int64_t n, bool dec
     return out;
 }
 
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double md = 0, mr = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mr = fmax(mr, fabs((double)a[i]));
-    }
-    return md / mr;
-}
-
 static void check_prefill_decode(const model *m, const char *label, double tol)
 {
     int32_t ids[N_TOK];
@@ -63,7 +53,7 @@ static void check_prefill_decode(const model *m, const char *label, double tol)
         return;
     }
     size_t n = (size_t)N_TOK * (size_t)m->cfg.n_vocab;
-    double d_ab = rel_diff(a, b, n), d_ac = rel_diff(a, c, n);
+    double d_ab = test_rel_diff(a, b, n), d_ac = test_rel_diff(a, c, n);
     printf("%s: prefill vs decode %.2e, fp16 vs fp32 cache %.2e\n", label, d_ab, d_ac);
     CHECKF(d_ab <= tol, "%s prefill vs decode %.3g", label, d_ab);
     /* fp16 storage moves K/V by 2^-11; quantized activations downstream can amplify that to a few percent. */

@@ -1,5 +1,6 @@
 #include "testlib.h"
 
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,16 @@ const char *test_shared_path(const char *rel)
 
 const char *test_build_path(const char *rel) { return join("XQ_BUILD", "build", rel); }
 const char *test_src_path(const char *rel) { return join("XQ_SRC", ".", rel); }
+
+double test_rel_diff(const float *a, const float *b, size_t n)
+{
+    double md = 0, mr = 0;
+    for (size_t i = 0; i < n; i++) {
+        md = fmax(md, fabs((double)a[i] - b[i]));
+        mr = fmax(mr, fabs((double)a[i]));
+    }
+    return md / mr;
+}
 
 int test_report(const char *name)
 {

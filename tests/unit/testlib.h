@@ -4,6 +4,7 @@
 #define XQ_TESTLIB_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -43,6 +44,8 @@ const char *test_shared_path(const char *rel);
 /* Path under the build folder (XQ_BUILD) or source folder (XQ_SRC), in a static buffer rotated 8 deep. */
 const char *test_build_path(const char *rel);
 const char *test_src_path(const char *rel);
+/* max|a − b| / max|a| over n values (a is the reference). */
+double test_rel_diff(const float *a, const float *b, size_t n);
 /* Prints a summary and returns the process exit status. */
 int test_report(const char *name);
 

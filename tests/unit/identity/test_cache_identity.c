@@ -61,16 +61,6 @@ static float *run(const model *m, const char *name, const mode_case *mc, const i
     return out;
 }
 
-static double rel_diff(const float *a, const float *b, size_t n)
-{
-    double md = 0, mr = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - b[i]));
-        mr = fmax(mr, fabs((double)a[i]));
-    }
-    return md / mr;
-}
-
 static void reproduce_baseline(const model *m, const char *label)
 {
     enum { N = 60 };
@@ -78,7 +68,7 @@ static void reproduce_baseline(const model *m, const char *label)
     for (int i = 0; i < N; i++) ids[i] = (i * 37 + 5) % m->cfg.n_vocab;
     float *fp16 = run(m, "fp16", NULL, ids, N), *fp32 = run(m, "fp32", NULL, ids, N);
     size_t count = (size_t)N * (size_t)m->cfg.n_vocab;
-    double gap = fp16 && fp32 ? rel_diff(fp16, fp32, count) : 1.0;
+    double gap = fp16 && fp32 ? test_rel_diff(fp16, fp32, count) : 1.0;
     printf("%s: fp16 vs fp32 baseline %.2e\n", label, gap);
     for (size_t c = 0; c < sizeof CASES / sizeof *CASES && fp16 && fp32; c++) {
         float *got = run(m, CASES[c].name, &CASES[c], ids, N);
@@ -86,7 +76,7 @@ static void reproduce_baseline(const model *m, const char *label)
             CHECK(0);
             continue;
         }
-        double d16 = rel_diff(fp16, got, count), d32 = rel_diff(fp32, got, count);
+        double d16 = test_rel_diff(fp16, got, count), d32 = test_rel_diff(fp32, got, count);
         printf("%s %-12s%s vs fp16 %.1e, vs fp32 %.1e\n", label, CASES[c].name, CASES[c].absorb_v ? " absorb" : "",
                d16, d32);
         bool fp16_rows = CASES[c].window > 0 || strncmp(CASES[c].name, "kv-", 3) == 0 ||
