@@ -66,7 +66,7 @@ int cmd_gpus(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--no-cpu"))
             with_cpu = false;
-        else if ((v = gpu_cli_value(argc, argv, &i, "--gpus-file", &missing)))
+        else if ((v = cli_flag_value(argc, argv, &i, "--gpus-file", &missing)))
             gpus_file = v;
         else if (missing)
             return cli_error(XQ_EINPUT, CMD, "%s needs a value", argv[i]);

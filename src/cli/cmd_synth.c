@@ -36,20 +36,6 @@ typedef struct synth_args {
     bool list, help;
 } synth_args;
 
-/* Value of a flag given as "--flag VALUE" or "--flag=VALUE"; NULL if argv[*i] is not that flag. */
-static const char *flag_value(int argc, char **argv, int *i, const char *flag, bool *missing)
-{
-    size_t n = strlen(flag);
-    if (strncmp(argv[*i], flag, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_seed(const char *val, uint64_t *seed)
 {
     char *end;
@@ -67,11 +53,11 @@ static int parse_one(int argc, char **argv, int *i, synth_args *a)
     const char *v;
     if (!strcmp(argv[*i], "-h") || !strcmp(argv[*i], "--help")) a->help = true;
     else if (!strcmp(argv[*i], "--list")) a->list = true;
-    else if ((v = flag_value(argc, argv, i, "--shape", &missing))) a->shape = v;
-    else if (!missing && (v = flag_value(argc, argv, i, "--out", &missing))) a->out = v;
-    else if (!missing && (v = flag_value(argc, argv, i, "--type", &missing))) a->type = v;
-    else if (!missing && (v = flag_value(argc, argv, i, "--seed", &missing))) return parse_seed(v, &a->seed);
-    else if (!missing && (v = flag_value(argc, argv, i, "--layers", &missing)))
+    else if ((v = cli_flag_value(argc, argv, i, "--shape", &missing))) a->shape = v;
+    else if (!missing && (v = cli_flag_value(argc, argv, i, "--out", &missing))) a->out = v;
+    else if (!missing && (v = cli_flag_value(argc, argv, i, "--type", &missing))) a->type = v;
+    else if (!missing && (v = cli_flag_value(argc, argv, i, "--seed", &missing))) return parse_seed(v, &a->seed);
+    else if (!missing && (v = cli_flag_value(argc, argv, i, "--layers", &missing)))
         return cli_int("synth", "--layers", v, 1, 100000, &a->layers);
     else if (missing) return cli_error(XQ_EINPUT, "synth", "%s needs a value", argv[*i]);
     else return cli_error(XQ_EINPUT, "synth", "unknown argument '%s' (see xqprof synth --help)", argv[*i]);

@@ -56,6 +56,19 @@ int cli_check_output(const char *cmd, const char *flag, const char *path)
     return 0;
 }
 
+const char *cli_flag_value(int argc, char **argv, int *i, const char *flag, bool *missing)
+{
+    size_t n = strlen(flag);
+    if (strncmp(argv[*i], flag, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0') return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 int cli_int(const char *cmd, const char *flag, const char *val, long long lo, long long hi, long long *out)
 {
     char *end;

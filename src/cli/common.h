@@ -15,6 +15,10 @@ int cli_error(int code, const char *cmd, const char *fmt, ...) __attribute__((fo
 /* Prints "xqprof: <err->msg>" and returns err->code. */
 int cli_report(const xq_err *err);
 
+/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i); NULL if argv[*i] is another flag.
+ * *missing is set when the flag is there but its value is not. */
+const char *cli_flag_value(int argc, char **argv, int *i, const char *flag, bool *missing);
+
 /* Integer / float option values within [lo, hi]; on failure prints the error and returns XQ_EINPUT. */
 int cli_int(const char *cmd, const char *flag, const char *val, long long lo, long long hi, long long *out);
 int cli_float(const char *cmd, const char *flag, const char *val, double lo, double hi, double *out);

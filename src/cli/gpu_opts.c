@@ -14,25 +14,12 @@
 #include "store/align.h"
 #include "store/reader.h"
 
-const char *gpu_cli_value(int argc, char **argv, int *i, const char *flag, bool *missing)
-{
-    size_t n = strlen(flag);
-    if (strncmp(argv[*i], flag, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 bool gpu_cli_take_text(int argc, char **argv, int *i, const gpu_cli_text_flag *flags, size_t n, void *args,
                        bool *missing)
 {
     const char *v;
     for (size_t k = 0; !*missing && k < n; k++)
-        if ((v = gpu_cli_value(argc, argv, i, flags[k].flag, missing))) {
+        if ((v = cli_flag_value(argc, argv, i, flags[k].flag, missing))) {
             *(const char **)((char *)args + flags[k].offset) = v;
             return true;
         }
@@ -43,7 +30,7 @@ const char *gpu_cli_take_flag(int argc, char **argv, int *i, const char *const *
                               bool *missing)
 {
     for (size_t k = 0; !*missing && k < n; k++)
-        if ((*value = gpu_cli_value(argc, argv, i, flags[k], missing))) return flags[k];
+        if ((*value = cli_flag_value(argc, argv, i, flags[k], missing))) return flags[k];
     return NULL;
 }
 

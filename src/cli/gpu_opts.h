@@ -16,10 +16,6 @@
 
 enum { GPU_CLI_MAX_LIST = 64 };
 
-/* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i); NULL if argv[*i] is another flag.
- * *missing is set when the flag is there but its value is not. */
-const char *gpu_cli_value(int argc, char **argv, int *i, const char *flag, bool *missing);
-
 /* A flag whose text value is stored in an argument struct at `offset`. */
 typedef struct gpu_cli_text_flag {
     const char *flag;
