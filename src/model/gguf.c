@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/outfile.h"
 #include "model/qtypes.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -714,8 +715,8 @@ typedef struct writer_tensor {
 } writer_tensor;
 
 struct gguf_writer {
-    char *path, *tmp_path;
-    FILE *fp;
+    char *path;
+    xq_outfile out; /* the temporary, renamed into place by gguf_writer_finish */
     writer_kv *kvs;
     size_t n_kv, cap_kv;
     writer_tensor *tensors;
@@ -741,23 +742,9 @@ static void defer_error(gguf_writer *w, int code, const char *fmt, ...)
 
 static int open_temp(gguf_writer *w, xq_err *err)
 {
-    static unsigned counter;
-    size_t cap = strlen(w->path) + 64;
-    w->tmp_path = malloc(cap);
-    if (!w->tmp_path) return xq_fail(err, XQ_ERUN, "%s: out of memory", w->path);
-    unsigned serial = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    snprintf(w->tmp_path, cap, "%s.tmp.%ld.%u", w->path, (long)getpid(), serial);
-    int fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) return xq_fail(err, XQ_ERUN, "%s: cannot create %s: %s", w->path, w->tmp_path, strerror(errno));
-    w->fp = fdopen(fd, "wb");
-    if (!w->fp) {
-        int e = errno;
-        close(fd);
-        unlink(w->tmp_path);
-        return xq_fail(err, XQ_ERUN, "%s: %s", w->path, strerror(e));
-    }
-    setvbuf(w->fp, NULL, _IOFBF, 1 << 18);
-    return XQ_OK;
+    int rc = xq_out_open(&w->out, w->path, err);
+    if (rc == XQ_OK) setvbuf(w->out.f, NULL, _IOFBF, 1 << 18);
+    return rc;
 }
 
 static void writer_free(gguf_writer *w)
@@ -769,7 +756,6 @@ static void writer_free(gguf_writer *w)
     for (size_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
     free(w->kvs);
     free(w->tensors);
-    free(w->tmp_path);
     free(w->path);
     free(w);
 }
@@ -949,7 +935,7 @@ void gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uin
 
 static int write_bytes(gguf_writer *w, const void *p, size_t n, xq_err *err)
 {
-    if (n == 0 || fwrite(p, 1, n, w->fp) == n) return XQ_OK;
+    if (n == 0 || fwrite(p, 1, n, w->out.f) == n) return XQ_OK;
     return xq_fail(err, XQ_ERUN, "%s: write failed: %s", w->path, strerror(errno));
 }
 
@@ -1057,31 +1043,6 @@ int gguf_writer_write(gguf_writer *w, const void *data, size_t n, xq_err *err)
     return XQ_OK;
 }
 
-static void fsync_parent_dir(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) return;
-    char *slash = strrchr(dir, '/');
-    const char *name = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-    int fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd); /* best effort: the rename is durable once the directory is */
-        close(fd);
-    }
-    free(dir);
-}
-
-static int flush_and_close(gguf_writer *w, xq_err *err)
-{
-    int rc = XQ_OK;
-    if (fflush(w->fp) != 0 || fsync(fileno(w->fp)) != 0)
-        rc = xq_fail(err, XQ_ERUN, "%s: write failed: %s", w->path, strerror(errno));
-    if (fclose(w->fp) != 0 && rc == XQ_OK)
-        rc = xq_fail(err, XQ_ERUN, "%s: write failed: %s", w->path, strerror(errno));
-    w->fp = NULL;
-    return rc;
-}
-
 static int check_complete(gguf_writer *w, xq_err *err)
 {
     if (w->cur_tensor >= w->n_tensors) return XQ_OK;
@@ -1098,11 +1059,7 @@ int gguf_writer_finish(gguf_writer *w, xq_err *err)
         gguf_writer_abort(w);
         return rc;
     }
-    rc = flush_and_close(w, err);
-    if (rc == XQ_OK && rename(w->tmp_path, w->path) != 0)
-        rc = xq_fail(err, XQ_ERUN, "%s: cannot rename %s into place: %s", w->path, w->tmp_path, strerror(errno));
-    if (rc == XQ_OK) fsync_parent_dir(w->path);
-    else unlink(w->tmp_path);
+    rc = xq_out_commit(&w->out, err); /* flush, fsync, rename, fsync the folder */
     writer_free(w);
     return rc;
 }
@@ -1110,7 +1067,6 @@ int gguf_writer_finish(gguf_writer *w, xq_err *err)
 void gguf_writer_abort(gguf_writer *w)
 {
     if (!w) return;
-    if (w->fp) fclose(w->fp);
-    unlink(w->tmp_path);
+    xq_out_abort(&w->out);
     writer_free(w);
 }
