@@ -5,7 +5,7 @@
 -- A file written by an older xqprof is upgraded in place by forward migrations (src/store/schema.c);
 -- a file with a newer user_version is refused.
 PRAGMA application_id = 1481723974; -- 0x58515046, "XQPF"
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 CREATE TABLE IF NOT EXISTS device (
     id INTEGER PRIMARY KEY,
@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS run (
     spans INTEGER,                   -- spans recorded
     spans_dropped INTEGER,           -- spans lost because the queue to the writer was full
     steps_dropped INTEGER,
-    spans_unmatched INTEGER          -- malformed or foreign-thread spans, ignored
+    spans_unmatched INTEGER,         -- malformed or foreign-thread spans, ignored
+    pid INTEGER,                     -- (version 2) the writing process and its machine: a 'running' run whose
+    host TEXT                        -- process on this host is gone was killed (op_pending says what follows)
 );
 
 CREATE TABLE IF NOT EXISTS step (
@@ -96,6 +98,18 @@ CREATE TABLE IF NOT EXISTS op (
 );
 -- No index on op: one would halve the writer's throughput. A step's ops are found through their rowids
 -- (step.op_first .. step.op_last); queries over a whole run scan op once.
+
+-- Op spans not yet turned into op rows (version 2). When the engine runs a thread on every core, the writer
+-- stores each step's ops packed in one BLOB (src/store/oppack.h: a row costs a core ~400 ns, a packed record
+-- ~40 ns) and builds the op rows when a core is free: at once when the engine leaves one, else when the engine
+-- pauses and when the run ends. After a crash, the next xqprof that opens the file builds them. A finished
+-- trace has no row here; while one is here, its run's op rows (and step.op_first/op_last) are incomplete.
+CREATE TABLE IF NOT EXISTS op_pending (
+    run INTEGER NOT NULL,
+    step INTEGER,                    -- step.idx whose row follows these ops, NULL if the batch ended mid-step
+    n INTEGER NOT NULL,              -- records in data
+    data BLOB NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS metric (
     run INTEGER NOT NULL REFERENCES run(id),

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "model/tok_internal.h"
 
 enum { MAX_REGEX = 6 };
@@ -302,23 +303,10 @@ typedef struct bpe_work {
     size_t key_cap;
 } bpe_work;
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return XQ_OK;
-    size_t cap2 = *cap ? *cap : 64;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *p = realloc(*buf, cap2 * elem);
-    if (!p) return XQ_ERUN;
-    *buf = p;
-    *cap = cap2;
-    return XQ_OK;
-}
-
 /* Writes the byte-level form of text[0..len) into w->enc; returns its length or SIZE_MAX on allocation failure. */
 static size_t byte_encode(bpe_work *w, const char *text, size_t len)
 {
-    if (grow((void **)&w->enc, &w->enc_cap, len * 2 + 1, 1) != XQ_OK) return SIZE_MAX;
+    if (!xq_grow((void **)&w->enc, &w->enc_cap, len * 2 + 1, 1)) return SIZE_MAX;
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
         n += tok_utf8_put(tok_byte_to_cp((uint8_t)text[i]), w->enc + n);
@@ -329,7 +317,7 @@ static int add_bigram(const tokenizer *t, bpe_work *w, int32_t left, int32_t rig
 {
     if (left < 0 || right < 0) return XQ_OK;
     const tok_symbol *l = &w->syms[left], *r = &w->syms[right];
-    if (grow((void **)&w->key, &w->key_cap, l->n + r->n + 1, 1) != XQ_OK) return XQ_ERUN;
+    if (!xq_grow((void **)&w->key, &w->key_cap, l->n + r->n + 1, 1)) return XQ_ERUN;
     memcpy(w->key, w->enc + l->off, l->n);
     w->key[l->n] = ' ';
     memcpy(w->key + l->n + 1, w->enc + r->off, r->n);

@@ -44,6 +44,7 @@ typedef struct step_state {
 
 struct prof {
     span_sink sink;
+    int engine_threads;
     pthread_t owner;
     int n_layer;
     const cache *cache;
@@ -292,6 +293,7 @@ int prof_create(const prof_params *params, prof **out, xq_err *err)
     p->owner = pthread_self();
     p->n_layer = params->n_layer < 0 ? 0 : params->n_layer > PROF_MAX_LAYERS ? PROF_MAX_LAYERS : params->n_layer;
     p->sink = (span_sink){p, sink_begin, sink_end};
+    p->engine_threads = params->n_threads > 0 ? params->n_threads : xq_cpu_count();
     for (int i = 0; i < PROF_CTR_COUNT; i++)
         p->ctr.fd[i] = p->last_ctr[i] = -1;
     snprintf(p->ctr.status, sizeof p->ctr.status, "not available (not asked for)");
@@ -331,6 +333,11 @@ void prof_destroy(prof *p)
 const span_sink *prof_sink(prof *p)
 {
     return &p->sink;
+}
+
+int prof_engine_threads(const prof *p)
+{
+    return p->engine_threads;
 }
 void prof_bind_cache(prof *p, const cache *c)
 {

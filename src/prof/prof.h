@@ -40,6 +40,8 @@ typedef struct prof prof;
 int prof_create(const prof_params *p, prof **out, xq_err *err);
 void prof_destroy(prof *p);
 const span_sink *prof_sink(prof *p);
+/* The engine's threads as given in the parameters (all cores when 0 was given). */
+int prof_engine_threads(const prof *p);
 /* The cache whose bytes each step reports (may be NULL). Call after the session exists, before evaluating. */
 void prof_bind_cache(prof *p, const cache *c);
 

@@ -29,6 +29,29 @@ typedef struct prof_op_rec {
     uint8_t depth; /* 0: directly under the step; 1: nested in another op … */
 } prof_op_rec;
 
+enum { PROF_OP_FIELDS = 13 };
+
+/* The record's values in the order of the trace's op columns after `run`: step, layer, op, depth, t_ns, ns,
+ * self_ns, flops, bytes_weights, bytes_cache_read, bytes_cache_write, bytes_act, remat. */
+static inline void prof_op_fields(const prof_op_rec *r, int64_t f[PROF_OP_FIELDS])
+{
+    const int64_t v[PROF_OP_FIELDS] = {r->step,
+                                       r->layer,
+                                       r->op,
+                                       r->depth,
+                                       r->t_ns,
+                                       r->ns,
+                                       r->self_ns,
+                                       r->cost.flops,
+                                       r->cost.bytes_weights,
+                                       r->cost.bytes_cache_read,
+                                       r->cost.bytes_cache_write,
+                                       r->cost.bytes_act,
+                                       r->cost.remat};
+    for (int i = 0; i < PROF_OP_FIELDS; i++)
+        f[i] = v[i];
+}
+
 typedef struct prof_step_rec {
     int64_t index;
     int64_t t_ns, ns;

@@ -7,11 +7,25 @@
 #include <unistd.h>
 
 #include "store/schema.h"
+#include "store/store.h"
 
 struct store_reader {
     sqlite3 *db;
     char *path;
 };
+
+/* Op spans a killed run left packed (op_pending) become rows through a writable open, which builds them; a live
+ * run's stay packed until its writer builds them, and a read-only file keeps them. */
+static void build_orphaned_ops(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *s = NULL;
+    bool pending = sqlite3_prepare_v2(db, "SELECT 1 FROM op_pending LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+                   sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    store *st = NULL;
+    xq_err ignored = {0};
+    if (pending && access(path, W_OK) == 0 && store_open(path, &st, &ignored) == XQ_OK) store_close(st);
+}
 
 int store_reader_open(const char *path, store_reader **out, xq_err *err)
 {
@@ -28,6 +42,7 @@ int store_reader_open(const char *path, store_reader **out, xq_err *err)
     } else {
         sqlite3_busy_timeout(r->db, 5000);
         rc = store_schema_prepare(r->db, path, false, err);
+        if (!rc) build_orphaned_ops(r->db, path);
     }
     if (rc) {
         store_reader_close(r);

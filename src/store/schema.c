@@ -8,8 +8,9 @@
 
 #include "trace_schema.h"
 
-/* migrations[v - 1] upgrades a version v file to v + 1. Version 1 is the first: nothing to upgrade yet. */
-static const char *const migrations[] = {NULL};
+/* migrations[v - 1] upgrades a version v file to v + 1. 1 → 2: run.pid and run.host (schema.sql then adds the
+ * op_pending table). */
+static const char *const migrations[] = {"ALTER TABLE run ADD COLUMN pid INTEGER; ALTER TABLE run ADD COLUMN host TEXT;"};
 
 static long long pragma_value(const char *name)
 {

@@ -2,26 +2,39 @@
  * of this process (SIGKILL) without an fsync per commit; only a power loss can lose the last commits. */
 #include "store/store.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/grow.h"
 #include "base/span.h"
+#include "store/oppack.h"
 #include "store/schema.h"
 
 /* Ops go in up to 2^(OP_INSERTS − 1) rows per statement: the per-statement cost (step, reset, transaction check)
  * was a third of a single-row insert. One statement per power of two, so that a batch's tail needs few. */
-enum { OP_COLUMNS = 14, OP_INSERTS = 7 };
+enum { OP_COLUMNS = 1 + PROF_OP_FIELDS, OP_INSERTS = 7 }; /* run, then the record's fields */
+static const int64_t RSS_NS = 10 * 1000 * 1000;
 
 struct store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *ins_op[OP_INSERTS], *ins_step; /* ins_op[i]: 2^i rows at once */
+    sqlite3_stmt *ins_pending, *sel_pending, *del_pending, *set_step_ops;
+    uint8_t *packed;          /* store_insert_pending's buffer, packed_cap bytes */
+    prof_op_rec *unpacked;    /* store_expand_pending's, unpacked_cap records */
+    size_t packed_cap, unpacked_cap;
+    char host[256];           /* this machine's name, recorded with each run */
+    int64_t exp_run, exp_first, exp_last; /* expansion: rowids of op rows built since the last step of exp_run */
     bool in_txn;
-    int statm_fd;              /* /proc/self/statm, kept open: one pread per step */
+    int statm_fd;              /* /proc/self/statm, kept open */
+    int64_t rss, rss_at;       /* its last reading (bytes) and when (ns); rss_at 0: never read */
     int64_t op_first, op_last; /* rowids of the ops inserted since the last step row; op_first −1: none */
     int64_t page_bytes;
 };
@@ -100,8 +113,23 @@ static int configure(store *st, xq_err *err)
     for (int i = 0; rc == SQLITE_OK && i < OP_INSERTS; i++)
         rc = prepare_op_insert(st, 1 << i, &st->ins_op[i]);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(st->db, INSERT_STEP, -1, &st->ins_step, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(st->db, "INSERT INTO op_pending (run, step, n, data) VALUES (?, ?, ?, ?)", -1,
+                                &st->ins_pending, NULL);
+    if (rc == SQLITE_OK) /* run −1: every run's */
+        rc = sqlite3_prepare_v2(st->db,
+                                "SELECT rowid, run, step, n, data FROM op_pending WHERE ?1 < 0 OR run = ?1 "
+                                "ORDER BY rowid LIMIT ?2",
+                                -1, &st->sel_pending, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(st->db, "DELETE FROM op_pending WHERE rowid = ?", -1, &st->del_pending, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(st->db, "UPDATE step SET op_first = ?, op_last = ? WHERE run = ? AND idx = ?", -1,
+                                &st->set_step_ops, NULL);
     return rc == SQLITE_OK ? XQ_OK : fail(st, rc, "cannot prepare", err);
 }
+
+static int recover_orphans(store *st, xq_err *err);
 
 int store_open(const char *path, store **out, xq_err *err)
 {
@@ -114,12 +142,15 @@ int store_open(const char *path, store **out, xq_err *err)
         return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
     }
     st->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    st->op_first = -1;
+    if (gethostname(st->host, sizeof st->host - 1)) snprintf(st->host, sizeof st->host, "unknown");
+    st->op_first = st->exp_first = -1;
+    st->exp_run = -1;
     st->page_bytes = sysconf(_SC_PAGESIZE);
     /* No connection mutex: one thread at a time uses a store (store.h), and locking it in every bind and step
      * was a third of the writer's profile. */
     int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     rc = rc == SQLITE_OK ? configure(st, err) : fail(st, rc, "cannot open", err);
+    if (!rc) rc = recover_orphans(st, err);
     if (rc) {
         store_close(st);
         return rc;
@@ -134,6 +165,12 @@ void store_close(store *st)
     for (int i = 0; i < OP_INSERTS; i++)
         sqlite3_finalize(st->ins_op[i]);
     sqlite3_finalize(st->ins_step);
+    sqlite3_finalize(st->ins_pending);
+    sqlite3_finalize(st->sel_pending);
+    sqlite3_finalize(st->del_pending);
+    sqlite3_finalize(st->set_step_ops);
+    free(st->packed);
+    free(st->unpacked);
     if (st->db) {
         /* Fold the WAL back so that the file alone is the trace (copyable without its -wal). */
         sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -153,10 +190,11 @@ int store_run_begin(store *st, const store_run_info *in, int64_t *run_id, xq_err
 {
     int rc = exec_bound(st,
                         "INSERT INTO run (started, command, version, model_file, model_name, model_config, "
-                        "cache_mode, cache_params, threads, n_ctx) VALUES "
-                        "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        "tttttttii", in->command, in->version, in->model_file, in->model_name, in->model_config_json,
-                        in->cache_mode, in->cache_params_json, (int64_t)in->threads, in->n_ctx);
+                        "cache_mode, cache_params, threads, n_ctx, pid, host) VALUES "
+                        "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "tttttttiiit", in->command, in->version, in->model_file, in->model_name, in->model_config_json,
+                        in->cache_mode, in->cache_params_json, (int64_t)in->threads, in->n_ctx, (int64_t)getpid(),
+                        st->host);
     if (rc != SQLITE_OK) return fail(st, rc, "cannot record the run", err);
     *run_id = sqlite3_last_insert_rowid(st->db);
     return XQ_OK;
@@ -260,7 +298,12 @@ bool store_in_transaction(const store *st)
     return st->in_txn;
 }
 
-static int64_t rss_bytes(const store *st)
+static int bind_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+    return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+}
+
+static int64_t read_rss(const store *st)
 {
     char buf[128];
     ssize_t n = st->statm_fd >= 0 ? pread(st->statm_fd, buf, sizeof buf - 1, 0) : -1;
@@ -270,35 +313,32 @@ static int64_t rss_bytes(const store *st)
     return sscanf(buf, "%lld %lld", &size, &resident) == 2 ? resident * st->page_bytes : -1;
 }
 
-static int bind_or_null(sqlite3_stmt *s, int i, int64_t v)
+/* Process RSS, read again at most every RSS_NS: RSS moves slowly, and a read of /proc per step was a tenth of
+ * the packing writer's time. */
+static int64_t rss_bytes(store *st)
 {
-    return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+    int64_t now = xq_now_ns();
+    if (st->rss_at == 0 || now - st->rss_at >= RSS_NS) {
+        st->rss = read_rss(st);
+        st->rss_at = now;
+    }
+    return st->rss;
 }
 
 static void bind_op(sqlite3_stmt *s, int first, int64_t run, const prof_op_rec *r)
 {
-    const int64_t v[OP_COLUMNS] = {run,
-                                   r->step,
-                                   r->layer,
-                                   r->op,
-                                   r->depth,
-                                   r->t_ns,
-                                   r->ns,
-                                   r->self_ns,
-                                   r->cost.flops,
-                                   r->cost.bytes_weights,
-                                   r->cost.bytes_cache_read,
-                                   r->cost.bytes_cache_write,
-                                   r->cost.bytes_act,
-                                   r->cost.remat};
-    for (int i = 0; i < OP_COLUMNS; i++)
-        sqlite3_bind_int64(s, first + i, v[i]);
+    int64_t f[PROF_OP_FIELDS];
+    prof_op_fields(r, f);
+    sqlite3_bind_int64(s, first, run);
+    for (int i = 0; i < PROF_OP_FIELDS; i++)
+        sqlite3_bind_int64(s, first + 1 + i, f[i]);
 }
 
 /* Inserts the largest power of two (≤ 2^(OP_INSERTS − 1)) of the n ≥ 1 op records at recs in one statement;
  * sets *done to the count. Rows get consecutive rowids (an append to a table without deletes), so the last rowid
  * and the count give the first. */
-static int insert_op_rows(store *st, int64_t run, const prof_op_rec *recs, size_t n, size_t *done)
+static int insert_op_rows(store *st, int64_t run, const prof_op_rec *recs, size_t n, size_t *done, int64_t *first,
+                          int64_t *last)
 {
     int log2 = 0;
     while (log2 + 1 < OP_INSERTS && ((size_t)2 << log2) <= n)
@@ -310,8 +350,8 @@ static int insert_op_rows(store *st, int64_t run, const prof_op_rec *recs, size_
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return rc;
-    st->op_last = sqlite3_last_insert_rowid(st->db);
-    if (st->op_first < 0) st->op_first = st->op_last - (int64_t)rows + 1;
+    *last = sqlite3_last_insert_rowid(st->db);
+    if (*first < 0) *first = *last - (int64_t)rows + 1;
     *done = rows;
     return SQLITE_OK;
 }
@@ -357,8 +397,128 @@ int store_insert_ops(store *st, int64_t run, const prof_op_rec *ops, size_t n, x
 {
     int rc = SQLITE_OK;
     for (size_t i = 0, done = 0; rc == SQLITE_OK && i < n; i += done)
-        rc = insert_op_rows(st, run, ops + i, n - i, &done);
+        rc = insert_op_rows(st, run, ops + i, n - i, &done, &st->op_first, &st->op_last);
     return rc == SQLITE_OK ? XQ_OK : fail(st, rc, "cannot write", err);
+}
+
+int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t n, int64_t step, xq_err *err)
+{
+    if (!xq_grow((void **)&st->packed, &st->packed_cap, n * OPPACK_MAX_RECORD + 1, 1)) /* never NULL: a BLOB, not NULL */
+        return xq_fail(err, XQ_ERUN, "%s: out of memory for packed spans", st->path);
+    size_t bytes = oppack_encode(ops, n, st->packed);
+    sqlite3_stmt *s = st->ins_pending;
+    sqlite3_bind_int64(s, 1, run);
+    bind_or_null(s, 2, step);
+    sqlite3_bind_int64(s, 3, (int64_t)n);
+    sqlite3_bind_blob(s, 4, st->packed, (int)bytes, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? XQ_OK : fail(st, rc, "cannot write", err);
+}
+
+/* The op rows of one pending block (in the open transaction), then its step's rowid range, then its deletion. */
+static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int64_t n, const void *data, int size)
+{
+    if (run != st->exp_run) { /* a partial block's ops belong with its run's next step only */
+        st->exp_run = run;
+        st->exp_first = -1;
+    }
+    if (n < 0 || !xq_grow((void **)&st->unpacked, &st->unpacked_cap, (size_t)n, sizeof(prof_op_rec)))
+        return SQLITE_NOMEM;
+    long got = oppack_decode(data, (size_t)size, st->unpacked, (size_t)n);
+    if (got != n) return SQLITE_CORRUPT;
+    int rc = SQLITE_OK;
+    for (size_t i = 0, done = 0; rc == SQLITE_OK && i < (size_t)n; i += done)
+        rc = insert_op_rows(st, run, st->unpacked + i, (size_t)n - i, &done, &st->exp_first, &st->exp_last);
+    if (rc == SQLITE_OK && step >= 0 && st->exp_first >= 0) {
+        sqlite3_stmt *u = st->set_step_ops;
+        sqlite3_bind_int64(u, 1, st->exp_first);
+        sqlite3_bind_int64(u, 2, st->exp_last);
+        sqlite3_bind_int64(u, 3, run);
+        sqlite3_bind_int64(u, 4, step);
+        rc = sqlite3_step(u) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(st->db);
+        sqlite3_reset(u);
+        st->exp_first = -1;
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st->del_pending, 1, rowid);
+        rc = sqlite3_step(st->del_pending) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(st->db);
+        sqlite3_reset(st->del_pending);
+    }
+    return rc;
+}
+
+int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expanded, xq_err *err)
+{
+    *expanded = 0;
+    sqlite3_stmt *s = st->sel_pending;
+    sqlite3_bind_int64(s, 1, run < 0 ? -1 : run);
+    sqlite3_bind_int64(s, 2, (int64_t)max_blocks);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = expand_block(st, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                          sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2),
+                          sqlite3_column_int64(s, 3), sqlite3_column_blob(s, 4), sqlite3_column_bytes(s, 4));
+        if (rc != SQLITE_OK) break;
+        (*expanded)++;
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE || rc == SQLITE_OK) return XQ_OK;
+    if (rc == SQLITE_CORRUPT)
+        return xq_fail(err, XQ_EINPUT, "%s: a block of packed op spans is damaged (op_pending)", st->path);
+    return fail(st, rc, "cannot write", err);
+}
+
+int store_expand_all(store *st, int64_t run, xq_err *err)
+{
+    enum { CHUNK = 256 }; /* blocks per transaction: ~100k rows, so readers see progress */
+    if (store_in_transaction(st) && store_commit(st, err)) return err->code;
+    size_t done = CHUNK;
+    while (done == CHUNK) {
+        int rc = store_begin(st, err);
+        if (!rc) rc = store_expand_pending(st, run, CHUNK, &done, err);
+        if (rc) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            st->in_txn = false;
+            return rc;
+        }
+        if ((rc = store_commit(st, err))) return rc;
+    }
+    return XQ_OK;
+}
+
+/* Whether the process that writes run (status 'running', pid, host) may still be alive. */
+static bool writer_alive(const store *st, const char *status, int64_t pid, const char *host)
+{
+    if (!status || strcmp(status, "running") || pid <= 0) return false;
+    if (!host || strcmp(host, st->host)) return true; /* another machine's process: cannot tell, leave it */
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Builds the op rows of runs whose writer was killed before it could (op_pending). */
+static int recover_orphans(store *st, xq_err *err)
+{
+    enum { MAX_RUNS = 256 };
+    int64_t runs[MAX_RUNS];
+    int n = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT DISTINCT p.run, r.status, r.pid, r.host FROM op_pending p "
+                                "LEFT JOIN run r ON r.id = p.run",
+                                -1, &s, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (n < MAX_RUNS && !writer_alive(st, (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
+                                          (const char *)sqlite3_column_text(s, 3)))
+            runs[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) return fail(st, rc, "cannot read op_pending", err);
+    for (int i = 0; i < n; i++) {
+        int r = store_expand_all(st, runs[i], err);
+        if (r) return r;
+    }
+    return XQ_OK;
 }
 
 int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err *err)

@@ -23,8 +23,9 @@ typedef struct store_run_info {
     int64_t n_ctx;
 } store_run_info;
 
-/* Creates the file or opens an existing trace to append a run. XQ_EINPUT: not SQLite, not ours, newer schema;
- * XQ_ERUN: cannot create or write (read-only file or folder, disk full). */
+/* Creates the file or opens an existing trace to append a run, first building the op rows that a killed run left
+ * packed (op_pending). XQ_EINPUT: not SQLite, not ours, newer schema, damaged packed spans; XQ_ERUN: cannot
+ * create or write (read-only file or folder, disk full). */
 int store_open(const char *path, store **out, xq_err *err);
 /* Checkpoints the WAL into the main file and closes. */
 void store_close(store *st);
@@ -49,5 +50,16 @@ bool store_in_transaction(const store *st);
 /* A step's ops are inserted before its step row (which records their rowids). */
 int store_insert_ops(store *st, int64_t run, const prof_op_rec *ops, size_t n, xq_err *err);
 int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err *err);
+/* The cheap alternative to store_insert_ops while the engine needs every core (schema.sql, op_pending): the ops
+ * packed into one row; step is the step whose row follows them, or −1 when the batch ended mid-step. */
+int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t n, int64_t step, xq_err *err);
+/* Builds the op rows of up to max_blocks pending blocks, oldest first, of run (every run's when run < 0), sets
+ * their steps' op_first/op_last and deletes the blocks: the rows end up as store_insert_ops would have written
+ * them. In the caller's transaction. *expanded: blocks done (fewer than max_blocks: none left). XQ_EINPUT when a
+ * block is damaged. */
+int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expanded, xq_err *err);
+/* All of run's pending blocks (every run's when run < 0), in transactions of its own (an open one is committed
+ * first). store_open does this for runs whose writer was killed. */
+int store_expand_all(store *st, int64_t run, xq_err *err);
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef XQ_STORE_WRITER_H
 #define XQ_STORE_WRITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/status.h"
@@ -18,6 +19,9 @@ typedef struct store_writer store_writer;
 
 /* model_file may be NULL (no hash). The store is used only by the writer thread until finish returns. */
 int store_writer_start(store *st, int64_t run, prof *p, const char *model_file, store_writer **out, xq_err *err);
+/* The engine is working although no spans arrive (its sink switched off for a while): packed ops are not built
+ * into rows meanwhile, as they would be in a pause (used by the overhead measurement). */
+void store_writer_set_busy(store_writer *w, bool busy);
 /* Drains everything, waits (≤ 2.5 s) for a calibration still running, records the hash and the run's final
  * status and counts, commits and joins. Returns the first write error, if any. Frees w. */
 int store_writer_finish(store_writer *w, const char *status, xq_err *err);

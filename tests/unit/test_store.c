@@ -1,14 +1,17 @@
 /* The trace store: a new file gets the embedded schema (application_id, user_version, WAL); a second open
- * appends a run; files that are not SQLite, not ours or from a newer schema are refused as bad input (XQ_EINPUT);
+ * appends a run; a version 1 file is upgraded; packed op spans (op_pending) become exactly the rows a direct
+ * insert writes, on finish and, for a killed writer, at the next open (not while the writer lives); files that are not SQLite, not ours or from a newer schema are refused as bad input (XQ_EINPUT);
  * the writer records steps and ops with NULL (never 0) for unavailable counters; exporters escape JSON strings
  * (quotes, control characters, invalid UTF-8) and CSV fields; SHA-256 matches FIPS 180-4 test vectors. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/export.h"
 #include "store/export_util.h"
+#include "store/oppack.h"
 #include "store/reader.h"
 #include "store/schema.h"
 #include "store/sha256.h"
@@ -55,9 +58,44 @@ static void exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* Cuts from text the first occurrence of from … through the end of the first `to` after it; false if absent. */
+static bool cut(char *text, const char *from, const char *to)
+{
+    char *a = strstr(text, from), *b = a ? strstr(a, to) : NULL;
+    if (!b) return false;
+    memmove(a, b + strlen(to), strlen(b + strlen(to)) + 1);
+    return true;
+}
+
+/* The schema as version 1 had it: today's without run.pid, run.host and op_pending (NULL if the text moved). */
+static char *v1_schema(void)
+{
+    char *s = strdup(store_schema_text());
+    bool ok = s && cut(s, "spans_unmatched INTEGER,", "ignored\n") && cut(s, "    pid INTEGER,", "\n") &&
+              cut(s, "    host TEXT", "\n") && cut(s, "CREATE TABLE IF NOT EXISTS op_pending", ");\n");
+    char *v = ok ? strstr(s, "user_version = 2") : NULL;
+    if (v) v[strlen("user_version = ")] = '1';
+    if (!v) {
+        free(s);
+        return NULL;
+    }
+    /* the cut took spans_unmatched's line: put it back without its comma */
+    char *at = strstr(s, "steps_dropped INTEGER,\n");
+    if (!at) {
+        free(s);
+        return NULL;
+    }
+    at += strlen("steps_dropped INTEGER,\n");
+    const char *col = "    spans_unmatched INTEGER\n";
+    char *out = malloc(strlen(s) + strlen(col) + 1);
+    sprintf(out, "%.*s%s%s", (int)(at - s), s, col, at);
+    free(s);
+    return out;
+}
+
 static void test_schema_identity(void)
 {
-    CHECK(store_schema_version() == 1 && store_application_id() == 0x58515046);
+    CHECK(store_schema_version() == 2 && store_application_id() == 0x58515046);
     const char *path = tmp("new.db");
     xq_err err = {0};
     store *st = NULL;
@@ -69,10 +107,26 @@ static void test_schema_identity(void)
         store_close(st);
     }
     CHECK(query_int(path, "PRAGMA application_id") == 0x58515046);
-    CHECK(query_int(path, "PRAGMA user_version") == 1);
+    CHECK(query_int(path, "PRAGMA user_version") == 2);
     CHECK(query_int(path, "SELECT count(*) FROM run") == 2);
+    char q[128];
+    snprintf(q, sizeof q, "SELECT count(*) FROM run WHERE pid = %d AND host IS NOT NULL", (int)getpid());
+    CHECK(query_int(path, q) == 2);
     CHECK(query_int(path, "SELECT count(*) FROM op_kind") == OP_COUNT);
     CHECK(query_int(path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode") == 1);
+    /* A version 1 file (no run.pid/host, no op_pending) is upgraded in place and keeps its runs. */
+    path = tmp("v1.db");
+    char *v1 = v1_schema();
+    CHECK(v1 != NULL);
+    if (!v1) return;
+    exec(path, v1);
+    free(v1);
+    exec(path, "INSERT INTO run (started, command, version) VALUES ('t', 'c', 'v'), ('t', 'c', 'v')");
+    CHECK(store_open(path, &st, &err) == XQ_OK);
+    store_close(st);
+    CHECK(query_int(path, "PRAGMA user_version") == 2 && query_int(path, "SELECT count(*) FROM run") == 2);
+    CHECK(query_int(path, "SELECT count(*) FROM run WHERE pid IS NULL AND host IS NULL") == 2);
+    CHECK(query_int(path, "SELECT count(*) FROM op_pending") == 0);
 }
 
 static void test_refusals(void)
@@ -133,6 +187,156 @@ static void test_writer(void)
     prof_destroy(p);
 }
 
+/* The text of a query's rows (all columns, | between fields, one row a line), for comparing two files. */
+static char *dump(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK)
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(s); c++)
+                fprintf(f, "%s|", sqlite3_column_type(s, c) == SQLITE_NULL ? "NULL" : (const char *)sqlite3_column_text(s, c));
+            fputc('\n', f);
+        }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    fclose(f);
+    return buf;
+}
+
+enum { STEPS = 3, OPS = 5 };
+
+static prof_op_rec op_at(int step, int i)
+{
+    int64_t big = INT64_MAX / (i + 1); /* extremes survive packing */
+    return (prof_op_rec){.step = step, .t_ns = 1000000LL * step + 100 * i, .ns = 90 - i, .self_ns = 80 - i,
+                         .cost = {.flops = i == 4 ? big : 1000 * i, .bytes_weights = 7, .bytes_cache_read = i,
+                                  .bytes_cache_write = 0, .bytes_act = 3 * i, .remat = i == 2},
+                         .layer = i == 0 ? -1 : i, .op = (uint8_t)(OP_MATMUL_Q + i), .depth = i == 2};
+}
+
+static prof_step_rec step_at(int step)
+{
+    return (prof_step_rec){.index = step, .t_ns = 1000000LL * step, .ns = 5000, .ops_ns = 450, .n_tokens = 1,
+                           .n_ctx = step + 1, .cache_persistent = -1, .cache_residual = -1, .cache_transient = -1,
+                           .counters = {-1, -1, -1}, .n_ops = OPS, .phase = PROF_PHASE_DECODE};
+}
+
+/* Writes STEPS steps of OPS ops to path, as rows or packed (step 1's ops in two blocks, the first ending
+ * mid-step; step 2's followed by an empty block), with a last block of ops whose step never came; returns the run. */
+static int64_t write_steps(const char *path, bool packed, bool expand)
+{
+    xq_err err = {0};
+    store *st = NULL;
+    int64_t run = 0;
+    store_run_info ri = {.command = "xqprof test", .version = "v", .model_name = "m", .cache_mode = "fp16"};
+    CHECK(store_open(path, &st, &err) == XQ_OK && store_run_begin(st, &ri, &run, &err) == XQ_OK);
+    CHECK(store_begin(st, &err) == XQ_OK);
+    prof_op_rec ops[OPS];
+    for (int step = 0; step <= STEPS; step++) {
+        for (int i = 0; i < OPS; i++)
+            ops[i] = op_at(step, i);
+        bool whole = step < STEPS; /* the last step has ops but no step row: the run ended mid-step */
+        if (!packed) {
+            CHECK(store_insert_ops(st, run, ops, OPS, &err) == XQ_OK);
+        } else if (step == 1) {
+            CHECK(store_insert_pending(st, run, ops, 2, -1, &err) == XQ_OK);
+            CHECK(store_insert_pending(st, run, ops + 2, OPS - 2, step, &err) == XQ_OK);
+        } else if (step == 2) { /* the batch ended just before the marker: an empty block closes the step */
+            CHECK(store_insert_pending(st, run, ops, OPS, -1, &err) == XQ_OK);
+            CHECK(store_insert_pending(st, run, ops, 0, step, &err) == XQ_OK);
+        } else {
+            CHECK(store_insert_pending(st, run, ops, OPS, whole ? step : -1, &err) == XQ_OK);
+        }
+        prof_step_rec sr = step_at(step);
+        if (whole) CHECK(store_insert_step(st, run, &sr, &err) == XQ_OK);
+    }
+    CHECK(store_commit(st, &err) == XQ_OK);
+    if (expand) CHECK(store_expand_all(st, run, &err) == XQ_OK);
+    store_close(st);
+    return run;
+}
+
+static void test_pending(void)
+{
+    /* Packed then built: the same op rows (every column, same rowids) and step rowid ranges as rows at once. */
+    write_steps(tmp("rows.db"), false, false);
+    write_steps(tmp("packed.db"), true, true);
+    const char *ops_sql = "SELECT rowid, * FROM op ORDER BY rowid";
+    const char *steps_sql = "SELECT idx, op_first, op_last FROM step ORDER BY idx";
+    char *a = dump(tmp("rows.db"), ops_sql), *b = dump(tmp("packed.db"), ops_sql);
+    CHECKF(a && b && strlen(a) > 100 && !strcmp(a, b), "op rows differ:\n%s\nvs\n%s", a, b);
+    free(a);
+    free(b);
+    a = dump(tmp("rows.db"), steps_sql), b = dump(tmp("packed.db"), steps_sql);
+    CHECKF(a && b && !strcmp(a, b), "step ranges differ:\n%s\nvs\n%s", a, b);
+    free(a);
+    free(b);
+    CHECK(query_int(tmp("packed.db"), "SELECT count(*) FROM op_pending") == 0);
+    CHECK(query_int(tmp("packed.db"), "SELECT count(*) FROM op") == (STEPS + 1) * OPS);
+
+    /* Left packed by a writer still alive (this process, status running): a second open leaves them. */
+    write_steps(tmp("live.db"), true, false);
+    xq_err err = {0};
+    store *st = NULL;
+    CHECK(store_open(tmp("live.db"), &st, &err) == XQ_OK);
+    store_close(st);
+    CHECK(query_int(tmp("live.db"), "SELECT count(*) FROM op_pending") == STEPS + 3);
+    CHECK(query_int(tmp("live.db"), "SELECT count(*) FROM op") == 0);
+    /* Its writer gone (a pid that has exited): the next open builds the rows, exactly as above. */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE run SET pid = %d", (int)child);
+    exec(tmp("live.db"), sql);
+    CHECK(store_open(tmp("live.db"), &st, &err) == XQ_OK);
+    store_close(st);
+    CHECK(query_int(tmp("live.db"), "SELECT count(*) FROM op_pending") == 0);
+    a = dump(tmp("rows.db"), ops_sql), b = dump(tmp("live.db"), ops_sql);
+    CHECKF(a && b && !strcmp(a, b), "recovered op rows differ:\n%s\nvs\n%s", a, b);
+    free(a);
+    free(b);
+
+    /* A damaged block is bad input, named as such. */
+    write_steps(tmp("bad.db"), true, false);
+    exec(tmp("bad.db"), "UPDATE op_pending SET data = substr(data, 1, length(data) - 1) WHERE rowid = 2; "
+                        "UPDATE run SET status = 'done'");
+    CHECK(store_open(tmp("bad.db"), &st, &err) == XQ_EINPUT && strstr(err.msg, "damaged"));
+}
+
+static void test_oppack(void)
+{
+    prof_op_rec in[OPS], out[OPS + 1];
+    for (int i = 0; i < OPS; i++)
+        in[i] = op_at(7, i);
+    in[1].t_ns = -5; /* times before the previous record's, negative values */
+    in[3].cost.bytes_act = INT64_MIN;
+    uint8_t buf[OPS * OPPACK_MAX_RECORD];
+    size_t bytes = oppack_encode(in, OPS, buf);
+    CHECK(bytes > 0 && bytes < OPS * 40);
+    CHECK(oppack_decode(buf, bytes, out, OPS + 1) == OPS);
+    for (int i = 0; i < OPS; i++) {
+        const prof_op_rec *a = &in[i], *b = &out[i];
+        CHECKF(a->step == b->step && a->t_ns == b->t_ns && a->ns == b->ns && a->self_ns == b->self_ns &&
+                   a->layer == b->layer && a->op == b->op && a->depth == b->depth && a->cost.flops == b->cost.flops &&
+                   a->cost.bytes_weights == b->cost.bytes_weights &&
+                   a->cost.bytes_cache_read == b->cost.bytes_cache_read &&
+                   a->cost.bytes_cache_write == b->cost.bytes_cache_write && a->cost.bytes_act == b->cost.bytes_act &&
+                   a->cost.remat == b->cost.remat,
+               "record %d differs after packing", i);
+    }
+    CHECK(oppack_decode(buf, bytes - 1, out, OPS + 1) == -1); /* truncated */
+    CHECK(oppack_decode(buf, bytes, out, OPS - 1) == -1);     /* more records than announced */
+    uint8_t runaway[12];
+    memset(runaway, 0xff, sizeof runaway); /* a varint longer than 64 bits */
+    CHECK(oppack_decode(runaway, sizeof runaway, out, OPS) == -1);
+}
+
 static void test_json_escaping(void)
 {
     char *buf = NULL;
@@ -171,6 +375,8 @@ int main(void)
     test_schema_identity();
     test_refusals();
     test_writer();
+    test_pending();
+    test_oppack();
     test_json_escaping();
     test_sha256();
     char cmd[4300];
