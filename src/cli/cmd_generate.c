@@ -101,10 +101,10 @@ typedef struct gen_stats {
     int64_t n_prompt, n_gen, t_prefill_ns, t_decode_ns;
 } gen_stats;
 
-static int generate_loop(session *s, sampler *smp, const gen_opts *o, gen_stats *st, xq_err *err)
+/* next: the token drawn after the prompt. Each step evaluates one token and draws the next (session_eval_sample). */
+static int generate_loop(session *s, sampler *smp, int32_t next, const gen_opts *o, gen_stats *st, xq_err *err)
 {
     const model *m = session_model(s);
-    int32_t next = sampler_sample(smp, session_logits(s, 0));
     int64_t t0 = xq_now_ns();
     for (st->n_gen = 0; st->n_gen < o->n_predict; st->n_gen++) {
         if (tokenizer_is_eog(m->tok, next)) break;
@@ -123,9 +123,8 @@ static int generate_loop(session *s, sampler *smp, const gen_opts *o, gen_stats 
             fprintf(stderr, "\ngenerate: interrupted\n");
             break;
         }
-        int rc = session_eval(s, &next, 1, err);
+        int rc = session_eval_sample(s, &next, 1, smp, &next, err);
         if (rc) return rc;
-        next = sampler_sample(smp, session_logits(s, 0));
     }
     st->t_decode_ns = xq_now_ns() - t0;
     return XQ_OK;
@@ -204,9 +203,10 @@ static int run(const gen_opts *o)
     }
     gen_stats st = {.n_prompt = n_ids};
     int64_t t0 = xq_now_ns();
-    if ((rc = session_eval(s, ids, n_ids, &err))) goto report;
+    int32_t next = 0;
+    if ((rc = session_eval_sample(s, ids, n_ids, smp, &next, &err))) goto report;
     st.t_prefill_ns = xq_now_ns() - t0;
-    if ((rc = generate_loop(s, smp, o, &st, &err))) goto report;
+    if ((rc = generate_loop(s, smp, next, o, &st, &err))) goto report;
     fputc('\n', stdout);
     fflush(stdout);
     print_stats(&st, session_n_threads(s));

@@ -269,8 +269,11 @@ static int mode_params(const worker *w, const char *name, cache_params *out, xq_
 
 /* Applies a pending switch between two tokens. A mode that cannot be built is reported in the Modes view and the
  * run carries on in the old one; a failed re-prefill is an engine failure. */
-static int switch_if_asked(worker *w, xq_err *err)
+/* Switches the cache mode if the screen asked; *switched tells whether it did (the logits are then the new
+ * mode's). */
+static int switch_if_asked(worker *w, bool *switched, xq_err *err)
 {
+    *switched = false;
     char name[48];
     pthread_mutex_lock(&w->lock);
     bool asked = w->want_switch && strcmp(w->want_mode, w->mode) != 0;
@@ -297,6 +300,7 @@ static int switch_if_asked(worker *w, xq_err *err)
         snprintf(w->mode_note, sizeof w->mode_note, "cannot switch to %.40s: %.100s", name, err->msg);
     }
     pthread_mutex_unlock(&w->lock);
+    *switched = installed && !rc;
     return installed ? rc : 0;
 }
 
@@ -317,13 +321,17 @@ static int feed_probe(worker *w, const int32_t *ids, int64_t n, xq_err *err)
 }
 
 /* Evaluates tokens under the running mode, keeps them as the text so far, and feeds the probe. */
-static int eval_tokens(worker *w, const int32_t *ids, int64_t n, xq_err *err)
+/* Evaluates ids and draws *next inside the same step (a traced OP_SAMPLE). ids may be next: it is written last. */
+static int eval_tokens(worker *w, const int32_t *ids, int64_t n, int32_t *next, xq_err *err)
 {
-    int rc = session_eval(w->s, ids, n, err);
+    int32_t drawn = 0;
+    int rc = session_eval_sample(w->s, ids, n, w->smp, &drawn, err);
     if (rc) return rc;
     memcpy(w->text + w->n_text, ids, (size_t)n * sizeof *ids);
     w->n_text += n;
-    return w->pr ? feed_probe(w, ids, n, err) : 0;
+    if (w->pr && (rc = feed_probe(w, ids, n, err))) return rc;
+    *next = drawn;
+    return 0;
 }
 
 static void count_generated(worker *w)
@@ -398,13 +406,16 @@ static int run_prompt(worker *w, int which)
     if (w->pr) probe_reset(w->pr);
     w->n_text = 0;
     set_status(w, "prompt %lld/%lld: prefill of %lld tokens", which + 1, w->n_prompts, n_ids);
-    if (!rc && n_ids) rc = eval_tokens(w, ids, n_ids, &err);
+    int32_t next = 0;
+    if (!rc && n_ids) rc = eval_tokens(w, ids, n_ids, &next, &err);
+    if (!rc && !n_ids) next = sampler_sample(w->smp, session_logits(w->s, 0));
     for (long long i = 0; !rc && i < w->o->n_predict && !atomic_load(&w->stop); i++) {
-        if ((rc = switch_if_asked(w, &err))) break;
-        int32_t next = sampler_sample(w->smp, session_logits(w->s, 0));
+        bool switched = false;
+        if ((rc = switch_if_asked(w, &switched, &err))) break;
+        if (switched) next = sampler_sample(w->smp, session_logits(w->s, 0)); /* from the new mode's logits */
         if (tokenizer_is_eog(w->m->tok, next) || session_pos(w->s) >= session_n_ctx(w->s)) break;
         set_status(w, "prompt %lld/%lld: generating token %lld", which + 1, w->n_prompts, i + 1);
-        if (!(rc = eval_tokens(w, &next, 1, &err))) count_generated(w);
+        if (!(rc = eval_tokens(w, &next, 1, &next, &err))) count_generated(w);
     }
     free(ids);
     if (rc) fail(w, &err);

@@ -95,7 +95,16 @@ static void output_head(session *s, int64_t n)
     matmul(s, OP_LM_HEAD, -1, &s->m->output, s->xn, rows, s->logits);
 }
 
-void forward_batch(session *s, const int32_t *ids, int64_t n)
+/* The next token, drawn from the logits of the batch's last token: the step's last op. */
+static void sample_next(session *s, int64_t n, sampler *smp, int32_t *next)
+{
+    span_shape sh = {.m = s->m->cfg.n_vocab, .n = 1, .cache_mode = s->cache->mode, .ctx = s->pos};
+    span_begin(s->sink, OP_SAMPLE, -1, &sh);
+    *next = sampler_sample(smp, session_logits(s, n - 1));
+    span_end(s->sink, OP_SAMPLE, -1);
+}
+
+void forward_batch(session *s, const int32_t *ids, int64_t n, sampler *smp, int32_t *next)
 {
     span_shape sh = {.m = 0, .n = n, .k = 0, .cache_mode = s->cache->mode, .ctx = s->pos + n};
     span_begin(s->sink, OP_STEP, -1, &sh);
@@ -106,5 +115,6 @@ void forward_batch(session *s, const int32_t *ids, int64_t n)
     }
     output_head(s, n);
     s->pos += n;
+    if (smp) sample_next(s, n, smp, next);
     span_end(s->sink, OP_STEP, -1);
 }

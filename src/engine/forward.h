@@ -4,6 +4,7 @@
 
 #include "base/arena.h"
 #include "base/pool.h"
+#include "engine/sample.h"
 #include "engine/session.h"
 #include "ops/ops.h"
 
@@ -19,7 +20,8 @@ struct session {
     float *x, *xn, *q, *att, *k, *v, *gate, *up, *logits;
 };
 
-/* n ≤ s->n_batch tokens at position s->pos; advances s->pos. */
-void forward_batch(session *s, const int32_t *ids, int64_t n);
+/* n ≤ s->n_batch tokens at position s->pos; advances s->pos. With smp, the step ends by drawing *next from the
+ * last token's logits (an OP_SAMPLE span inside the step). */
+void forward_batch(session *s, const int32_t *ids, int64_t n, sampler *smp, int32_t *next);
 
 #endif

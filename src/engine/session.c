@@ -68,7 +68,7 @@ void session_destroy(session *s)
     free(s);
 }
 
-int session_eval(session *s, const int32_t *ids, int64_t n_tok, xq_err *err)
+static int eval(session *s, const int32_t *ids, int64_t n_tok, sampler *smp, int32_t *next, xq_err *err)
 {
     if (n_tok <= 0) return xq_fail(err, XQ_EINPUT, "nothing to evaluate");
     if (s->pos + n_tok > s->n_ctx)
@@ -79,10 +79,21 @@ int session_eval(session *s, const int32_t *ids, int64_t n_tok, xq_err *err)
             return xq_fail(err, XQ_EINPUT, "token id %d out of range [0, %d)", ids[i], s->m->cfg.n_vocab);
     for (int64_t done = 0; done < n_tok;) {
         int64_t n = n_tok - done < s->n_batch ? n_tok - done : s->n_batch;
-        forward_batch(s, ids + done, n);
+        bool last = done + n == n_tok;
+        forward_batch(s, ids + done, n, last ? smp : NULL, next);
         done += n;
     }
     return XQ_OK;
+}
+
+int session_eval(session *s, const int32_t *ids, int64_t n_tok, xq_err *err)
+{
+    return eval(s, ids, n_tok, NULL, NULL, err);
+}
+
+int session_eval_sample(session *s, const int32_t *ids, int64_t n_tok, sampler *smp, int32_t *next, xq_err *err)
+{
+    return eval(s, ids, n_tok, smp, next, err);
 }
 
 const float *session_logits(const session *s, int64_t i)

@@ -9,6 +9,7 @@
 #include "base/span.h"
 #include "base/status.h"
 #include "cache/cache.h"
+#include "engine/sample.h"
 #include "model/model.h"
 
 typedef struct session_params {
@@ -28,6 +29,9 @@ void session_destroy(session *s);
 /* Runs the tokens through the model at the current position and appends them to the cache. n_tok may exceed
  * n_batch (split internally). Fails with XQ_EINPUT if the context would overflow or an id is out of range. */
 int session_eval(session *s, const int32_t *ids, int64_t n_tok, xq_err *err);
+/* session_eval, then *next drawn by smp from the last token's logits within the same step, so that a trace
+ * counts sampling as that step's last op (OP_SAMPLE, a non-layer op). */
+int session_eval_sample(session *s, const int32_t *ids, int64_t n_tok, sampler *smp, int32_t *next, xq_err *err);
 /* Logits of the last evaluated token (n_vocab), or with logits_all of token i of the last session_eval call
  * (i < min(n_tok, n_batch) of the final internal batch — callers that need all logits pass ≤ n_batch tokens). */
 const float *session_logits(const session *s, int64_t i);

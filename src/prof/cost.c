@@ -33,6 +33,12 @@ static void cost_embed(const span_shape *sh, const prof_cache_step *cache, prof_
     out->bytes_act = F32_BYTES * sh->n * sh->m;
 }
 
+static void cost_sample(const span_shape *sh, const prof_cache_step *cache, prof_cost *out)
+{
+    (void)cache;
+    out->bytes_act = F32_BYTES * sh->m;
+}
+
 static void cost_rmsnorm(const span_shape *sh, const prof_cache_step *cache, prof_cost *out)
 {
     (void)cache;
@@ -104,7 +110,7 @@ static const cost_fn cost_table[OP_COUNT] = {
     [OP_CACHE_APPEND] = cost_append, [OP_ATTEND] = cost_attend,      [OP_MATMUL_O] = cost_matmul,
     [OP_RESIDUAL] = cost_residual,   [OP_MATMUL_GATE] = cost_matmul, [OP_MATMUL_UP] = cost_matmul,
     [OP_SWIGLU] = cost_swiglu,       [OP_MATMUL_DOWN] = cost_matmul, [OP_LM_HEAD] = cost_matmul,
-    [OP_REMAT] = cost_remat,         [OP_DEQUANT] = cost_dequant,
+    [OP_REMAT] = cost_remat,         [OP_DEQUANT] = cost_dequant,    [OP_SAMPLE] = cost_sample,
 };
 
 void prof_cost_of(span_op op, const span_shape *shape, const prof_cache_step *cache, prof_cost *out)

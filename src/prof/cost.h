@@ -16,7 +16,9 @@
  *                        xq-E: m = l, n = 2·d_kv, k = d → 2·l·d·2d_kv; xq-svd-E: k = d_kv → 2·l·d_kv·2d_kv.
  *   dequant              m = rows, n = elements per row, k = stored bits per element: cache read m·n·k/8,
  *                        FLOPs 2·m·n (scale and zero), act written 4·m·n; rebuild work.
- *   sample, step         no cost (the step's totals are the sums of its ops).
+ *   sample               m = n_vocab: act reads the m logits (4·m); no FLOPs counted (comparisons, and for
+ *                        temperature sampling a softmax over the top-k: noise next to lm_head's 2·m·n_embd)
+ *   step                 no cost (the step's totals are the sums of its ops).
  * Cache bytes an attend reads are the layer's share of the policy's persistent bytes, less what nested dequant
  * spans already counted (so a byte of cache is counted once per step). */
 #ifndef XQ_PROF_COST_H
