@@ -1,12 +1,17 @@
 /* The profiler sink on synthetic spans: nesting (self time, depth, cache bytes counted once), the step record
  * (ops_ns ≤ ns), malformed and foreign-thread spans ignored and counted, a full queue dropping spans but never
- * the step, no allocation while spans flow, and a live snapshot that a reader thread always sees consistent. */
+ * the step, no allocation while spans flow, a live snapshot that a reader thread always sees consistent, and
+ * span times that agree with the monotonic clock (read through the TSC, or with XQ_NO_TSC=1 directly: ctest runs
+ * this file both ways). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "base/clock.h"
+#include "base/ticks.h"
 #include "prof/prof.h"
 #include "testlib.h"
 
@@ -242,8 +247,33 @@ static void test_snapshot(void)
     prof_destroy(p);
 }
 
+/* A span around a 30 ms sleep, timed from outside with the monotonic clock: the profiler's ns lies between the
+ * sleep and the outside time (+ a tolerance for the reads' jitter and the tick rate measured over ms). */
+static void test_clock(void)
+{
+    prof *p = make(64);
+    const span_sink *s = prof_sink(p);
+    span_shape step = {.n = 1, .ctx = 1}, sh = {.m = 8, .n = 1, .k = 8};
+    span_begin(s, OP_STEP, -1, &step);
+    int64_t t0 = xq_now_ns();
+    span_begin(s, OP_RMSNORM, 0, &sh);
+    struct timespec ms30 = {0, 30 * 1000 * 1000};
+    nanosleep(&ms30, NULL);
+    span_end(s, OP_RMSNORM, 0);
+    int64_t outside = xq_now_ns() - t0;
+    span_end(s, OP_STEP, -1);
+    size_t n = prof_drain(p, recs, MAX_RECORDS);
+    CHECK(n == 2 && recs[0].kind == PROF_REC_OP && recs[1].kind == PROF_REC_STEP);
+    int64_t ns = recs[0].op.ns, tol = 200 * 1000;
+    CHECKF(ns >= 30 * 1000 * 1000 - tol && ns <= outside + tol, "span %lld ns, sleep 30 ms, outside %lld ns (%s)",
+           (long long)ns, (long long)outside, xq_ticks_tsc ? "TSC" : "monotonic clock");
+    CHECK(recs[1].step.ns >= ns && recs[1].step.ops_ns == ns);
+    prof_destroy(p);
+}
+
 int main(void)
 {
+    test_clock();
     test_nesting();
     test_malformed();
     test_foreign_thread();
