@@ -15,16 +15,14 @@ struct store_reader {
 };
 
 /* Op spans a killed run left packed (op_pending) become rows through a writable open, which builds them; a live
- * run's stay packed until its writer builds them, and a read-only file keeps them. */
+ * run's stay packed until its writer builds them (it is not disturbed), and a read-only file keeps them. */
 static void build_orphaned_ops(sqlite3 *db, const char *path)
 {
-    sqlite3_stmt *s = NULL;
-    bool pending = sqlite3_prepare_v2(db, "SELECT 1 FROM op_pending LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
-                   sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
+    int64_t run;
     store *st = NULL;
     xq_err ignored = {0};
-    if (pending && access(path, W_OK) == 0 && store_open(path, &st, &ignored) == XQ_OK) store_close(st);
+    if (store_orphaned_runs(db, &run, 1) > 0 && access(path, W_OK) == 0 && store_open(path, &st, &ignored) == XQ_OK)
+        store_close(st);
 }
 
 int store_reader_open(const char *path, store_reader **out, xq_err *err)

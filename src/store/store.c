@@ -488,11 +488,30 @@ int store_expand_all(store *st, int64_t run, xq_err *err)
 }
 
 /* Whether the process that writes run (status 'running', pid, host) may still be alive. */
-static bool writer_alive(const store *st, const char *status, int64_t pid, const char *host)
+/* Whether the process that writes a run (status 'running', pid, host) may still be alive. */
+static bool writer_alive(const char *status, int64_t pid, const char *host)
 {
     if (!status || strcmp(status, "running") || pid <= 0) return false;
-    if (!host || strcmp(host, st->host)) return true; /* another machine's process: cannot tell, leave it */
+    char here[256] = "";
+    if (gethostname(here, sizeof here - 1) || !host || strcmp(host, here))
+        return true; /* another machine's process: cannot tell, leave it */
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int store_orphaned_runs(sqlite3 *db, int64_t *runs, int max)
+{
+    sqlite3_stmt *s = NULL;
+    int n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT p.run, r.status, r.pid, r.host FROM op_pending p "
+                               "LEFT JOIN run r ON r.id = p.run",
+                           -1, &s, NULL) != SQLITE_OK)
+        return 0; /* a version 1 file (no op_pending), opened read-only */
+    while (n < max && sqlite3_step(s) == SQLITE_ROW)
+        if (!writer_alive((const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
+                          (const char *)sqlite3_column_text(s, 3)))
+            runs[n++] = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
 }
 
 /* Builds the op rows of runs whose writer was killed before it could (op_pending). */
@@ -500,20 +519,7 @@ static int recover_orphans(store *st, xq_err *err)
 {
     enum { MAX_RUNS = 256 };
     int64_t runs[MAX_RUNS];
-    int n = 0;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT DISTINCT p.run, r.status, r.pid, r.host FROM op_pending p "
-                                "LEFT JOIN run r ON r.id = p.run",
-                                -1, &s, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = SQLITE_OK;
-        if (n < MAX_RUNS && !writer_alive(st, (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
-                                          (const char *)sqlite3_column_text(s, 3)))
-            runs[n++] = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_OK) return fail(st, rc, "cannot read op_pending", err);
+    int n = store_orphaned_runs(st->db, runs, MAX_RUNS);
     for (int i = 0; i < n; i++) {
         int r = store_expand_all(st, runs[i], err);
         if (r) return r;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "base/status.h"
 #include "prof/prof.h"
 #include "prof/record.h"
@@ -61,5 +63,8 @@ int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expa
 /* All of run's pending blocks (every run's when run < 0), in transactions of its own (an open one is committed
  * first). store_open does this for runs whose writer was killed. */
 int store_expand_all(store *st, int64_t run, xq_err *err);
+/* Runs of the trace open as db whose op spans wait packed while their writer is gone (status 'running' and its
+ * process on this host has exited, or a finished status); up to max ids into runs, returns the count. */
+int store_orphaned_runs(sqlite3 *db, int64_t *runs, int max);
 
 #endif
