@@ -287,8 +287,8 @@ static void sink_begin(void *self, span_op op, int32_t layer, const span_shape *
 static void sink_end(void *self, span_op op, int32_t layer)
 {
     prof *p = self;
-    int64_t t = now_ns(p); /* first, so that the bookkeeping below is not charged to the op */
-    if (!pthread_equal(pthread_self(), p->owner)) return;
+    if (!pthread_equal(pthread_self(), p->owner)) return; /* before the clock: the tick rate is the owner's */
+    int64_t t = now_ns(p); /* then, so that the bookkeeping below is not charged to the op */
     if (op == OP_STEP) {
         step_end(p, t);
         return;
