@@ -159,6 +159,11 @@ int cli_trace_close(cli_trace *t, int rc)
     const char *status = cli_interrupted() ? "interrupted" : rc == 0 ? "done" : "failed";
     prof_publish(t->prof);
     xq_err err = {0};
+    prof_stats before;
+    prof_get_stats(t->prof, &before);
+    if (store_writer_packing(t->writer) && before.spans >= 1000000) /* ~0.5 s a million: say what the wait is */
+        fprintf(stderr, "trace: %s: writing the op rows of the run's %lld spans…\n", store_path(t->st),
+                (long long)before.spans);
     int trc = store_writer_finish(t->writer, status, &err);
     if (!trc && t->n_ctx > 0)
         trc = store_run_set_session(t->st, t->run, t->threads, t->n_ctx, t->cache_mode, t->cache_params, &err);

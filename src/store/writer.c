@@ -174,6 +174,11 @@ int store_writer_start(store *st, int64_t run, prof *p, const char *model_file, 
     return XQ_OK;
 }
 
+bool store_writer_packing(const store_writer *w)
+{
+    return w->packed;
+}
+
 void store_writer_set_busy(store_writer *w, bool busy)
 {
     atomic_store_explicit(&w->busy, busy, memory_order_relaxed);

@@ -19,6 +19,8 @@ typedef struct store_writer store_writer;
 
 /* model_file may be NULL (no hash). The store is used only by the writer thread until finish returns. */
 int store_writer_start(store *st, int64_t run, prof *p, const char *model_file, store_writer **out, xq_err *err);
+/* Whether op spans are being packed (the engine's threads fill every core), to be built into rows by finish. */
+bool store_writer_packing(const store_writer *w);
 /* The engine is working although no spans arrive (its sink switched off for a while): packed ops are not built
  * into rows meanwhile, as they would be in a pause (used by the overhead measurement). */
 void store_writer_set_busy(store_writer *w, bool busy);
