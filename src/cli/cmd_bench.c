@@ -133,8 +133,7 @@ static int parse(int argc, char **argv, bench_opts *o)
         case 4: rc = parse_int_list("--ctx", optarg, 0, 1 << 24, &o->ctx); break;
         case 5: o->csv = optarg; break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
-        default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+        default: return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

@@ -71,8 +71,7 @@ static int parse(int argc, char **argv, compare_opts *o)
         case 'y': rc = parse_choice("--by", optarg, o); break;
         case 'c': o->csv = true; break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
-        default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see xqprof compare --help)", argv[optind - 1]);
+        default: return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

@@ -121,10 +121,9 @@ static int parse(int argc, char **argv, eval_opts *o)
         case 6: o->png = optarg; break;
         case 7: o->trace = optarg; break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
             if (cli_cache_opt(CMD, ch, optarg, &o->copts, &rc)) break;
-            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

@@ -47,8 +47,7 @@ static int parse(int argc, char **argv, export_opts *o)
         case 1: rc = cli_int(CMD, "--run", optarg, 1, (1LL << 62), &o->run); break;
         case 2: o->table = optarg; break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
-        default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+        default: return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

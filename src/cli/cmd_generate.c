@@ -77,10 +77,9 @@ static int parse(int argc, char **argv, gen_opts *o)
         case 7: o->cache = optarg; break;
         case 8: o->trace = optarg; break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
             if (cli_cache_opt(CMD, ch, optarg, &o->copts, &rc)) break;
-            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

@@ -42,7 +42,8 @@ int cmd_info(int argc, char **argv)
             return 0;
         }
         if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
-        else if (argv[i][0] == '-') return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[i]);
+        else if (argv[i][0] == '-')
+            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see xqprof %s --help)", argv[i], CMD);
         else if (path) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[i]);
         else path = argv[i];
     }

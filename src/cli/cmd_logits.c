@@ -75,8 +75,7 @@ int cmd_logits(int argc, char **argv)
         case 2: decode = true; break;
         case 3: cache = optarg; break;
         case 'h': help(); return 0;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
-        default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+        default: return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

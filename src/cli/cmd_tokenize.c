@@ -50,8 +50,7 @@ static int parse(int argc, char **argv, tok_opts *o)
         case 2: o->detokenize = true; break;
         case 3: o->no_parse_special = true; break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
-        default: return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+        default: return cli_bad_option(CMD, ch, argv);
         }
     }
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);

@@ -141,10 +141,9 @@ static int parse(int argc, char **argv, top_opts *o)
         case 4: rc = cli_int(CMD, "--probe", optarg, 1, 1 << 20, &o->probe_every); break;
         case 5: rc = parse_switch_after(optarg, o); break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
             if (cli_cache_opt(CMD, ch, optarg, &o->copts, &rc) || cli_ui_opt(CMD, ch, optarg, &o->ui, &rc)) break;
-            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

@@ -51,10 +51,9 @@ static int parse(int argc, char **argv, view_opts *o)
         case 1: rc = cli_int(CMD, "--run", optarg, 1, 1LL << 62, &o->run); break;
         case 2: rc = cli_int(CMD, "--run-b", optarg, 1, 1LL << 62, &o->run_b); break;
         case 'h': help(); return -1;
-        case ':': return cli_error(XQ_EINPUT, CMD, "option %s needs a value", argv[optind - 1]);
         default:
             if (cli_ui_opt(CMD, ch, optarg, &o->ui, &rc)) break;
-            return cli_error(XQ_EINPUT, CMD, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return cli_bad_option(CMD, ch, argv);
         }
     }
     if (rc) return rc;

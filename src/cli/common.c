@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +23,13 @@ int cli_error(int code, const char *cmd, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return code;
+}
+
+int cli_bad_option(const char *cmd, int ch, char **argv)
+{
+    const char *opt = argv[optind - 1];
+    if (ch == ':') return cli_error(XQ_EINPUT, cmd, "option %s needs a value", opt);
+    return cli_error(XQ_EINPUT, cmd, "unknown option '%s' (see xqprof %s --help)", opt, cmd);
 }
 
 int cli_report(const xq_err *err)

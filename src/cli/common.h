@@ -14,6 +14,9 @@
 int cli_error(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prints "xqprof: <err->msg>" and returns err->code. */
 int cli_report(const xq_err *err);
+/* The default branch of a command's getopt_long switch, once its own options and its option groups (cache, ui)
+ * declined ch: a value missing (ch ':') or an unknown option, as one line; returns the exit code. */
+int cli_bad_option(const char *cmd, int ch, char **argv);
 
 /* The value of "--flag VALUE" or "--flag=VALUE" at argv[*i] (advancing *i); NULL if argv[*i] is another flag.
  * *missing is set when the flag is there but its value is not. */
