@@ -13,19 +13,6 @@
 
 static char dir[] = "/tmp/xq_align_XXXXXX";
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = calloc((size_t)n + 1, 1);
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) text[0] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* A fixture trace: the schema, then tests/data/compare/common.sql and NAME.sql. */
 static const char *fixture(const char *name)
 {
@@ -39,7 +26,7 @@ static const char *fixture(const char *name)
     const char *parts[] = {"common", name};
     for (int i = 0; i < 2; i++) {
         snprintf(rel, sizeof rel, "tests/data/compare/%s.sql", parts[i]);
-        char *sql = slurp(test_src_path(rel));
+        char *sql = test_read_file(test_src_path(rel), NULL);
         CHECKF(sql && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", rel, sqlite3_errmsg(db));
         free(sql);
     }

@@ -180,24 +180,10 @@ static void test_tiny(const char *shape_name, uint32_t type, bool check_values)
 }
 
 /* Whole file into memory (small test files); NULL on failure. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    if (f && fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        rewind(f);
-        data = size >= 0 ? malloc((size_t)size + 1) : NULL;
-        *len = data ? fread(data, 1, (size_t)size, f) : 0;
-    }
-    if (f) fclose(f);
-    return data;
-}
-
 static bool same_bytes(const char *a, const char *b)
 {
     size_t na = 0, nb = 0;
-    char *da = slurp(a, &na), *db = slurp(b, &nb);
+    char *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
     bool same = da && db && na == nb && memcmp(da, db, na) == 0;
     free(da);
     free(db);

@@ -15,23 +15,6 @@
 
 /* ---------- helpers ---------- */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)size + 1);
-    if (buf && fread(buf, 1, (size_t)size, fp) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(fp);
-    if (buf) buf[size] = '\0', *len = (size_t)size;
-    return buf;
-}
-
 typedef struct loaded {
     gguf_file *file;
     tokenizer *tok;
@@ -229,7 +212,7 @@ static void check_vocab_oracle(const char *vocab, tok_kind kind, bool clean_spac
     if (!load(path, &l)) return;
     CHECK(tokenizer_kind(l.tok) == kind);
     size_t len_inp, len_out;
-    char *inp = read_file(p_inp, &len_inp), *out = read_file(p_out, &len_out);
+    char *inp = test_read_file(p_inp, &len_inp), *out = test_read_file(p_out, &len_out);
     char *strs[256], *lines[256];
     int n_strs = split_inputs(inp, len_inp, strs, 256), n_lines = split_lines(out, lines, 256);
     CHECKF(n_strs == n_lines && n_strs > 0, "%s: %d strings but %d lines", vocab, n_strs, n_lines);
@@ -325,7 +308,7 @@ static void check_llamacpp_file(const tokenizer *t, const char *file, bool parse
     char rel[256];
     snprintf(rel, sizeof rel, "tests/data/llamacpp/%s", file);
     size_t size;
-    char *data = read_file(test_src_path(rel), &size);
+    char *data = test_read_file(test_src_path(rel), &size);
     if (!data) {
         printf("skip %s: absent\n", rel);
         return;
@@ -374,7 +357,7 @@ static char *big_text(size_t *len)
 {
     size_t base_len = 0;
     const char *path = test_shared_path("text/tiny_stories_own.txt");
-    char *base = path ? read_file(path, &base_len) : NULL;
+    char *base = path ? test_read_file(path, &base_len) : NULL;
     if (!base || base_len == 0) {
         free(base);
         base = strdup("Once upon a time, there was a little robot named Bolt. It liked 3 things: gears, "

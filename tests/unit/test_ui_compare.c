@@ -15,19 +15,6 @@
 
 static char dir[] = "/tmp/xq_ui_compare_XXXXXX";
 
-static char *slurp(const char *path)
-{
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = calloc((size_t)n + 1, 1);
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) text[0] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* DIR/NAME.db from the schema and tests/data/tui/NAME.sql. */
 static const char *fixture(const char *name, char *out, size_t size)
 {
@@ -37,7 +24,7 @@ static const char *fixture(const char *name, char *out, size_t size)
     CHECK(sqlite3_exec(db, store_schema_text(), NULL, NULL, NULL) == SQLITE_OK);
     char rel[64];
     snprintf(rel, sizeof rel, "tests/data/tui/%s.sql", name);
-    char *sql = slurp(test_src_path(rel));
+    char *sql = test_read_file(test_src_path(rel), NULL);
     CHECKF(sql && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", rel, sqlite3_errmsg(db));
     free(sql);
     sqlite3_close(db);

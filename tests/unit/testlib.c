@@ -41,3 +41,22 @@ int test_report(const char *name)
     printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);
     return test_failures ? 1 : 0;
 }
+
+char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    char *data = NULL;
+    long size = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0)
+        data = malloc((size_t)size + 1);
+    if (data && fread(data, 1, (size_t)size, f) != (size_t)size) {
+        free(data);
+        data = NULL;
+    }
+    if (f) fclose(f);
+    if (data) {
+        data[size] = '\0';
+        if (len) *len = (size_t)size;
+    }
+    return data;
+}

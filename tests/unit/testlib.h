@@ -46,6 +46,9 @@ const char *test_build_path(const char *rel);
 const char *test_src_path(const char *rel);
 /* max|a − b| / max|a| over n values (a is the reference). */
 double test_rel_diff(const float *a, const float *b, size_t n);
+/* The whole file at path (NULL path allowed), NUL-terminated; *len its size when len is not NULL. NULL when it
+ * cannot be read whole. Free with free(). */
+char *test_read_file(const char *path, size_t *len);
 /* Prints a summary and returns the process exit status. */
 int test_report(const char *name);
 
