@@ -15,21 +15,13 @@
 
 static const uint32_t TYPES[] = {QT_F32, QT_F16, QT_BF16};
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd_u32(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
-}
-static float rnd_sym(void) { return (float)rnd_u32() * 0x1p-31f - 1.0f; }
+static float rnd_sym(void) { return (float)test_rand_u32() * 0x1p-31f - 1.0f; }
 /* Symmetric values over magnitudes 2^-12 .. 2^4, zeros of either sign now and then. */
 static float rnd_wide(void)
 {
-    uint32_t u = rnd_u32();
+    uint32_t u = test_rand_u32();
     if (u % 16 == 0) return u % 32 == 0 ? -0.0f : 0.0f;
-    return rnd_sym() * (float)(1 << (rnd_u32() % 17)) * 0x1p-12f;
+    return rnd_sym() * (float)(1 << (test_rand_u32() % 17)) * 0x1p-12f;
 }
 
 /* A problem: nr weight rows of k elements (stride ws bytes), nt tokens of activations as the reference takes
@@ -102,11 +94,11 @@ static void test_bit_identity(void)
             for (int shape = 0; shape < 8; shape++) {
                 p.type = TYPES[ti];
                 p.k = ks[ki];
-                p.nr = shape == 0 ? 8 : shape == 1 ? 16 : 1 + (int64_t)(rnd_u32() % MAXR);
-                p.nt = shape == 0 ? 6 : shape == 7 ? MAXT - (int64_t)(rnd_u32() % 8) : 1 + (int64_t)(rnd_u32() % 20);
-                p.ws = qt_row_bytes(p.type, p.k) + 2 * (rnd_u32() % 8);
+                p.nr = shape == 0 ? 8 : shape == 1 ? 16 : 1 + (int64_t)(test_rand_u32() % MAXR);
+                p.nt = shape == 0 ? 6 : shape == 7 ? MAXT - (int64_t)(test_rand_u32() % 8) : 1 + (int64_t)(test_rand_u32() % 20);
+                p.ws = qt_row_bytes(p.type, p.k) + 2 * (test_rand_u32() % 8);
                 p.as = qt_row_bytes(qt_act_type(p.type), p.k) + 6;
-                p.x_ld = p.k + (int64_t)(rnd_u32() % 9);
+                p.x_ld = p.k + (int64_t)(test_rand_u32() % 9);
                 make_problem(&p);
                 for (int l = QDOT_SCALAR; l < QDOT_LEVEL_COUNT; l++)
                     bad += compare_level((qdot_level)l, &p, y, panel, &compared);

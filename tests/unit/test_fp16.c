@@ -11,21 +11,13 @@
 #include "base/fp16.h"
 #include "testlib.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd_u32(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
-}
 
 /* Row conversion of src[0..n) in chunks of varying length (0..40) so that every lane position and tail length
  * is used; the results go to dst. */
 static void h2f_rows(const uint16_t *src, float *dst, int64_t n)
 {
     for (int64_t i = 0; i < n;) {
-        int64_t len = (int64_t)(rnd_u32() % 41);
+        int64_t len = (int64_t)(test_rand_u32() % 41);
         if (len > n - i) len = n - i;
         xq_fp16_to_f32_row(src + i, dst + i, len);
         i += len;
@@ -35,7 +27,7 @@ static void h2f_rows(const uint16_t *src, float *dst, int64_t n)
 static void f2h_rows(const float *src, uint16_t *dst, float *rounded, int64_t n)
 {
     for (int64_t i = 0; i < n;) {
-        int64_t len = (int64_t)(rnd_u32() % 41);
+        int64_t len = (int64_t)(test_rand_u32() % 41);
         if (len > n - i) len = n - i;
         xq_f32_to_fp16_row(src + i, dst + i, len);
         xq_round_fp16_row(src + i, rounded + i, len);
@@ -53,7 +45,7 @@ static void test_fp16_to_f32_all(void)
     for (int pass = 0; pass < 3; pass++) {
         if (pass == 2) /* shuffled, so NaN lanes sit among ordinary ones */
             for (int i = N - 1; i > 0; i--) {
-                int j = (int)(rnd_u32() % (uint32_t)(i + 1));
+                int j = (int)(test_rand_u32() % (uint32_t)(i + 1));
                 uint16_t t = h[i];
                 h[i] = h[j];
                 h[j] = t;
@@ -91,9 +83,9 @@ static int64_t make_floats(float **out)
     }
     /* every sign and exponent (NaN/inf included) with 64 random mantissas */
     for (uint32_t se = 0; se < 512; se++)
-        for (int k = 0; k < 64; k++) u[n++] = se << 23 | (rnd_u32() & 0x7fffff);
+        for (int k = 0; k < 64; k++) u[n++] = se << 23 | (test_rand_u32() & 0x7fffff);
     /* random bit patterns */
-    while (n < cap - 64) u[n++] = rnd_u32();
+    while (n < cap - 64) u[n++] = test_rand_u32();
     /* specials */
     static const uint32_t special[] = {
         0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x00800000, 0x33000000, 0x33000001,
@@ -103,7 +95,7 @@ static int64_t make_floats(float **out)
     for (size_t k = 0; k < sizeof special / sizeof special[0]; k++) u[n++] = special[k];
     /* shuffle, so specials and NaNs are spread among the SIMD blocks */
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(((uint64_t)rnd_u32() << 32 | rnd_u32()) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(((uint64_t)test_rand_u32() << 32 | test_rand_u32()) % (uint64_t)(i + 1));
         uint32_t t = u[i];
         u[i] = u[j];
         u[j] = t;

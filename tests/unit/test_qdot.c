@@ -16,20 +16,12 @@
 static const uint32_t TYPES[] = {QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1,
                                  QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
 
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint32_t rnd_u32(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
-}
-static float rnd_sym(void) { return (float)rnd_u32() * 0x1p-31f - 1.0f; } /* [-1, 1) */
+static float rnd_sym(void) { return (float)test_rand_u32() * 0x1p-31f - 1.0f; } /* [-1, 1) */
 /* Symmetric values over a wide range of magnitudes (2^-12 .. 2^4), zero now and then. */
 static float rnd_wide(void)
 {
-    if (rnd_u32() % 16 == 0) return 0.0f;
-    return rnd_sym() * (float)(1 << (rnd_u32() % 17)) * 0x1p-12f;
+    if (test_rand_u32() % 16 == 0) return 0.0f;
+    return rnd_sym() * (float)(1 << (test_rand_u32() % 17)) * 0x1p-12f;
 }
 
 static bool is_float_type(uint32_t t) { return t == QT_F32 || t == QT_F16 || t == QT_BF16; }
@@ -58,7 +50,7 @@ static void put_half(uint8_t *p, float v)
 
 static void fill_block(uint32_t type, uint8_t *b, wmode m)
 {
-    for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)(m.fill < 0 ? rnd_u32() : (uint32_t)m.fill);
+    for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)(m.fill < 0 ? test_rand_u32() : (uint32_t)m.fill);
     float d = m.scales == 1 ? 0.0f : rnd_wide(), min = m.scales == 1 ? 0.0f : rnd_wide();
     if (m.scales == 2) min = -(min < 0 ? -min : min) - 0x1p-10f;
     put_half(b + (type == QT_Q6_K ? 208 : 0), d); /* raw bytes could be NaN; the kernels need not match on NaN */
@@ -163,11 +155,11 @@ static void test_tiles(void)
             int64_t n = ns[k];
             size_t ws = qt_row_bytes(type, n) + 8, as = qt_row_bytes(qt_act_type(type), n) + 12;
             for (int shape = 0; shape < 12; shape++) {
-                int64_t nr = shape < 4 ? 16 : 1 + (int64_t)(rnd_u32() % MAXR);
-                int64_t nt = shape < 4 ? shape + 1 : shape == 11 ? 66 + (int64_t)(rnd_u32() % 7) : 1 + (int64_t)(rnd_u32() % 9);
-                wmode m = WMODES[rnd_u32() % COUNT(WMODES)];
+                int64_t nr = shape < 4 ? 16 : 1 + (int64_t)(test_rand_u32() % MAXR);
+                int64_t nt = shape < 4 ? shape + 1 : shape == 11 ? 66 + (int64_t)(test_rand_u32() % 7) : 1 + (int64_t)(test_rand_u32() % 9);
+                wmode m = WMODES[test_rand_u32() % COUNT(WMODES)];
                 for (int64_t r = 0; r < nr; r++) make_weights(type, w + r * ws, n, m);
-                for (int64_t t = 0; t < nt; t++) make_acts(type, a + t * as, n, (int)(rnd_u32() % 4));
+                for (int64_t t = 0; t < nt; t++) make_acts(type, a + t * as, n, (int)(test_rand_u32() % 4));
                 for (int l = QDOT_SCALAR; l < QDOT_LEVEL_COUNT; l++) {
                     qdot_tile_fn f = qdot_tile_kernel_at((qdot_level)l, type);
                     if (!f) continue;
@@ -204,7 +196,7 @@ static void fill_act_input(float *x, int64_t n, int variant)
         int64_t blk = i / 32;
         switch (variant) {
         case 1: if (blk % 3 == 0) x[i] = 0.0f; break;
-        case 2: x[i] = (float)((int)(rnd_u32() % 255) - 127) + (i % 2 ? 0.5f : 0.0f); break; /* ties at id = 1 */
+        case 2: x[i] = (float)((int)(test_rand_u32() % 255) - 127) + (i % 2 ? 0.5f : 0.0f); break; /* ties at id = 1 */
         case 3: if (i % 37 == 5) x[i] = -x[i - 1]; if (i % 97 == 3) x[i] = 0x1p-140f; break;
         case 4: if (i % 61 == 7) x[i] = (i % 3 ? INFINITY : -INFINITY); break;
         case 5: if (i % 53 == 11) x[i] = NAN; if (i % 200 == 17) x[i] = -NAN; break;
@@ -328,6 +320,7 @@ static void print_throughput(void)
 
 int main(void)
 {
+    test_rand_seed(0x243F6A8885A308D3ull); /* this file's sequence */
     test_env_scalar();
     test_tables();
     test_bit_identity();

@@ -15,19 +15,8 @@ static const uint32_t SUPPORTED[] = {QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, 
 static const uint32_t BLOCK_TYPES[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- deterministic random numbers (xorshift64*) ---------------------------------------------------------- */
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint32_t rnd_u32(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-static float rnd_uniform(void) { return (float)rnd_u32() / 2147483648.0f - 1.0f; } /* [-1, 1) */
+static float rnd_uniform(void) { return (float)test_rand_u32() / 2147483648.0f - 1.0f; } /* [-1, 1) */
 static float rnd_normal(void) { return rnd_uniform() + rnd_uniform() + rnd_uniform(); }
 
 /* ---- little-endian fields ------------------------------------------------------------------------------- */
@@ -315,7 +304,7 @@ static void test_known_q6_k(void)
 
 static void randomize_block(uint32_t type, uint8_t *b)
 {
-    for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)rnd_u32();
+    for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)test_rand_u32();
     int d_at = type == QT_Q6_K ? 208 : 0; /* keep the scales finite */
     put_h(b + d_at, rnd_uniform());
     if (type == QT_Q4_1 || type == QT_Q5_1 || type == QT_Q4_K || type == QT_Q5_K) put_h(b + 2, rnd_uniform());
@@ -489,7 +478,7 @@ static void test_float_roundtrip(void)
     for (int kind = 0; kind < 2; kind++) {
         uint32_t type = kind ? QT_BF16 : QT_F16;
         for (int i = 0; i < N; i++) {
-            do bits[i] = (uint16_t)rnd_u32();
+            do bits[i] = (uint16_t)test_rand_u32();
             while (kind ? (bits[i] & 0x7F80) == 0x7F80 : (bits[i] & 0x7C00) == 0x7C00); /* finite only */
             x[i] = kind ? xq_bf16_to_f32(bits[i]) : xq_fp16_to_f32(bits[i]);
         }

@@ -60,3 +60,18 @@ char *test_read_file(const char *path, size_t *len)
     }
     return data;
 }
+
+static uint64_t rand_state = 0x9E3779B97F4A7C15ull;
+
+void test_rand_seed(uint64_t seed)
+{
+    rand_state = seed;
+}
+
+uint32_t test_rand_u32(void)
+{
+    rand_state ^= rand_state >> 12;
+    rand_state ^= rand_state << 25;
+    rand_state ^= rand_state >> 27;
+    return (uint32_t)((rand_state * 0x2545F4914F6CDD1Dull) >> 32);
+}

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -49,6 +50,10 @@ double test_rel_diff(const float *a, const float *b, size_t n);
 /* The whole file at path (NULL path allowed), NUL-terminated; *len its size when len is not NULL. NULL when it
  * cannot be read whole. Free with free(). */
 char *test_read_file(const char *path, size_t *len);
+/* Deterministic random numbers (xorshift64*), one sequence per process; test_rand_seed restarts it (the default
+ * seed is 0x9E3779B97F4A7C15). */
+void test_rand_seed(uint64_t seed);
+uint32_t test_rand_u32(void);
 /* Prints a summary and returns the process exit status. */
 int test_report(const char *name);
 
