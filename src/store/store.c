@@ -469,25 +469,27 @@ int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expa
     return fail(st, rc, "cannot write", err);
 }
 
-int store_expand_all(store *st, int64_t run, xq_err *err)
+int store_expand_all(store *st, int64_t run, size_t max_blocks, bool *more, xq_err *err)
 {
     enum { CHUNK = 256 }; /* blocks per transaction: ~100k rows, so readers see progress */
+    if (more) *more = false;
     if (store_in_transaction(st) && store_commit(st, err)) return err->code;
-    size_t done = CHUNK;
-    while (done == CHUNK) {
+    for (size_t left = max_blocks, done = CHUNK; done == CHUNK && left > 0; left -= done) {
+        size_t chunk = left < CHUNK ? left : CHUNK;
         int rc = store_begin(st, err);
-        if (!rc) rc = store_expand_pending(st, run, CHUNK, &done, err);
+        if (!rc) rc = store_expand_pending(st, run, chunk, &done, err);
         if (rc) {
             sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
             st->in_txn = false;
             return rc;
         }
         if ((rc = store_commit(st, err))) return rc;
+        if (more) *more = done == chunk; /* a full chunk: blocks may remain */
+        if (done < chunk) break;
     }
     return XQ_OK;
 }
 
-/* Whether the process that writes run (status 'running', pid, host) may still be alive. */
 /* Whether the process that writes a run (status 'running', pid, host) may still be alive. */
 static bool writer_alive(const char *status, int64_t pid, const char *host)
 {
@@ -521,7 +523,7 @@ static int recover_orphans(store *st, xq_err *err)
     int64_t runs[MAX_RUNS];
     int n = store_orphaned_runs(st->db, runs, MAX_RUNS);
     for (int i = 0; i < n; i++) {
-        int r = store_expand_all(st, runs[i], err);
+        int r = store_expand_all(st, runs[i], SIZE_MAX, NULL, err);
         if (r) return r;
     }
     return XQ_OK;

@@ -60,9 +60,10 @@ int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t 
  * them. In the caller's transaction. *expanded: blocks done (fewer than max_blocks: none left). XQ_EINPUT when a
  * block is damaged. */
 int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expanded, xq_err *err);
-/* All of run's pending blocks (every run's when run < 0), in transactions of its own (an open one is committed
- * first). store_open does this for runs whose writer was killed. */
-int store_expand_all(store *st, int64_t run, xq_err *err);
+/* Up to max_blocks (SIZE_MAX: all) of run's pending blocks (every run's when run < 0), in transactions of its
+ * own (an open one is committed first); *more (may be NULL): some may remain. store_open does this for runs
+ * whose writer was killed, the trace writer in a pause and at the end. */
+int store_expand_all(store *st, int64_t run, size_t max_blocks, bool *more, xq_err *err);
 /* Runs of the trace open as db whose op spans wait packed while their writer is gone (status 'running' and its
  * process on this host has exited, or a finished status); up to max ids into runs, returns the count. */
 int store_orphaned_runs(sqlite3 *db, int64_t *runs, int max);

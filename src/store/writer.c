@@ -4,7 +4,7 @@
  * engine) and fuller multi-row inserts.
  * When the engine runs a thread on every core, every microsecond this thread spends is taken from the engine, and
  * an op row costs ~400 ns (7–10 % of a 2-core decode). Then it packs each step's ops into one op_pending row
- * (~40 ns a span) and builds the op rows when the engine pauses (QUIET_POLLS polls found nothing) and at the end;
+ * (~60 ns a span) and builds the op rows when the engine pauses (QUIET_POLLS polls found nothing) and at the end;
  * with a core to spare it writes op rows at once. Steps, the run and its facts are written at once either way. */
 #include "store/writer.h"
 
@@ -115,17 +115,7 @@ static void late_facts(store_writer *w, bool wait)
 static void expand_some(store_writer *w)
 {
     xq_err e = {0};
-    size_t done = 0;
-    if (!store_in_transaction(w->st)) {
-        if (store_begin(w->st, &e)) {
-            record_failure(w, &e);
-            return;
-        }
-        w->txn_t0 = xq_now_ns();
-    }
-    if (store_expand_pending(w->st, w->run, EXPAND_BLOCKS, &done, &e)) record_failure(w, &e);
-    if (done < EXPAND_BLOCKS) w->pending = false;
-    if (store_commit(w->st, &e)) record_failure(w, &e);
+    if (store_expand_all(w->st, w->run, EXPAND_BLOCKS, &w->pending, &e)) record_failure(w, &e);
 }
 
 static void *writer_main(void *arg)
@@ -190,7 +180,7 @@ int store_writer_finish(store_writer *w, const char *status, xq_err *err)
     pthread_join(w->thread, NULL);
     late_facts(w, true);
     xq_err e = {0};
-    if (w->pending && !w->failed && store_expand_all(w->st, w->run, &e)) record_failure(w, &e);
+    if (w->pending && !w->failed && store_expand_all(w->st, w->run, SIZE_MAX, NULL, &e)) record_failure(w, &e);
     prof_stats stats;
     prof_get_stats(w->prof, &stats);
     if (!w->failed && store_run_end(w->st, w->run, status, &stats, prof_counters_status(w->prof), &e))

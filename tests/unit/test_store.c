@@ -256,7 +256,7 @@ static int64_t write_steps(const char *path, bool packed, bool expand)
         if (whole) CHECK(store_insert_step(st, run, &sr, &err) == XQ_OK);
     }
     CHECK(store_commit(st, &err) == XQ_OK);
-    if (expand) CHECK(store_expand_all(st, run, &err) == XQ_OK);
+    if (expand) CHECK(store_expand_all(st, run, SIZE_MAX, NULL, &err) == XQ_OK);
     store_close(st);
     return run;
 }
