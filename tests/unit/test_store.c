@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/pool.h"
 #include "store/export.h"
 #include "store/export_util.h"
 #include "store/oppack.h"
@@ -150,11 +152,13 @@ static void test_refusals(void)
     CHECK(store_open("/proc/xq_no_such_dir/t.db", &st, &err) == XQ_ERUN);
 }
 
-static void test_writer(void)
+/* pause_ms ≥ 0: after the queue drained, wait that long before finishing, and check in between that a writer
+ * packing spans (the engine's threads given as every core) built their op rows in the pause. */
+static void test_writer(int pause_ms)
 {
     xq_err err = {0};
     prof *p = NULL;
-    prof_params pp = {.n_layer = 2, .counters = true};
+    prof_params pp = {.n_layer = 2, .n_threads = pause_ms >= 0 ? xq_cpu_count() : 0, .counters = true};
     CHECK(prof_create(&pp, &p, &err) == XQ_OK);
     const span_sink *sink = prof_sink(p);
     for (int step = 0; step < 3; step++) {
@@ -169,12 +173,22 @@ static void test_writer(void)
     store *st = NULL;
     int64_t run = 0;
     store_run_info ri = {.command = "xqprof test", .version = "v", .model_name = "m", .cache_mode = "fp16"};
-    CHECK(store_open(tmp("w.db"), &st, &err) == XQ_OK && store_run_begin(st, &ri, &run, &err) == XQ_OK);
+    const char *path = tmp(pause_ms >= 0 ? "w_pause.db" : "w.db");
+    CHECK(store_open(path, &st, &err) == XQ_OK && store_run_begin(st, &ri, &run, &err) == XQ_OK);
     store_writer *w = NULL;
     CHECK(store_writer_start(st, run, p, NULL, &w, &err) == XQ_OK);
+    if (pause_ms >= 0) {
+        struct timespec ms = {0, 1000 * 1000};
+        while (!prof_queue_empty(p))
+            nanosleep(&ms, NULL);
+        struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000L * 1000};
+        nanosleep(&pause, NULL);
+        CHECK(store_writer_packing(w));
+        CHECKF(query_int(path, "SELECT count(*) FROM op") == 6 && query_int(path, "SELECT count(*) FROM op_pending") == 0,
+               "op rows not built in a %d ms pause", pause_ms);
+    }
     CHECK(store_writer_finish(w, "done", &err) == XQ_OK);
     store_close(st);
-    const char *path = tmp("w.db");
     CHECK(query_int(path, "SELECT count(*) FROM step") == 3 && query_int(path, "SELECT count(*) FROM op") == 6);
     CHECK(query_int(path, "SELECT count(*) FROM step WHERE idx = 0 AND phase = 'prefill'") == 1);
     CHECK(query_int(path, "SELECT count(*) FROM step WHERE op_last - op_first = 1") == 3);
@@ -377,7 +391,8 @@ int main(void)
     setenv("XDG_CACHE_HOME", dir, 1); /* keep model hashes and calibrations of this test out of the user's cache */
     test_schema_identity();
     test_refusals();
-    test_writer();
+    test_writer(-1);
+    test_writer(500); /* the writer looks every 25 ms and builds after 50 ms without a span */
     test_pending();
     test_oppack();
     test_json_escaping();
