@@ -5,7 +5,7 @@
 -- A file written by an older xqprof is upgraded in place by forward migrations (src/store/schema.c);
 -- a file with a newer user_version is refused.
 PRAGMA application_id = 1481723974; -- 0x58515046, "XQPF"
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 CREATE TABLE IF NOT EXISTS device (
     id INTEGER PRIMARY KEY,
@@ -101,14 +101,16 @@ CREATE TABLE IF NOT EXISTS op (
 
 -- Op spans not yet turned into op rows (version 2). When the engine runs a thread on every core, the writer
 -- stores each step's ops packed in one BLOB (src/store/oppack.h: a row costs a core ~400 ns, a packed record
--- ~40 ns) and builds the op rows when a core is free: at once when the engine leaves one, else when the engine
+-- ~35 ns) and builds the op rows when a core is free: at once when the engine leaves one, else when the engine
 -- pauses and when the run ends. After a crash, the next xqprof that opens the file builds them. A finished
 -- trace has no row here; while one is here, its run's op rows (and step.op_first/op_last) are incomplete.
 CREATE TABLE IF NOT EXISTS op_pending (
     run INTEGER NOT NULL,
     step INTEGER,                    -- step.idx whose row follows these ops, NULL if the batch ended mid-step
     n INTEGER NOT NULL,              -- records in data
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    codec INTEGER NOT NULL DEFAULT 1 -- (version 3) how data is coded: 1 records alone, 2 chained to the run's
+                                     -- previous block (src/store/oppack.h)
 );
 
 CREATE TABLE IF NOT EXISTS metric (

@@ -8,9 +8,12 @@
 
 #include "trace_schema.h"
 
-/* migrations[v - 1] upgrades a version v file to v + 1. 1 → 2: run.pid and run.host (schema.sql then adds the
- * op_pending table). */
-static const char *const migrations[] = {"ALTER TABLE run ADD COLUMN pid INTEGER; ALTER TABLE run ADD COLUMN host TEXT;"};
+/* migrations[v - 1] upgrades a version v file to v + 1, making what version v + 1 had. 1 → 2: run.pid, run.host
+ * and op_pending; 2 → 3: op_pending.codec (a killed run's blocks written by version 2 keep codec 1). */
+static const char *const migrations[] = {
+    "ALTER TABLE run ADD COLUMN pid INTEGER; ALTER TABLE run ADD COLUMN host TEXT; "
+    "CREATE TABLE op_pending (run INTEGER NOT NULL, step INTEGER, n INTEGER NOT NULL, data BLOB NOT NULL);",
+    "ALTER TABLE op_pending ADD COLUMN codec INTEGER NOT NULL DEFAULT 1;"};
 
 static long long pragma_value(const char *name)
 {

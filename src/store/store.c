@@ -26,11 +26,13 @@ struct store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *ins_op[OP_INSERTS], *ins_step; /* ins_op[i]: 2^i rows at once */
-    sqlite3_stmt *ins_pending, *sel_pending, *del_pending, *set_step_ops;
-    uint8_t *packed;          /* store_insert_pending's buffer, packed_cap bytes */
-    prof_op_rec *unpacked;    /* store_expand_pending's, unpacked_cap records */
+    sqlite3_stmt *ins_pending, *sel_pending, *del_pending, *set_step_ops, *first_pending, *set_pending;
+    uint8_t *packed;       /* store_insert_pending's buffer, packed_cap bytes */
+    oppack_ctx enc, dec;   /* the chains of packed blocks this store writes and reads (oppack.h) */
+    bool enc_carry;        /* the next block written must carry its context: its predecessors became rows */
+    prof_op_rec *unpacked; /* store_expand_pending's, unpacked_cap records */
     size_t packed_cap, unpacked_cap;
-    char host[256];           /* this machine's name, recorded with each run */
+    char host[256];                       /* this machine's name, recorded with each run */
     int64_t exp_run, exp_first, exp_last; /* expansion: rowids of op rows built since the last step of exp_run */
     bool in_txn;
     int statm_fd;              /* /proc/self/statm, kept open */
@@ -114,13 +116,18 @@ static int configure(store *st, xq_err *err)
         rc = prepare_op_insert(st, 1 << i, &st->ins_op[i]);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(st->db, INSERT_STEP, -1, &st->ins_step, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(st->db, "INSERT INTO op_pending (run, step, n, data) VALUES (?, ?, ?, ?)", -1,
+        rc = sqlite3_prepare_v2(st->db, "INSERT INTO op_pending (run, step, n, data, codec) VALUES (?, ?, ?, ?, 2)", -1,
                                 &st->ins_pending, NULL);
-    if (rc == SQLITE_OK) /* run −1: every run's */
+    if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(st->db,
-                                "SELECT rowid, run, step, n, data FROM op_pending WHERE ?1 < 0 OR run = ?1 "
-                                "ORDER BY rowid LIMIT ?2",
-                                -1, &st->sel_pending, NULL);
+                                "SELECT rowid, step, n, data, codec FROM op_pending WHERE run = ? ORDER BY rowid", -1,
+                                &st->sel_pending, NULL);
+    if (rc == SQLITE_OK)
+        rc =
+            sqlite3_prepare_v2(st->db, "SELECT rowid, codec, data FROM op_pending WHERE run = ? ORDER BY rowid LIMIT 1",
+                               -1, &st->first_pending, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(st->db, "UPDATE op_pending SET data = ? WHERE rowid = ?", -1, &st->set_pending, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(st->db, "DELETE FROM op_pending WHERE rowid = ?", -1, &st->del_pending, NULL);
     if (rc == SQLITE_OK)
@@ -144,7 +151,7 @@ int store_open(const char *path, store **out, xq_err *err)
     st->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (gethostname(st->host, sizeof st->host - 1)) snprintf(st->host, sizeof st->host, "unknown");
     st->op_first = st->exp_first = -1;
-    st->exp_run = -1;
+    st->exp_run = st->enc.run = st->dec.run = -1;
     st->page_bytes = sysconf(_SC_PAGESIZE);
     /* No connection mutex: one thread at a time uses a store (store.h), and locking it in every bind and step
      * was a third of the writer's profile. */
@@ -169,6 +176,10 @@ void store_close(store *st)
     sqlite3_finalize(st->sel_pending);
     sqlite3_finalize(st->del_pending);
     sqlite3_finalize(st->set_step_ops);
+    sqlite3_finalize(st->first_pending);
+    sqlite3_finalize(st->set_pending);
+    oppack_ctx_free(&st->enc);
+    oppack_ctx_free(&st->dec);
     free(st->packed);
     free(st->unpacked);
     if (st->db) {
@@ -280,6 +291,16 @@ int store_begin(store *st, xq_err *err)
     return XQ_OK;
 }
 
+/* Ends the open transaction without its changes: the chains of packed blocks in memory may be ahead of the file,
+ * so the next block written carries its context and the next one read must. */
+static void rollback(store *st)
+{
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->in_txn = false;
+    st->enc_carry = true;
+    st->dec.run = -1;
+}
+
 int store_commit(store *st, xq_err *err)
 {
     int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
@@ -288,8 +309,7 @@ int store_commit(store *st, xq_err *err)
         return XQ_OK;
     }
     fail(st, rc, "cannot write", err);
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    st->in_txn = false;
+    rollback(st);
     return err ? err->code : XQ_ERUN;
 }
 
@@ -403,9 +423,17 @@ int store_insert_ops(store *st, int64_t run, const prof_op_rec *ops, size_t n, x
 
 int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t n, int64_t step, xq_err *err)
 {
-    if (!xq_grow((void **)&st->packed, &st->packed_cap, n * OPPACK_MAX_RECORD + 1, 1)) /* never NULL: a BLOB, not NULL */
+    if (st->enc.run != run) { /* a new chain */
+        oppack_ctx_reset(&st->enc, run);
+        st->enc_carry = true;
+    }
+    size_t bytes = 0;
+    if (xq_grow((void **)&st->packed, &st->packed_cap, oppack_block_bound(&st->enc, n), 1))
+        bytes = oppack_block_encode(&st->enc, ops, n, step >= 0, st->enc_carry, st->packed);
+    if (!bytes) {
+        st->enc.run = -1; /* half advanced */
         return xq_fail(err, XQ_ERUN, "%s: out of memory for packed spans", st->path);
-    size_t bytes = oppack_encode(ops, n, st->packed);
+    }
     sqlite3_stmt *s = st->ins_pending;
     sqlite3_bind_int64(s, 1, run);
     bind_or_null(s, 2, step);
@@ -413,11 +441,18 @@ int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t 
     sqlite3_bind_blob(s, 4, st->packed, (int)bytes, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? XQ_OK : fail(st, rc, "cannot write", err);
+    if (rc != SQLITE_DONE) {
+        st->enc.run = -1;
+        return fail(st, rc, "cannot write", err);
+    }
+    st->enc.last_block = sqlite3_last_insert_rowid(st->db);
+    st->enc_carry = false;
+    return XQ_OK;
 }
 
 /* The op rows of one pending block (in the open transaction), then its step's rowid range, then its deletion. */
-static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int64_t n, const void *data, int size)
+static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int64_t n, int codec, const void *data,
+                        int size)
 {
     if (run != st->exp_run) { /* a partial block's ops belong with its run's next step only */
         st->exp_run = run;
@@ -425,7 +460,11 @@ static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int
     }
     if (n < 0 || !xq_grow((void **)&st->unpacked, &st->unpacked_cap, (size_t)n, sizeof(prof_op_rec)))
         return SQLITE_NOMEM;
-    long got = oppack_decode(data, (size_t)size, st->unpacked, (size_t)n);
+    long got = codec == OPPACK_CODEC_RECORDS ? oppack_decode(data, (size_t)size, st->unpacked, (size_t)n)
+               : codec == OPPACK_CODEC_CHAINED
+                   ? oppack_block_decode(&st->dec, run, rowid, data, (size_t)size, step >= 0, st->unpacked, (size_t)n)
+                   : -1;
+    if (got == -2) return SQLITE_NOMEM;
     if (got != n) return SQLITE_CORRUPT;
     int rc = SQLITE_OK;
     for (size_t i = 0, done = 0; rc == SQLITE_OK && i < (size_t)n; i += done)
@@ -448,22 +487,57 @@ static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int
     return rc;
 }
 
+/* After blocks of run became rows: the chain's first remaining block is made to carry its context (when it was
+ * coded against the blocks just deleted), so that it decodes alone should this process die; when none remains,
+ * the next block written carries it. */
+static int keep_chain_decodable(store *st, int64_t run)
+{
+    sqlite3_stmt *s = st->first_pending;
+    sqlite3_bind_int64(s, 1, run);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        if (run == st->enc.run) st->enc_carry = true;
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_ROW && sqlite3_column_int(s, 1) == OPPACK_CODEC_CHAINED && st->dec.run == run) {
+        const uint8_t *data = sqlite3_column_blob(s, 2);
+        size_t size = (size_t)sqlite3_column_bytes(s, 2), bytes = 0;
+        if (data && !oppack_block_carries(data, size) &&
+            xq_grow((void **)&st->packed, &st->packed_cap, oppack_block_bound(&st->dec, 0) + size, 1))
+            bytes = oppack_block_rekey(&st->dec, data, size, st->packed);
+        if (bytes) {
+            sqlite3_bind_blob(st->set_pending, 1, st->packed, (int)bytes, SQLITE_STATIC);
+            sqlite3_bind_int64(st->set_pending, 2, sqlite3_column_int64(s, 0));
+            rc = sqlite3_step(st->set_pending) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(st->db);
+            sqlite3_reset(st->set_pending);
+        } else {
+            rc = SQLITE_OK; /* it carries one already, or is damaged (its expansion will say so) */
+        }
+    } else if (rc == SQLITE_ROW) {
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
 int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expanded, xq_err *err)
 {
     *expanded = 0;
     sqlite3_stmt *s = st->sel_pending;
-    sqlite3_bind_int64(s, 1, run < 0 ? -1 : run);
-    sqlite3_bind_int64(s, 2, (int64_t)max_blocks);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = expand_block(st, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-                          sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2),
-                          sqlite3_column_int64(s, 3), sqlite3_column_blob(s, 4), sqlite3_column_bytes(s, 4));
-        if (rc != SQLITE_OK) break;
-        (*expanded)++;
+    sqlite3_bind_int64(s, 1, run);
+    int rc = SQLITE_OK;
+    bool mid_step = false;
+    /* Never stopping mid-step: the rowids of a step's first ops are known only in memory until its step row. */
+    while (rc == SQLITE_OK && (*expanded < max_blocks || mid_step)) {
+        if ((rc = sqlite3_step(s)) != SQLITE_ROW) break;
+        int64_t step = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
+        rc = expand_block(st, sqlite3_column_int64(s, 0), run, step, sqlite3_column_int64(s, 2),
+                          sqlite3_column_int(s, 4), sqlite3_column_blob(s, 3), sqlite3_column_bytes(s, 3));
+        if (rc == SQLITE_OK) (*expanded)++, mid_step = step < 0;
     }
     sqlite3_reset(s);
+    if ((rc == SQLITE_DONE || rc == SQLITE_OK) && *expanded) rc = keep_chain_decodable(st, run);
     if (rc == SQLITE_DONE || rc == SQLITE_OK) return XQ_OK;
+    if (rc == SQLITE_NOMEM) return xq_fail(err, XQ_ERUN, "%s: out of memory for packed spans", st->path);
     if (rc == SQLITE_CORRUPT)
         return xq_fail(err, XQ_EINPUT, "%s: a block of packed op spans is damaged (op_pending)", st->path);
     return fail(st, rc, "cannot write", err);
@@ -474,18 +548,18 @@ int store_expand_all(store *st, int64_t run, size_t max_blocks, bool *more, xq_e
     enum { CHUNK = 256 }; /* blocks per transaction: ~100k rows, so readers see progress */
     if (more) *more = false;
     if (store_in_transaction(st) && store_commit(st, err)) return err->code;
-    for (size_t left = max_blocks, done = CHUNK; done == CHUNK && left > 0; left -= done) {
-        size_t chunk = left < CHUNK ? left : CHUNK;
+    for (size_t left = max_blocks; left > 0;) {
+        size_t chunk = left < CHUNK ? left : CHUNK, done = 0;
         int rc = store_begin(st, err);
         if (!rc) rc = store_expand_pending(st, run, chunk, &done, err);
         if (rc) {
-            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-            st->in_txn = false;
+            rollback(st);
             return rc;
         }
         if ((rc = store_commit(st, err))) return rc;
-        if (more) *more = done == chunk; /* a full chunk: blocks may remain */
+        if (more) *more = done >= chunk; /* a full chunk: blocks may remain */
         if (done < chunk) break;
+        left = done < left ? left - done : 0; /* a chunk may run on to its step's end */
     }
     return XQ_OK;
 }

@@ -55,12 +55,13 @@ int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err 
 /* The cheap alternative to store_insert_ops while the engine needs every core (schema.sql, op_pending): the ops
  * packed into one row; step is the step whose row follows them, or −1 when the batch ended mid-step. */
 int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t n, int64_t step, xq_err *err);
-/* Builds the op rows of up to max_blocks pending blocks, oldest first, of run (every run's when run < 0), sets
- * their steps' op_first/op_last and deletes the blocks: the rows end up as store_insert_ops would have written
- * them. In the caller's transaction. *expanded: blocks done (fewer than max_blocks: none left). XQ_EINPUT when a
- * block is damaged. */
+/* Builds the op rows of up to max_blocks pending blocks, oldest first, of run, sets their steps'
+ * op_first/op_last and deletes the blocks: the rows end up as store_insert_ops would have written them. In the
+ * caller's transaction; it goes on past max_blocks to the end of a step, and the blocks left stay decodable
+ * without the deleted ones. *expanded: blocks done (fewer than max_blocks: none left). XQ_EINPUT when a block
+ * is damaged. */
 int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expanded, xq_err *err);
-/* Up to max_blocks (SIZE_MAX: all) of run's pending blocks (every run's when run < 0), in transactions of its
+/* Up to max_blocks (SIZE_MAX: all) of run's pending blocks, in transactions of its
  * own (an open one is committed first); *more (may be NULL): some may remain. store_open does this for runs
  * whose writer was killed, the trace writer in a pause and at the end. */
 int store_expand_all(store *st, int64_t run, size_t max_blocks, bool *more, xq_err *err);

@@ -1,6 +1,9 @@
 /* The trace store: a new file gets the embedded schema (application_id, user_version, WAL); a second open
- * appends a run; a version 1 file is upgraded; packed op spans (op_pending) become exactly the rows a direct
- * insert writes, on finish and, for a killed writer, at the next open (not while the writer lives); files that are not SQLite, not ours or from a newer schema are refused as bad input (XQ_EINPUT);
+ * appends a run; version 1 and 2 files are upgraded; packed op spans (op_pending) become exactly the rows a
+ * direct insert writes, on finish and, for a killed writer, at the next open (not while the writer lives), also
+ * when it was killed after building part of them and when a version 2 writer packed them; chained blocks decode
+ * only in their chain or carrying their context; files that are not SQLite, not ours or from a newer schema are
+ * refused as bad input (XQ_EINPUT);
  * the writer records steps and ops with NULL (never 0) for unavailable counters; exporters escape JSON strings
  * (quotes, control characters, invalid UTF-8) and CSV fields; SHA-256 matches FIPS 180-4 test vectors. */
 #include <sqlite3.h>
@@ -75,7 +78,7 @@ static char *v1_schema(void)
     char *s = strdup(store_schema_text());
     bool ok = s && cut(s, "spans_unmatched INTEGER,", "ignored\n") && cut(s, "    pid INTEGER,", "\n") &&
               cut(s, "    host TEXT", "\n") && cut(s, "CREATE TABLE IF NOT EXISTS op_pending", ");\n");
-    char *v = ok ? strstr(s, "user_version = 2") : NULL;
+    char *v = ok ? strstr(s, "user_version = 3") : NULL;
     if (v) v[strlen("user_version = ")] = '1';
     if (!v) {
         free(s);
@@ -97,7 +100,7 @@ static char *v1_schema(void)
 
 static void test_schema_identity(void)
 {
-    CHECK(store_schema_version() == 2 && store_application_id() == 0x58515046);
+    CHECK(store_schema_version() == 3 && store_application_id() == 0x58515046);
     const char *path = tmp("new.db");
     xq_err err = {0};
     store *st = NULL;
@@ -109,7 +112,7 @@ static void test_schema_identity(void)
         store_close(st);
     }
     CHECK(query_int(path, "PRAGMA application_id") == 0x58515046);
-    CHECK(query_int(path, "PRAGMA user_version") == 2);
+    CHECK(query_int(path, "PRAGMA user_version") == 3);
     CHECK(query_int(path, "SELECT count(*) FROM run") == 2);
     char q[128];
     snprintf(q, sizeof q, "SELECT count(*) FROM run WHERE pid = %d AND host IS NOT NULL", (int)getpid());
@@ -126,7 +129,7 @@ static void test_schema_identity(void)
     exec(path, "INSERT INTO run (started, command, version) VALUES ('t', 'c', 'v'), ('t', 'c', 'v')");
     CHECK(store_open(path, &st, &err) == XQ_OK);
     store_close(st);
-    CHECK(query_int(path, "PRAGMA user_version") == 2 && query_int(path, "SELECT count(*) FROM run") == 2);
+    CHECK(query_int(path, "PRAGMA user_version") == 3 && query_int(path, "SELECT count(*) FROM run") == 2);
     CHECK(query_int(path, "SELECT count(*) FROM run WHERE pid IS NULL AND host IS NULL") == 2);
     CHECK(query_int(path, "SELECT count(*) FROM op_pending") == 0);
 }
@@ -275,6 +278,28 @@ static int64_t write_steps(const char *path, bool packed, bool expand)
     return run;
 }
 
+/* Makes the writer of every run in path a process that has exited. */
+static void writer_gone(const char *path)
+{
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE run SET pid = %d", (int)child);
+    exec(path, sql);
+}
+
+/* Whether path's op rows equal those of rows.db (written at once by write_steps). */
+static bool same_rows(const char *path)
+{
+    char *a = dump(tmp("rows.db"), "SELECT rowid, * FROM op ORDER BY rowid"),
+         *b = dump(path, "SELECT rowid, * FROM op ORDER BY rowid");
+    bool same = a && b && strlen(a) > 100 && !strcmp(a, b);
+    free(a);
+    free(b);
+    return same;
+}
+
 static void test_pending(void)
 {
     /* Packed then built: the same op rows (every column, same rowids) and step rowid ranges as rows at once. */
@@ -305,19 +330,61 @@ static void test_pending(void)
     CHECK(query_int(tmp("live.db"), "SELECT count(*) FROM op_pending") == STEPS + 3);
     CHECK(query_int(tmp("live.db"), "SELECT count(*) FROM op") == 0);
     /* Its writer gone (a pid that has exited): the next open — here a reader's — builds the rows, as above. */
-    pid_t child = fork();
-    if (child == 0) _exit(0);
-    waitpid(child, NULL, 0);
-    char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE run SET pid = %d", (int)child);
-    exec(tmp("live.db"), sql);
+    writer_gone(tmp("live.db"));
     CHECK(store_reader_open(tmp("live.db"), &r, &err) == XQ_OK);
     store_reader_close(r);
     CHECK(query_int(tmp("live.db"), "SELECT count(*) FROM op_pending") == 0);
-    a = dump(tmp("rows.db"), ops_sql), b = dump(tmp("live.db"), ops_sql);
-    CHECKF(a && b && !strcmp(a, b), "recovered op rows differ:\n%s\nvs\n%s", a, b);
+    CHECKF(same_rows(tmp("live.db")), "recovered op rows differ");
+
+    /* Killed after its writer built the first steps in a pause: the next block, coded against the last built, was
+     * made to carry its context, so the rows still come out whole. */
+    int64_t run = write_steps(tmp("half.db"), true, false);
+    CHECK(store_open(tmp("half.db"), &st, &err) == XQ_OK);
+    bool more = false;
+    CHECK(store_expand_all(st, run, 2, &more, &err) == XQ_OK && more);
+    store_close(st);
+    CHECK(query_int(tmp("half.db"), "SELECT count(*) FROM op_pending") == STEPS); /* on to the end of step 1 */
+    CHECK(query_int(tmp("half.db"), "SELECT unicode(data) FROM op_pending ORDER BY rowid LIMIT 1") == 1);
+    writer_gone(tmp("half.db"));
+    CHECK(store_open(tmp("half.db"), &st, &err) == XQ_OK);
+    store_close(st);
+    CHECK(query_int(tmp("half.db"), "SELECT count(*) FROM op_pending") == 0);
+    CHECKF(same_rows(tmp("half.db")), "op rows after a half-built kill differ");
+    a = dump(tmp("rows.db"), steps_sql), b = dump(tmp("half.db"), steps_sql);
+    CHECKF(a && b && !strcmp(a, b), "step ranges after a half-built kill differ:\n%s\nvs\n%s", a, b);
     free(a);
     free(b);
+
+    /* A version 2 file whose killed run left blocks of codec 1: upgraded, and its rows built. */
+    write_steps(tmp("v2.db"), true, false);
+    exec(tmp("v2.db"), "DELETE FROM op_pending; ALTER TABLE op_pending DROP COLUMN codec; PRAGMA user_version = 2");
+    sqlite3 *db = NULL;
+    sqlite3_stmt *ins = NULL;
+    CHECK(sqlite3_open(tmp("v2.db"), &db) == SQLITE_OK &&
+          sqlite3_prepare_v2(db, "INSERT INTO op_pending (run, step, n, data) VALUES (?, ?, ?, ?)", -1, &ins, NULL) ==
+              SQLITE_OK);
+    for (int step = 0; ins && step <= STEPS; step++) {
+        prof_op_rec ops[OPS];
+        uint8_t buf[OPS * OPPACK_MAX_RECORD];
+        for (int i = 0; i < OPS; i++)
+            ops[i] = op_at(step, i);
+        size_t bytes = oppack_encode(ops, OPS, buf);
+        sqlite3_bind_int64(ins, 1, run);
+        if (step < STEPS) sqlite3_bind_int(ins, 2, step);
+        else sqlite3_bind_null(ins, 2);
+        sqlite3_bind_int(ins, 3, OPS);
+        sqlite3_bind_blob(ins, 4, buf, (int)bytes, SQLITE_TRANSIENT);
+        CHECK(sqlite3_step(ins) == SQLITE_DONE);
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    writer_gone(tmp("v2.db"));
+    CHECK(store_reader_open(tmp("v2.db"), &r, &err) == XQ_OK);
+    store_reader_close(r);
+    CHECK(query_int(tmp("v2.db"), "PRAGMA user_version") == 3);
+    CHECK(query_int(tmp("v2.db"), "SELECT count(*) FROM op_pending") == 0);
+    CHECKF(same_rows(tmp("v2.db")), "op rows of a version 2 file's codec 1 blocks differ");
 
     /* A damaged block is bad input, named as such. */
     write_steps(tmp("bad.db"), true, false);
@@ -352,6 +419,109 @@ static void test_oppack(void)
     uint8_t runaway[12];
     memset(runaway, 0xff, sizeof runaway); /* a varint longer than 64 bits */
     CHECK(oppack_decode(runaway, sizeof runaway, out, OPS) == -1);
+}
+
+static bool same_record(const prof_op_rec *a, const prof_op_rec *b)
+{
+    return a->step == b->step && a->t_ns == b->t_ns && a->ns == b->ns && a->self_ns == b->self_ns &&
+           a->layer == b->layer && a->op == b->op && a->depth == b->depth && a->cost.flops == b->cost.flops &&
+           a->cost.bytes_weights == b->cost.bytes_weights && a->cost.bytes_cache_read == b->cost.bytes_cache_read &&
+           a->cost.bytes_cache_write == b->cost.bytes_cache_write && a->cost.bytes_act == b->cost.bytes_act &&
+           a->cost.remat == b->cost.remat;
+}
+
+/* Codec 2: blocks decode in their chain's order to the records coded, a block of a step like the previous one is
+ * small, a block out of its chain is refused unless made to carry its context, damage is refused. */
+static void test_oppack_chained(void)
+{
+    enum { BLOCKS = 6, MAX = 64 };
+    /* step 0 (every field differs from nothing); step 1 in two blocks; step 2 like step 1; step 3's ops, then an
+     * empty block ending it */
+    static const struct {
+        int step, from, n;
+        bool ends;
+    } plan[BLOCKS] = {{0, 0, OPS, true},  {1, 0, 2, false},  {1, 2, OPS - 2, true},
+                      {2, 0, OPS, true},  {3, 0, OPS, false}, {3, 0, 0, true}};
+    prof_op_rec in[BLOCKS][OPS], out[MAX];
+    uint8_t *blocks[BLOCKS + 1] = {0};
+    size_t sizes[BLOCKS + 1];
+    oppack_ctx enc = {.run = -1}, dec = {.run = -1}, before[BLOCKS] = {{0}};
+    oppack_ctx_reset(&enc, 7);
+    for (int b = 0; b < BLOCKS; b++) {
+        for (int i = 0; i < plan[b].n; i++) {
+            in[b][i] = op_at(plan[b].step, plan[b].from + i);
+            in[b][i].t_ns += 37 * i * i; /* irregular gaps */
+            in[b][i].cost.bytes_cache_read += 64 * plan[b].step; /* the attention's context grows */
+        }
+        blocks[b] = malloc(oppack_block_bound(&enc, (size_t)plan[b].n));
+        sizes[b] = oppack_block_encode(&enc, in[b], (size_t)plan[b].n, plan[b].ends, b == 0, blocks[b]);
+        CHECK(sizes[b] > 0);
+        enc.last_block = 100 + b; /* its rowid */
+    }
+    uint8_t alone[OPS * OPPACK_MAX_RECORD];
+    size_t alone_size = oppack_encode(in[3], OPS, alone);
+    CHECKF(2 * sizes[3] < alone_size, "a block repeating the previous step takes %zu bytes (codec 1: %zu)", sizes[3],
+           alone_size);
+    for (int b = 0; b < BLOCKS; b++) {
+        before[b] = (oppack_ctx){.run = -1};
+        /* the decoder's context before block b, for the rekey below (a copy of its arrays) */
+        oppack_ctx_reset(&before[b], dec.run);
+        before[b].last_block = dec.last_block;
+        before[b].last = dec.last;
+        before[b].n_prev = dec.n_prev, before[b].n_cur = dec.n_cur;
+        before[b].prev = malloc((dec.n_prev + 1) * sizeof *dec.prev);
+        before[b].cur = malloc((dec.n_cur + 1) * sizeof *dec.cur);
+        if (dec.n_prev) memcpy(before[b].prev, dec.prev, dec.n_prev * sizeof *dec.prev);
+        if (dec.n_cur) memcpy(before[b].cur, dec.cur, dec.n_cur * sizeof *dec.cur);
+        long n = oppack_block_decode(&dec, 7, 100 + b, blocks[b], sizes[b], plan[b].ends, out, MAX);
+        CHECKF(n == plan[b].n, "block %d: %ld records, %d coded", b, n, plan[b].n);
+        for (int i = 0; i < plan[b].n && n == plan[b].n; i++)
+            CHECKF(same_record(&in[b][i], &out[i]), "block %d record %d differs after coding", b, i);
+    }
+    /* Block 3 alone (its chain's blocks gone): refused; made to carry the context it was coded against: decoded
+     * alone, and block 4 follows it. */
+    oppack_ctx fresh = {.run = -1};
+    CHECK(oppack_block_decode(&fresh, 7, 103, blocks[3], sizes[3], true, out, MAX) == -1);
+    CHECK(!oppack_block_carries(blocks[3], sizes[3]) && oppack_block_carries(blocks[0], sizes[0]));
+    uint8_t *keyed = malloc(oppack_block_bound(&before[3], 0) + sizes[3]);
+    size_t keyed_size = oppack_block_rekey(&before[3], blocks[3], sizes[3], keyed);
+    CHECK(keyed_size > sizes[3] && oppack_block_carries(keyed, keyed_size));
+    CHECK(oppack_block_rekey(&before[2], blocks[3], sizes[3], keyed + keyed_size) == 0); /* not its predecessor */
+    oppack_ctx_reset(&fresh, -1);
+    CHECK(oppack_block_decode(&fresh, 7, 103, keyed, keyed_size, true, out, MAX) == OPS);
+    CHECK(same_record(&in[3][0], &out[0]) && same_record(&in[3][OPS - 1], &out[OPS - 1]));
+    CHECK(oppack_block_decode(&fresh, 7, 104, blocks[4], sizes[4], false, out, MAX) == OPS);
+    CHECK(same_record(&in[4][2], &out[2]));
+    CHECK(oppack_block_decode(&fresh, 8, 105, blocks[5], sizes[5], true, out, MAX) == -1); /* another run's chain */
+    /* Damage: truncated, more records than announced, a context whose count exceeds the data. */
+    oppack_ctx_reset(&fresh, -1);
+    CHECK(oppack_block_decode(&fresh, 7, 100, blocks[0], sizes[0] - 1, true, out, MAX) == -1);
+    oppack_ctx_reset(&fresh, -1);
+    CHECK(oppack_block_decode(&fresh, 7, 100, blocks[0], sizes[0], true, out, OPS - 1) == -1);
+    uint8_t huge[] = {1, 0xff, 0xff, 0xff, 0x0f, 0, 0};
+    CHECK(oppack_block_decode(&fresh, 7, 100, huge, sizeof huge, true, out, MAX) == -1);
+    /* Random damage to a block carrying its context: refused or decoded within bounds, never a read outside the
+     * block (the sanitizer build runs this too). */
+    test_rand_seed(0x6f70706b);
+    uint8_t damaged[256];
+    int bounded = 0;
+    for (int t = 0; t < 3000 && sizes[0] <= sizeof damaged; t++) {
+        memcpy(damaged, blocks[0], sizes[0]);
+        for (int k = 0; k < 1 + t % 3; k++)
+            damaged[test_rand_u32() % sizes[0]] ^= (uint8_t)(1 + test_rand_u32() % 255);
+        oppack_ctx_reset(&fresh, -1);
+        long n = oppack_block_decode(&fresh, 7, 100, damaged, sizes[0] - test_rand_u32() % 2, true, out, MAX);
+        bounded += n >= -1 && n <= MAX;
+    }
+    CHECK(bounded == 3000);
+    for (int b = 0; b < BLOCKS; b++) {
+        free(blocks[b]);
+        oppack_ctx_free(&before[b]);
+    }
+    free(keyed);
+    oppack_ctx_free(&enc);
+    oppack_ctx_free(&dec);
+    oppack_ctx_free(&fresh);
 }
 
 static void test_json_escaping(void)
@@ -395,6 +565,7 @@ int main(void)
     test_writer(500); /* the writer looks every 25 ms and builds after 50 ms without a span */
     test_pending();
     test_oppack();
+    test_oppack_chained();
     test_json_escaping();
     test_sha256();
     char cmd[4300];
