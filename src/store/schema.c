@@ -49,7 +49,7 @@ int store_sqlite_fail(sqlite3 *db, int rc, const char *path, const char *what, x
     return xq_fail(err, code, "%s: %s: %s", path, what, why);
 }
 
-static int pragma_int(sqlite3 *db, const char *sql, long long *out)
+int store_query_int(sqlite3 *db, const char *sql, long long *out)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -66,9 +66,9 @@ static int pragma_int(sqlite3 *db, const char *sql, long long *out)
 static int read_identity(sqlite3 *db, const char *path, long long *app, long long *version, long long *objects,
                          xq_err *err)
 {
-    int rc = pragma_int(db, "PRAGMA application_id", app);
-    if (rc == SQLITE_OK) rc = pragma_int(db, "PRAGMA user_version", version);
-    if (rc == SQLITE_OK) rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", objects);
+    int rc = store_query_int(db, "PRAGMA application_id", app);
+    if (rc == SQLITE_OK) rc = store_query_int(db, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK) rc = store_query_int(db, "SELECT count(*) FROM sqlite_master", objects);
     return rc == SQLITE_OK ? XQ_OK : store_sqlite_fail(db, rc, path, "cannot read", err);
 }
 

@@ -21,5 +21,7 @@ int store_schema_prepare(sqlite3 *db, const char *path, bool writable, xq_err *e
 
 /* "<path>: <what>: <sqlite's message>", with XQ_EINPUT for SQLITE_NOTADB and XQ_ERUN otherwise. */
 int store_sqlite_fail(sqlite3 *db, int rc, const char *path, const char *what, xq_err *err);
+/* The first column of the first row of sql (a PRAGMA, a count) into *out; an SQLite result code. */
+int store_query_int(sqlite3 *db, const char *sql, long long *out);
 
 #endif

@@ -39,6 +39,9 @@ struct store {
     int64_t rss, rss_at;       /* its last reading (bytes) and when (ns); rss_at 0: never read */
     int64_t op_first, op_last; /* rowids of the ops inserted since the last step row; op_first −1: none */
     int64_t page_bytes;
+    bool defer_checkpoints; /* store_defer_checkpoints */
+    int wal_pages;          /* frames in the WAL after the last commit */
+    int wal_deferred_pages; /* WAL_DEFERRED_BYTES in pages of this file */
 };
 
 static const char *const INSERT_OP =
@@ -103,6 +106,38 @@ static int prepare_op_insert(store *st, int rows, sqlite3_stmt **out)
     return rc;
 }
 
+/* SQLite's own rule (a checkpoint after the commit that takes the WAL past 1000 pages) unless deferred; deferred,
+ * only past WAL_DEFERRED_BYTES, which bounds the WAL of a run that never pauses. */
+enum { WAL_PAGES = 1000 };
+static const int64_t WAL_DEFERRED_BYTES = 64LL << 20;
+
+static int after_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    store *st = arg;
+    st->wal_pages = pages;
+    if (pages >= (st->defer_checkpoints ? st->wal_deferred_pages : WAL_PAGES)) store_checkpoint(st);
+    (void)db, (void)name;
+    return SQLITE_OK;
+}
+
+void store_defer_checkpoints(store *st, bool defer)
+{
+    st->defer_checkpoints = defer;
+}
+
+void store_checkpoint(store *st)
+{
+    int log = 0, done = 0;
+    /* PASSIVE: what readers still need stays in the WAL (a reader is never waited for, nor made to wait). */
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK)
+        st->wal_pages = log - done;
+}
+
+bool store_checkpoint_due(const store *st)
+{
+    return st->wal_pages >= WAL_PAGES;
+}
+
 static int configure(store *st, xq_err *err)
 {
     sqlite3_busy_timeout(st->db, 5000);
@@ -111,6 +146,10 @@ static int configure(store *st, xq_err *err)
     int rc = store_schema_prepare(st->db, st->path, true, err);
     if (rc) return rc;
     rc = sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+    long long page_size = 0;
+    if (rc == SQLITE_OK) rc = store_query_int(st->db, "PRAGMA page_size", &page_size);
+    st->wal_deferred_pages = page_size > 0 ? (int)(WAL_DEFERRED_BYTES / page_size) : WAL_PAGES;
+    sqlite3_wal_hook(st->db, after_commit, st); /* replaces SQLite's autocheckpoint, which is the same hook */
     if (rc == SQLITE_OK) rc = fill_op_kinds(st);
     for (int i = 0; rc == SQLITE_OK && i < OP_INSERTS; i++)
         rc = prepare_op_insert(st, 1 << i, &st->ins_op[i]);

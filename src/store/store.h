@@ -49,6 +49,13 @@ int store_metric(store *st, int64_t run, const char *name, double value, xq_err 
 int store_begin(store *st, xq_err *err);
 int store_commit(store *st, xq_err *err);
 bool store_in_transaction(const store *st);
+/* Deferred, the WAL is folded back into the file (a checkpoint: writing pages out, an fsync) only when it passes
+ * 64 MiB or the owner calls store_checkpoint — the trace writer defers while the engine fills every core and
+ * checkpoints in its pauses. Otherwise SQLite's rule: after the commit that takes the WAL past 1000 pages. */
+void store_defer_checkpoints(store *st, bool defer);
+void store_checkpoint(store *st);
+/* Whether the WAL holds what SQLite's rule would have folded back by now (as of the last commit or checkpoint). */
+bool store_checkpoint_due(const store *st);
 /* A step's ops are inserted before its step row (which records their rowids). */
 int store_insert_ops(store *st, int64_t run, const prof_op_rec *ops, size_t n, xq_err *err);
 int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err *err);

@@ -421,6 +421,37 @@ static void test_oppack(void)
     CHECK(oppack_decode(runaway, sizeof runaway, out, OPS) == -1);
 }
 
+/* Deferred checkpoints: the WAL grows past SQLite's 1000 pages until the owner checkpoints; not deferred, every
+ * commit that takes it past them folds it back. */
+static void test_checkpoints(void)
+{
+    enum { ROWS = 5000, COMMITS = 40 }; /* 200k op rows: ~10 MB, past 1000 pages of 4 KiB */
+    static prof_op_rec ops[ROWS];
+    for (int i = 0; i < ROWS; i++)
+        ops[i] = op_at(1, i % OPS);
+    for (int defer = 0; defer <= 1; defer++) {
+        xq_err err = {0};
+        store *st = NULL;
+        int64_t run = 0;
+        store_run_info ri = {.command = "xqprof test", .version = "v", .model_name = "m", .cache_mode = "fp16"};
+        const char *path = tmp(defer ? "ckpt_deferred.db" : "ckpt.db");
+        CHECK(store_open(path, &st, &err) == XQ_OK && store_run_begin(st, &ri, &run, &err) == XQ_OK);
+        store_defer_checkpoints(st, defer);
+        int due = 0;
+        for (int c = 0; c < COMMITS; c++) {
+            CHECK(store_begin(st, &err) == XQ_OK && store_insert_ops(st, run, ops, ROWS, &err) == XQ_OK &&
+                  store_commit(st, &err) == XQ_OK);
+            due += store_checkpoint_due(st);
+        }
+        CHECKF(defer ? due >= COMMITS / 4 : due == 0, "defer %d: checkpoint due after %d of %d commits", defer, due,
+               COMMITS);
+        store_checkpoint(st);
+        CHECK(!store_checkpoint_due(st));
+        store_close(st);
+        CHECK(query_int(path, "SELECT count(*) FROM op") == ROWS * COMMITS);
+    }
+}
+
 static bool same_record(const prof_op_rec *a, const prof_op_rec *b)
 {
     return a->step == b->step && a->t_ns == b->t_ns && a->ns == b->ns && a->self_ns == b->self_ns &&
@@ -562,10 +593,11 @@ int main(void)
     test_schema_identity();
     test_refusals();
     test_writer(-1);
-    test_writer(500); /* the writer looks every 25 ms and builds after 50 ms without a span */
+    test_writer(500); /* the writer looks every 50 ms and builds after a look without a span */
     test_pending();
     test_oppack();
     test_oppack_chained();
+    test_checkpoints();
     test_json_escaping();
     test_sha256();
     char cmd[4300];
