@@ -3,12 +3,14 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/outfile.h"
 #include "prof/roofline.h"
 #include "store/sha256.h"
 
@@ -75,14 +77,45 @@ model_hash *model_hash_start(const char *path)
     return h;
 }
 
+/* Whether a cache line still describes a file as it is (same path, size and modification time). */
+static bool line_current(const char *line)
+{
+    char path[PATH_MAX];
+    long long size, mtime;
+    const char *tab = strchr(line, '\t');
+    if (!tab || tab - line >= (ptrdiff_t)sizeof path || sscanf(tab + 1, "%lld\t%lld\t", &size, &mtime) != 2)
+        return false;
+    memcpy(path, line, (size_t)(tab - line));
+    path[tab - line] = 0;
+    struct stat sb;
+    return stat(path, &sb) == 0 && (long long)sb.st_size == size &&
+           (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec == mtime;
+}
+
+/* Rewrites the cache with h's hash added and the lines of files since deleted or changed dropped (a cache that
+ * only grew kept every temporary model ever traced). Best effort: a cache that cannot be written is no error. */
+static void remember(const model_hash *h)
+{
+    char dir[4096], path[4200];
+    if (!prof_cache_dir(dir, sizeof dir)) return;
+    snprintf(path, sizeof path, "%s/sha256.tsv", dir);
+    xq_outfile out;
+    xq_err ignored = {0};
+    if (xq_out_open(&out, path, &ignored)) return;
+    FILE *f = fopen(path, "r");
+    char line[PATH_MAX + 160];
+    while (f && fgets(line, sizeof line, f))
+        if (strchr(line, '\n') && line_current(line)) fputs(line, out.f);
+    if (f) fclose(f);
+    fprintf(out.f, "%s\t%lld\t%lld\t%s\n", h->real, h->size, h->mtime_ns, h->hex);
+    xq_out_commit(&out, &ignored);
+}
+
 static void finish(model_hash *h)
 {
     sha256_hex(&h->ctx, h->hex);
     h->done = true;
-    FILE *f = cache_file("a");
-    if (!f) return;
-    fprintf(f, "%s\t%lld\t%lld\t%s\n", h->real, h->size, h->mtime_ns, h->hex);
-    fclose(f);
+    remember(h);
 }
 
 bool model_hash_step(model_hash *h, size_t max_bytes)

@@ -16,6 +16,7 @@
 #include "base/pool.h"
 #include "store/export.h"
 #include "store/export_util.h"
+#include "store/model_hash.h"
 #include "store/oppack.h"
 #include "store/reader.h"
 #include "store/schema.h"
@@ -555,6 +556,34 @@ static void test_oppack_chained(void)
     oppack_ctx_free(&fresh);
 }
 
+/* Model hashes are cached per file and the cache forgets files that were deleted or changed since. */
+static void test_model_hash_cache(void)
+{
+    char m1[4096], m2[4096], cache[4200];
+    snprintf(m1, sizeof m1, "%s", tmp("m1.gguf"));
+    snprintf(m2, sizeof m2, "%s", tmp("m2.gguf"));
+    snprintf(cache, sizeof cache, "%s/xqprof/sha256.tsv", dir);
+    write_file(m1, "first model");
+    write_file(m2, "second model, a longer one");
+    model_hash *h = model_hash_start(m1);
+    CHECK(h && !model_hash_step(h, 0) && model_hash_step(h, SIZE_MAX) && model_hash_hex(h));
+    model_hash_free(h);
+    h = model_hash_start(m1);
+    CHECK(h && model_hash_step(h, 0)); /* from the cache: done before reading a byte */
+    model_hash_free(h);
+    unlink(m1);
+    h = model_hash_start(m2);
+    CHECK(h && model_hash_step(h, SIZE_MAX));
+    model_hash_free(h);
+    char *text = test_read_file(cache, NULL);
+    CHECKF(text && strstr(text, "m2.gguf") && !strstr(text, "m1.gguf"), "the cache keeps a deleted file:\n%s", text);
+    free(text);
+    write_file(m2, "second model, changed");
+    h = model_hash_start(m2);
+    CHECK(h && !model_hash_step(h, 0)); /* changed: hashed again */
+    model_hash_free(h);
+}
+
 static void test_json_escaping(void)
 {
     char *buf = NULL;
@@ -598,6 +627,7 @@ int main(void)
     test_oppack();
     test_oppack_chained();
     test_checkpoints();
+    test_model_hash_cache();
     test_json_escaping();
     test_sha256();
     char cmd[4300];
