@@ -39,6 +39,7 @@ typedef struct mode_run {
     double bytes_per_token, remat_flops, seconds;
     cache_bytes at_ctx;
     double nll, nll2, kl;
+    double dnll, dnll2; /* per scored token: NLL under this mode − under the baseline (paired) */
     int64_t n, top1;
 } mode_run;
 
@@ -61,7 +62,9 @@ static void help(void)
            "Accuracy against memory of cache modes, on the perplexity chunks of `xqprof ppl`: fp16 runs first as\n"
            "the baseline (always, even if not listed), then each mode on the same tokens. Per mode: bits, bytes per\n"
            "token (XQUANT.md §1), savings against fp16 K+V, perplexity +/- error, delta-ppl, mean KL(fp16||mode)\n"
-           "per scored token, top-1 agreement with fp16, rebuild GFLOP per decoded token at N_CTX, seconds.\n\n"
+           "per scored token, top-1 agreement with fp16, rebuild GFLOP per decoded token at N_CTX, seconds. The\n"
+           "Markdown table gives delta-ppl +/- its paired standard error (from the per-token NLL differences on\n"
+           "the same tokens: a delta-ppl within about two of it is not a measured difference from fp16).\n\n"
            "  -m, --model FILE   GGUF model (default: $XQPROF_MODEL, else models/default.gguf)\n"
            "  -f, --file FILE    text file (at least 2*N_CTX tokens)\n"
            "  -c, --ctx-size N   chunk length in tokens (default 512)\n"
@@ -224,13 +227,18 @@ static void warn_short_chunks(const eval_state *st)
 /* ---- scoring ------------------------------------------------------------------------------------------------ */
 
 /* Max and log of the shifted sum, in double, as ppl.c computes −log softmax. */
-/* NLL of the target, KL(base‖mode) and top-1 agreement at one position. */
+/* NLL of the target, KL(base‖mode) and top-1 agreement at one position, and the NLL's difference from the
+ * baseline's at the same position. */
 static void score_position(const float *base, const float *mode, int32_t n, int32_t target, mode_run *r)
 {
-    double nll;
+    double nll, nll_base;
     logits_match m = logits_compare_scored(base, mode, n, target, &nll);
+    if (base == mode) nll_base = nll;
+    else logits_compare_scored(base, base, n, target, &nll_base);
     r->nll += nll;
     r->nll2 += nll * nll;
+    r->dnll += nll - nll_base;
+    r->dnll2 += (nll - nll_base) * (nll - nll_base);
     r->kl += m.kl;
     r->n++;
     r->top1 += m.same_top1;
@@ -282,16 +290,26 @@ static void on_chunk(void *user, int chunk, int n_chunks, double running, const 
 /* ---- output -------------------------------------------------------------------------------------------------- */
 
 typedef struct row_figures {
-    double ppl, ppl_err, dppl, kl, top1, savings, remat_gflop;
+    double ppl, ppl_err, dppl, dppl_err, kl, top1, savings, remat_gflop;
 } row_figures;
+
+/* Standard error of a mean of n values from their sum and sum of squares (0 when undefined). */
+static double mean_error(double sum, double sum2, int64_t n)
+{
+    if (n < 2) return 0.0;
+    double mean = sum / (double)n, var = sum2 / (double)n - mean * mean;
+    return var > 0 ? sqrt(var / (double)(n - 1)) : 0.0;
+}
 
 static row_figures figures(const eval_state *st, const mode_run *r)
 {
     const mode_run *b = &st->runs[0];
-    double mean = r->nll / (double)r->n, var = r->nll2 / (double)r->n - mean * mean;
-    row_figures f = {.ppl = exp(mean), .kl = r->kl / (double)r->n, .top1 = (double)r->top1 / (double)r->n};
-    f.ppl_err = var > 0 && r->n > 1 ? sqrt(var / (double)(r->n - 1)) * f.ppl : 0.0;
+    row_figures f = {.ppl = exp(r->nll / (double)r->n), .kl = r->kl / (double)r->n,
+                     .top1 = (double)r->top1 / (double)r->n};
+    f.ppl_err = mean_error(r->nll, r->nll2, r->n) * f.ppl;
     f.dppl = f.ppl - exp(b->nll / (double)b->n);
+    /* Paired over the same tokens: far smaller than ppl_err, and what says whether a mode differs from fp16 */
+    f.dppl_err = mean_error(r->dnll, r->dnll2, r->n) * f.ppl;
     f.savings = b->bytes_per_token / r->bytes_per_token;
     f.remat_gflop = r->remat_flops / 1e9;
     return f;
@@ -327,8 +345,9 @@ static void write_md(const eval_state *st, FILE *out)
         human_bytes((double)r->at_ctx.persistent, held, sizeof held);
         human_bytes((double)r->at_ctx.residual, ring, sizeof ring);
         human_bytes((double)r->at_ctx.transient, work, sizeof work);
-        fprintf(out, "| %s | %d | %.1f | %.2f× | %.4f ± %.4f | %+.4f | %.5f | %.2f%% | %.3f | %s | %s | %s | %.1f |\n",
-                r->name, r->params.bits, r->bytes_per_token, f.savings, f.ppl, f.ppl_err, f.dppl, f.kl,
+        fprintf(out,
+                "| %s | %d | %.1f | %.2f× | %.4f ± %.4f | %+.4f ± %.4f | %.5f | %.2f%% | %.3f | %s | %s | %s | %.1f |\n",
+                r->name, r->params.bits, r->bytes_per_token, f.savings, f.ppl, f.ppl_err, f.dppl, f.dppl_err, f.kl,
                 100.0 * f.top1, f.remat_gflop, held, ring, work, r->seconds);
     }
 }

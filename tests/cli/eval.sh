@@ -49,6 +49,17 @@ want='mode,bits,bytes_per_token,savings,ppl,ppl_err,dppl,kl,top1,remat_gflop_per
 [ "$(tail -n +2 "$tmp/tiny.csv" | wc -l)" -eq 22 ] || fail "want 22 rows, got $(tail -n +2 "$tmp/tiny.csv" | wc -l)"
 tail -n +2 "$tmp/tiny.csv" | cut -d, -f2- | grep -vqE '^-?[0-9.]+(,-?[0-9.]+){9}$' && fail "a CSV cell is not a bare number"
 grep -q '^| xq-cl-svd-2 |' "$tmp/tiny.md" || fail "markdown table lacks xq-cl-svd-2"
+# Δppl ± its paired error: zero for the baseline against itself; for 2-bit X positive, and smaller than the
+# unpaired ppl error (the same tokens cancel most of the variance).
+grep -q '^| fp16 | 16 |.*| +0.0000 ± 0.0000 |' "$tmp/tiny.md" || fail "md: fp16 row's delta-ppl is not +0.0000 ± 0.0000"
+/usr/bin/python3 - "$tmp/tiny.md" <<'PY' || fail "md: xq-2's paired delta-ppl error"
+import re, sys
+row = next(l for l in open(sys.argv[1]) if l.startswith('| xq-2 |'))
+cells = [c.strip() for c in row.strip().strip('|').split('|')]
+ppl_err = float(cells[4].split('±')[1]); d, d_err = (float(x) for x in cells[5].split('±'))
+print(f"tiny xq-2: dppl {d} ± {d_err} (ppl ± {ppl_err})")
+sys.exit(0 if 0 < d_err < ppl_err else 1)
+PY
 "$X" eval -m "$T" -f "$tmp/text.txt" -c 64 --chunks 1 --modes xq-4,fp16,xq-4 --csv - 2>/dev/null > "$tmp/two.csv"
 [ "$(cut -d, -f1 "$tmp/two.csv" | tr '\n' ' ')" = "mode fp16 xq-4 " ] || fail "--modes xq-4,fp16,xq-4: $(cut -d, -f1 "$tmp/two.csv" | tr '\n' ' ')"
 
