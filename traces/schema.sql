@@ -115,7 +115,7 @@ CREATE TABLE IF NOT EXISTS op_pending (
 
 CREATE TABLE IF NOT EXISTS metric (
     run INTEGER NOT NULL REFERENCES run(id),
-    name TEXT NOT NULL,              -- ppl, ppl_err, kl, top1, bytes_per_token, tokens_per_s …
+    name TEXT NOT NULL,              -- ppl, ppl_err, dppl, dppl_err, kl, top1, bytes_per_token, tokens_per_s …
     value REAL,
     PRIMARY KEY (run, name)
 );

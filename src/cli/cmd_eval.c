@@ -77,8 +77,8 @@ static void help(void)
            "      --md FILE      write the table as Markdown ('-': stdout; the default when neither is given)\n"
            "      --svg FILE     chart: memory saved against delta-ppl and KL, one point per mode (.svg)\n"
            "      --png FILE     the same chart as PNG\n"
-           "      --trace FILE   record one run per mode into a trace (metrics ppl, dppl, kl, top1, bytes_per_token,\n"
-           "                     savings; no spans), which `xqprof plan --eval FILE` reads\n"
+           "      --trace FILE   record one run per mode into a trace (metrics ppl, dppl, dppl_err, kl, top1,\n"
+           "                     bytes_per_token, savings; no spans), which `xqprof plan --eval FILE` reads\n"
            "  -h, --help         this help\n",
            CLI_CACHE_MODES_HELP, CLI_CACHE_HELP);
 }
@@ -391,8 +391,10 @@ static int record_mode(const eval_state *st, const mode_run *r)
     int rc = cli_trace_open(o->trace, &info, &tr);
     if (rc) return rc;
     row_figures f = figures(st, r);
-    const char *names[] = {"ppl", "ppl_err", "dppl", "kl", "top1", "bytes_per_token", "savings", "remat_gflop_per_token"};
-    double values[] = {f.ppl, f.ppl_err, f.dppl, f.kl, f.top1, r->bytes_per_token, f.savings, f.remat_gflop};
+    const char *names[] = {"ppl",  "ppl_err",         "dppl",    "dppl_err",   "kl",
+                           "top1", "bytes_per_token", "savings", "remat_gflop_per_token"};
+    double values[] = {f.ppl,  f.ppl_err,          f.dppl,    f.dppl_err, f.kl,
+                       f.top1, r->bytes_per_token, f.savings, f.remat_gflop};
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) cli_trace_metric(tr, names[i], values[i]);
     return cli_trace_close(tr, 0);
 }

@@ -97,6 +97,8 @@ if [ -f "$S260" ]; then
     --csv /dev/null --trace "$tmp/eval.db" 2>"$tmp/err" || { fail "eval --trace"; cat "$tmp/err"; }
   [ "$(sqlite3 "$tmp/eval.db" "SELECT count(*) FROM run r JOIN metric m ON m.run = r.id AND m.name = 'dppl'")" = 3 ] &&
     ok "eval --trace: 3 runs with dppl" || fail "eval --trace: runs with dppl"
+  [ "$(sqlite3 "$tmp/eval.db" "SELECT count(*) FROM metric WHERE name = 'dppl_err' AND value >= 0")" = 3 ] &&
+    ok "eval --trace: 3 runs with dppl_err" || fail "eval --trace: runs with dppl_err"
   dppl=$(sqlite3 "$tmp/eval.db" "SELECT printf('%.3f', m.value) FROM run r JOIN metric m ON m.run = r.id AND m.name = 'dppl' WHERE r.cache_mode = 'kv-4'")
   "$X" plan --model "$S260" --gpu h100-sxm --ctx 4k --max-dppl 100 --eval "$tmp/eval.db" >"$tmp/out" 2>/dev/null &&
     grep -q "measured by xqprof eval" "$tmp/out" && grep -Eq "^ +[0-9]+ kv-4 .* $dppl " "$tmp/out" &&
