@@ -49,6 +49,7 @@ typedef struct eval_state {
     mode_run *runs; /* runs[0]: the fp16 baseline */
     int n_runs;
     cache_svd *svd[2]; /* separate, joint */
+    double *base_nll;  /* the baseline's NLL at each position of the current chunk (n_ctx) */
     int64_t t_mark;
     int rc;
     xq_err err;
@@ -226,29 +227,29 @@ static void warn_short_chunks(const eval_state *st)
 
 /* ---- scoring ------------------------------------------------------------------------------------------------ */
 
-/* Max and log of the shifted sum, in double, as ppl.c computes −log softmax. */
 /* NLL of the target, KL(base‖mode) and top-1 agreement at one position, and the NLL's difference from the
- * baseline's at the same position. */
-static void score_position(const float *base, const float *mode, int32_t n, int32_t target, mode_run *r)
+ * baseline's there (*base_nll: written when the baseline scores itself, which it does first). */
+static void score_position(const float *base, const float *mode, int32_t n, int32_t target, double *base_nll,
+                           mode_run *r)
 {
-    double nll, nll_base;
+    double nll;
     logits_match m = logits_compare_scored(base, mode, n, target, &nll);
-    if (base == mode) nll_base = nll;
-    else logits_compare_scored(base, base, n, target, &nll_base);
+    if (base == mode) *base_nll = nll;
     r->nll += nll;
     r->nll2 += nll * nll;
-    r->dnll += nll - nll_base;
-    r->dnll2 += (nll - nll_base) * (nll - nll_base);
+    r->dnll += nll - *base_nll;
+    r->dnll2 += (nll - *base_nll) * (nll - *base_nll);
     r->kl += m.kl;
     r->n++;
     r->top1 += m.same_top1;
 }
 
-static void score_chunk(const session *base, const session *s, const int32_t *tokens, int64_t n_ctx, mode_run *r)
+static void score_chunk(const eval_state *st, const session *base, const session *s, const int32_t *tokens,
+                        mode_run *r)
 {
     int32_t nv = session_model(s)->cfg.n_vocab;
-    for (int64_t j = n_ctx / 2; j < n_ctx - 1; j++)
-        score_position(session_logits(base, j), session_logits(s, j), nv, tokens[j + 1], r);
+    for (int64_t j = st->o->n_ctx / 2; j < st->o->n_ctx - 1; j++)
+        score_position(session_logits(base, j), session_logits(s, j), nv, tokens[j + 1], &st->base_nll[j], r);
 }
 
 static int run_mode(eval_state *st, mode_run *r, const session *base, const int32_t *tokens)
@@ -259,7 +260,7 @@ static int run_mode(eval_state *st, mode_run *r, const session *base, const int3
     if (session_create(st->m, &sp, &s, &st->err)) return st->err.code ? st->err.code : XQ_ERUN;
     int64_t t0 = xq_now_ns();
     int rc = session_eval(s, tokens, st->o->n_ctx, &st->err);
-    if (!rc) score_chunk(base, s, tokens, st->o->n_ctx, r);
+    if (!rc) score_chunk(st, base, s, tokens, r);
     r->seconds += (double)(xq_now_ns() - t0) / 1e9;
     const cache *c = session_cache(s);
     r->bytes_per_token = cache_bytes_per_token(c);
@@ -276,7 +277,7 @@ static void on_chunk(void *user, int chunk, int n_chunks, double running, const 
     if (st->rc) return;
     mode_run *base = &st->runs[0];
     base->seconds += (double)(xq_now_ns() - st->t_mark) / 1e9;
-    score_chunk(s, s, tokens, st->o->n_ctx, base);
+    score_chunk(st, s, s, tokens, base);
     for (int i = 1; i < st->n_runs && !st->rc; i++) {
         char extra[64];
         snprintf(extra, sizeof extra, "chunk %d/%d %s", chunk + 1, n_chunks, st->runs[i].name);
@@ -470,6 +471,8 @@ static int run(const eval_opts *o)
     int32_t *ids = NULL;
     int64_t n_ids = 0;
     int rc = parse_modes(&st);
+    if (!rc && !(st.base_nll = calloc((size_t)o->n_ctx, sizeof *st.base_nll)))
+        rc = cli_error(XQ_ERUN, CMD, "out of memory");
     if (!rc) rc = cli_load_model(o->model, false, &m);
     st.m = m;
     if (!rc) rc = check_modes(&st);
@@ -480,6 +483,7 @@ static int run(const eval_opts *o)
     if (!rc) rc = write_outputs(&st);
     for (int i = 0; i < 2; i++) cache_svd_destroy(st.svd[i]);
     free(st.runs);
+    free(st.base_nll);
     free(ids);
     model_free(m);
     return rc;

@@ -26,29 +26,46 @@ struct model_hash {
     unsigned char *buf;
 };
 
-static FILE *cache_file(const char *mode)
+/* One line of the cache: real path, size, mtime (ns), hex digest, tab-separated. */
+typedef struct cache_line {
+    char path[PATH_MAX];
+    long long size, mtime_ns;
+    char hex[65];
+} cache_line;
+
+static bool cache_path(char *path, size_t size)
 {
-    char dir[4096], path[4200];
-    if (!prof_cache_dir(dir, sizeof dir)) return NULL;
-    snprintf(path, sizeof path, "%s/sha256.tsv", dir);
-    return fopen(path, mode);
+    char dir[4096];
+    return prof_cache_dir(dir, sizeof dir) && snprintf(path, size, "%s/sha256.tsv", dir) < (int)size;
+}
+
+static bool parse_line(const char *line, cache_line *c)
+{
+    const char *tab = strchr(line, '\t');
+    if (!tab || tab - line >= (ptrdiff_t)sizeof c->path ||
+        sscanf(tab + 1, "%lld\t%lld\t%64s", &c->size, &c->mtime_ns, c->hex) != 3 || strlen(c->hex) != 64)
+        return false;
+    memcpy(c->path, line, (size_t)(tab - line));
+    c->path[tab - line] = 0;
+    return true;
+}
+
+static long long mtime_ns(const struct stat *sb)
+{
+    return (long long)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
 }
 
 static bool lookup(model_hash *h)
 {
-    FILE *f = cache_file("r");
-    char line[PATH_MAX + 160], hex[65];
-    long long size, mtime;
+    char path[4200], line[PATH_MAX + 160];
+    FILE *f = cache_path(path, sizeof path) ? fopen(path, "r") : NULL;
     bool found = false;
-    while (f && fgets(line, sizeof line, f)) {
-        char *tab = strchr(line, '\t');
-        if (!tab || (size_t)(tab - line) != strlen(h->real) || strncmp(line, h->real, (size_t)(tab - line))) continue;
-        if (sscanf(tab + 1, "%lld\t%lld\t%64s", &size, &mtime, hex) == 3 && size == h->size && mtime == h->mtime_ns &&
-            strlen(hex) == 64) {
-            memcpy(h->hex, hex, sizeof hex);
+    cache_line c;
+    while (f && fgets(line, sizeof line, f))
+        if (parse_line(line, &c) && !strcmp(c.path, h->real) && c.size == h->size && c.mtime_ns == h->mtime_ns) {
+            memcpy(h->hex, c.hex, sizeof c.hex);
             found = true;
         }
-    }
     if (f) fclose(f);
     return found;
 }
@@ -64,7 +81,7 @@ model_hash *model_hash_start(const char *path)
         return NULL;
     }
     h->size = (long long)sb.st_size;
-    h->mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    h->mtime_ns = mtime_ns(&sb);
     if (lookup(h)) {
         h->done = h->from_cache = true;
         return h;
@@ -80,25 +97,18 @@ model_hash *model_hash_start(const char *path)
 /* Whether a cache line still describes a file as it is (same path, size and modification time). */
 static bool line_current(const char *line)
 {
-    char path[PATH_MAX];
-    long long size, mtime;
-    const char *tab = strchr(line, '\t');
-    if (!tab || tab - line >= (ptrdiff_t)sizeof path || sscanf(tab + 1, "%lld\t%lld\t", &size, &mtime) != 2)
-        return false;
-    memcpy(path, line, (size_t)(tab - line));
-    path[tab - line] = 0;
+    cache_line c;
     struct stat sb;
-    return stat(path, &sb) == 0 && (long long)sb.st_size == size &&
-           (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec == mtime;
+    return parse_line(line, &c) && stat(c.path, &sb) == 0 && (long long)sb.st_size == c.size &&
+           mtime_ns(&sb) == c.mtime_ns;
 }
 
 /* Rewrites the cache with h's hash added and the lines of files since deleted or changed dropped (a cache that
  * only grew kept every temporary model ever traced). Best effort: a cache that cannot be written is no error. */
 static void remember(const model_hash *h)
 {
-    char dir[4096], path[4200];
-    if (!prof_cache_dir(dir, sizeof dir)) return;
-    snprintf(path, sizeof path, "%s/sha256.tsv", dir);
+    char path[4200];
+    if (!cache_path(path, sizeof path)) return;
     xq_outfile out;
     xq_err ignored = {0};
     if (xq_out_open(&out, path, &ignored)) return;
