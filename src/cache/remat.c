@@ -131,13 +131,14 @@ static int init_buffers(remat_cache *rc)
     rc->a_k = malloc((size_t)nb * sizeof *rc->a_k);
     rc->a_v = malloc((size_t)nb * sizeof *rc->a_v);
     *tb += 2 * (uint64_t)nb * sizeof *rc->a_k;
+    bool svd = cache_mode_uses_svd(p->mode); /* the factors' sgemm tiles (remat_gemm_run) */
     rc->wtile = calloc((size_t)rc->n_threads, sizeof *rc->wtile);
     rc->scores = calloc((size_t)rc->n_threads, sizeof *rc->scores);
     if (!rc->wtile || !rc->scores) return -1;
     for (int i = 0; i < rc->n_threads; i++) {
-        rc->wtile[i] = take(tb, (int64_t)rc->wtile_rows * rc->wtile_cols);
+        rc->wtile[i] = take(tb, svd ? (int64_t)rc->wtile_rows * rc->wtile_cols : 0);
         rc->scores[i] = take(tb, T);
-        if (!rc->wtile[i] || !rc->scores[i]) return -1;
+        if ((svd && !rc->wtile[i]) || !rc->scores[i]) return -1;
     }
     bool ok = rc->src_km && rc->src_kx && rc->src_vm && rc->src_vx && rc->km && rc->kx && rc->vm && rc->vx &&
               rc->scratch_a && rc->scratch_b && rc->state && rc->a_k && rc->a_v &&
@@ -154,6 +155,7 @@ static void remat_destroy(cache *c)
         rowring_free(&rc->layers[il].x_ring);
     }
     free(rc->layers);
+    ops_destroy(rc->tile_ops);
     for (int i = 0; i < 2; i++) cache_svd_destroy(rc->own_svd[i]);
     float *bufs[] = {rc->src_km, rc->src_kx, rc->src_vm,    rc->src_vx,    rc->km,  rc->kx,     rc->vm, rc->vx,
                      rc->lat,    rc->lat_out, rc->acc,   rc->state,     rc->scratch_a, rc->scratch_b, rc->q_conv};
@@ -200,11 +202,12 @@ static void remat_bytes(const cache *c, int64_t n_tokens_held, cache_bytes *out)
 }
 
 /* Rebuild FLOPs of one layer in a decode step over l keys, mirroring the spans remat_attend and remat_append
- * emit: GEMMs run on whole tiles (the last one padded), the absorbed p·X̂ products on the l keys themselves. */
+ * emit: K and V from X̂ over the l keys, the SVD factors' GEMMs on whole tiles (the last one padded), the
+ * absorbed p·X̂ products on the l keys. */
 static double layer_remat_flops(const remat_cache *rc, const remat_layer *L, int64_t l)
 {
     double d = rc->d, d_kv = rc->d_kv, h = rc->n_head, hd = rc->head_dim, r = rc->latent_width, T = (double)rc->tile;
-    double rows = T * (double)((l + rc->tile - 1) / rc->tile);
+    double rows = L->kind == LK_LATENT ? T * (double)((l + rc->tile - 1) / rc->tile) : (double)l;
     bool absorb = rc->acc_width != rc->head_dim;
     double in = L->kind == LK_LATENT ? d_kv : d, w_v = in;
     if (L->kind == LK_KV) return 0.0;
@@ -264,7 +267,11 @@ int cache_remat_create(const cache_params *p, const model *m, ops_ctx *o, const 
         remat_destroy(&rc->base);
         return rc_f;
     }
-    if (init_layers(rc) || init_buffers(rc)) {
+    if (is_x_based(p->mode)) { /* K and V from X̂ rows: W's columns are d, and so is the rows' stride */
+        rc->tile_ops = ops_create(ops_pool(o), rc->d, rc->tile);
+        rc->transient_bytes += rc->tile_ops ? ops_scratch_bytes(rc->tile_ops) : 0;
+    }
+    if (init_layers(rc) || init_buffers(rc) || (is_x_based(p->mode) && !rc->tile_ops)) {
         remat_destroy(&rc->base);
         return xq_fail(err, XQ_ERUN, "cache: out of memory for %lld tokens", (long long)n_ctx);
     }

@@ -21,7 +21,7 @@ typedef struct attend_call {
     const float *q;
     float *out;
     remat_tile tile;
-    bool v_shares_k; /* X kinds: Wk and Wv convert activations alike, so one converted row feeds both GEMMs */
+    bool x_kind;     /* K and V rebuilt from X̂ rows by the model's Wk and Wv (not from SVD latents) */
     bool absorb;
     int w_acc; /* accumulator width: head_dim, or the V source's width when absorbing */
     int stage; /* LK_DELTA_LATENT's phase A: 0 = dequantize latents, 1 = X̂ rows for the GEMMs */
@@ -88,11 +88,11 @@ static void fill_latent(const attend_call *a, const remat_tile *p)
     read_stream(a, &a->L->s[1], &p->v, rc->src_vm, rc->src_vx, rc->src_width);
 }
 
-/* The rows the K and V GEMMs take: raw X̂ converted for Wk (in place) and for Wv. */
-static void convert_for_weights(const attend_call *a, float *row_k, float *row_v)
+/* The K and V products take raw X̂ rows (ops_matmul converts them as the forward pass does); with --absorb-v
+ * the attention itself reads X̂ as Wv's product would see it, so that copy is made here. */
+static void convert_for_weights(const attend_call *a, const float *row_k, float *row_v)
 {
-    if (!a->v_shares_k) qt_act_roundtrip(a->ml->wv.type, row_k, row_v, a->rc->d);
-    qt_act_roundtrip(a->ml->wk.type, row_k, row_k, a->rc->d);
+    if (a->absorb) qt_act_roundtrip(a->ml->wv.type, row_k, row_v, a->rc->d);
 }
 
 /* Quantized view of X̂ for the X kinds: stored rows (LK_X), or the accumulator after this layer's delta. */
@@ -200,29 +200,72 @@ void remat_accumulate_latents(remat_cache *rc, int il, const remat_layer *L, int
 
 /* ---- phase B: K = rows·Wkᵀ (+RoPE), V = rows·Wvᵀ, whole tiles ---------------------------------------------- */
 
+typedef struct rope_job {
+    const remat_cache *rc;
+    float *rows;
+    row_range r;
+} rope_job;
+
+static void rope_task(void *ctx, int ith, int nth)
+{
+    const rope_job *j = ctx;
+    row_range part = part_of(j->r, ith, nth);
+    if (rows_in(part))
+        remat_rope_rows(j->rc, j->rows + (part.lo - j->r.lo) * j->rc->d_kv, j->rc->d_kv, rows_in(part), part.lo, 0,
+                        j->rc->n_head_kv);
+}
+
+/* K (rotated) and V of rows r of the tile from X̂ rows, by the forward pass's own matmul: with lossless storage
+ * they are the engine's projections bit for bit, and a row's result does not depend on the other rows, so only
+ * the rows some query reads are rebuilt (no padded tile). */
+static void build_from_x(attend_call *a, row_range r, float *x, float *k, float *v)
+{
+    remat_cache *rc = a->rc;
+    int64_t n = rows_in(r);
+    if (!n) return;
+    x = at_row(a, x, rc->src_width, r.lo), k = at_row(a, k, rc->d_kv, r.lo), v = at_row(a, v, rc->d_kv, r.lo);
+    ops_matmul(rc->tile_ops, &a->ml->wk, x, n, k);
+    rope_job rj = {rc, k, r};
+    xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
+    if (!a->absorb) ops_matmul(rc->tile_ops, &a->ml->wv, x, n, v);
+}
+
+static void build_from_latents(attend_call *a, bool kx, bool vx)
+{
+    remat_cache *rc = a->rc;
+    const remat_layer *L = a->L;
+    int64_t ld = rc->src_width;
+    remat_gemm jobs[2] = {
+        {.W = &L->fk->fused, .ldx = ld, .ldy = rc->d_kv, .rope = true, .rope_pos0 = a->tile.j0,
+         .part = {{rc->src_km, rc->km}, {kx ? rc->src_kx : NULL, rc->kx}}},
+        {.W = &L->fv->fused, .ldx = ld, .ldy = rc->d_kv, .part = {{rc->src_vm, rc->vm}, {vx ? rc->src_vx : NULL, rc->vx}}},
+    };
+    remat_gemm_run(rc, jobs, a->absorb ? 1 : 2);
+}
+
 static void phase_build(attend_call *a)
 {
     remat_cache *rc = a->rc;
     const remat_layer *L = a->L;
     const remat_tile *t = &a->tile;
     if (L->kind == LK_KV) return;
-    bool latent = L->kind == LK_LATENT;
-    const model_tensor *wk = latent ? &L->fk->fused : &a->ml->wk, *wv = latent ? &L->fv->fused : &a->ml->wv;
-    float *vsrc_m = a->v_shares_k ? rc->src_km : rc->src_vm, *vsrc_x = a->v_shares_k ? rc->src_kx : rc->src_vx;
+    const model_tensor *wk = a->x_kind ? &a->ml->wk : &L->fk->fused;
     bool kx = rows_in(t->k.extra) > 0, vx = rows_in(t->v.extra) > 0;
-    int64_t ld = rc->src_width;
-    remat_gemm jobs[2] = {
-        {.W = wk, .ldx = ld, .ldy = rc->d_kv, .rope = true, .rope_pos0 = t->j0,
-         .part = {{rc->src_km, rc->km}, {kx ? rc->src_kx : NULL, rc->kx}}},
-        {.W = wv, .ldx = ld, .ldy = rc->d_kv, .part = {{vsrc_m, rc->vm}, {vx ? vsrc_x : NULL, rc->vx}}},
-    };
     int n_jobs = a->absorb ? 1 : 2;
-    int64_t tiles_k = 1 + kx, tiles_v = a->absorb ? 0 : 1 + vx;
-    bool same = n_jobs == 1 || tiles_k == tiles_v;
-    span_shape sh = {.m = rc->tile * (same ? tiles_k : tiles_k + tiles_v), .n = same ? n_jobs * rc->d_kv : rc->d_kv,
-                     .k = wk->cols, .dtype = wk->type, .cache_mode = rc->base.mode, .ctx = a->pos0 + a->n_tok};
-    span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
-    remat_gemm_run(rc, jobs, n_jobs);
+    span_shape sh = {.n = n_jobs * rc->d_kv, .k = wk->cols, .dtype = wk->type, .cache_mode = rc->base.mode,
+                     .ctx = a->pos0 + a->n_tok};
+    if (a->x_kind) { /* one source for K and V: the same rows of both */
+        sh.m = (t->j1 - t->j0) + rows_in(t->k.extra);
+        span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
+        build_from_x(a, (row_range){t->j0, t->j1}, rc->src_km, rc->km, rc->vm);
+        build_from_x(a, t->k.extra, rc->src_kx, rc->kx, rc->vx);
+    } else { /* whole tiles: sgemm's result for a row depends on the matrix shape */
+        int64_t tiles_k = 1 + kx, tiles_v = a->absorb ? 0 : 1 + vx;
+        bool same = n_jobs == 1 || tiles_k == tiles_v;
+        sh.m = rc->tile * (same ? tiles_k : tiles_k + tiles_v), sh.n = same ? n_jobs * rc->d_kv : rc->d_kv;
+        span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
+        build_from_latents(a, kx, vx);
+    }
     span_end(rc->base.sink, OP_REMAT, a->il);
 }
 
@@ -250,21 +293,19 @@ static const float *key_row(const attend_call *a, int64_t i, int64_t j, int kvh)
 static const float *value_row(const attend_call *a, int64_t i, int64_t j, int kvh)
 {
     const remat_cache *rc = a->rc;
-    if (a->absorb) {
-        const float *m = a->v_shares_k ? rc->src_km : rc->src_vm, *x = a->v_shares_k ? rc->src_kx : rc->src_vx;
-        return view_row(&a->tile.v, rc->a_v[i], j, m, x) + (j - a->tile.j0) * rc->src_width;
-    }
+    if (a->absorb)
+        return view_row(&a->tile.v, rc->a_v[i], j, rc->src_vm, rc->src_vx) + (j - a->tile.j0) * rc->src_width;
     return view_row(&a->tile.v, rc->a_v[i], j, rc->vm, rc->vx) + (j - a->tile.j0) * rc->d_kv +
            (int64_t)kvh * rc->head_dim;
 }
 
-/* Keys j … end−1 lie in one buffer: the buffer a key is read from changes only at the query's quantized prefix
- * and at the tile's split. */
-static int64_t key_run_end(const attend_call *a, int64_t i, int64_t j, int64_t j1)
+/* Rows j … end−1 of one stream lie in one buffer: the buffer a row is read from changes only at the query's
+ * quantized prefix and at the tile's split. */
+static int64_t run_end(const tile_rows *r, int64_t prefix, int64_t j, int64_t j1)
 {
-    int64_t end = j1, prefix = a->rc->a_k[i], split = a->tile.k.split;
+    int64_t end = j1;
     if (prefix > j && prefix < end) end = prefix;
-    if (split > j && split < end) end = split;
+    if (r->split > j && r->split < end) end = r->split;
     return end;
 }
 
@@ -273,23 +314,26 @@ static void attend_unit(const attend_call *a, int64_t i, int h, float *scores)
     const remat_cache *rc = a->rc;
     int64_t j0 = a->tile.j0, t = a->pos0 + i, j1 = min64(a->tile.j1, t + 1);
     if (j1 <= j0) return;
-    int hd = rc->head_dim, kvh = h / (rc->n_head / rc->n_head_kv), w = a->w_acc;
+    int hd = rc->head_dim, kvh = h / (rc->n_head / rc->n_head_kv);
+    int64_t v_stride = a->absorb ? rc->src_width : rc->d_kv;
     const float *q = a->q + i * rc->n_head * hd + (int64_t)h * hd;
     float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
     for (int64_t j = j0, end; j < j1; j = end) {
-        end = key_run_end(a, i, j, j1);
+        end = run_end(&a->tile.k, rc->a_k[i], j, j1);
         ops_attend_scores(q, key_row(a, i, j, kvh), end - j, rc->d_kv, hd, scale, scores + (j - j0));
     }
     for (int64_t j = j0; j < j1; j++) mx = scores[j - j0] > mx ? scores[j - j0] : mx;
     float *st = state_of(a, i, h), *acc = st + 2;
     float m_new = st[0] > mx ? st[0] : mx, corr = expf(st[0] - m_new); /* exp(−inf) = 0 on the first tile */
     st[1] *= corr;
-    for (int c = 0; c < w; c++) acc[c] *= corr;
+    for (int c = 0; c < a->w_acc; c++) acc[c] *= corr;
     for (int64_t j = j0; j < j1; j++) {
-        float p = expf(scores[j - j0] - m_new);
-        const float *v = value_row(a, i, j, kvh);
-        st[1] += p;
-        for (int c = 0; c < w; c++) acc[c] += p * v[c];
+        scores[j - j0] = expf(scores[j - j0] - m_new);
+        st[1] += scores[j - j0];
+    }
+    for (int64_t j = j0, end; j < j1; j = end) {
+        end = run_end(&a->tile.v, rc->a_v[i], j, j1);
+        ops_attend_values_acc(scores + (j - j0), value_row(a, i, j, kvh), end - j, v_stride, a->w_acc, acc);
     }
     st[0] = m_new;
 }
@@ -385,9 +429,8 @@ void remat_attend(cache *c, int layer, int64_t pos0, int64_t n_tok, const float 
     remat_cache *rc = (remat_cache *)c;
     const remat_layer *L = &rc->layers[layer];
     const model_layer *ml = &c->m->layers[layer];
-    bool x_kind = L->kind == LK_X || L->kind == LK_DELTA || L->kind == LK_DELTA_LATENT;
     attend_call a = {.rc = rc, .il = layer, .L = L, .ml = ml, .pos0 = pos0, .n_tok = n_tok, .q = q, .out = out};
-    a.v_shares_k = x_kind && qt_act_type(ml->wk.type) == qt_act_type(ml->wv.type);
+    a.x_kind = L->kind == LK_X || L->kind == LK_DELTA || L->kind == LK_DELTA_LATENT;
     a.absorb = rc->acc_width != rc->head_dim && L->kind != LK_KV;
     a.w_acc = !a.absorb ? rc->head_dim : L->kind == LK_LATENT ? value_source(L)->spec.width : rc->d;
     if (L->k_rotated && rc->q_conv) { /* llama.cpp's CPU attention dots a Q8_0 copy of q with quantized K */

@@ -62,10 +62,11 @@ static inline float value_at(const void *V, bool fp16, int64_t idx)
     return fp16 ? xq_fp16_to_f32(((const uint16_t *)V)[idx]) : ((const float *)V)[idx];
 }
 
+/* out_d = fma(p_j, v_jd, out_d) for j in order, from zero, or (accumulate) onto out as it is. */
 static void values_scalar(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride, int head_dim,
-                          float *out)
+                          bool accumulate, float *out)
 {
-    memset(out, 0, (size_t)head_dim * sizeof(float));
+    if (!accumulate) memset(out, 0, (size_t)head_dim * sizeof(float));
     for (int64_t j = 0; j < n_keys; j++)
         for (int d = 0; d < head_dim; d++) out[d] = fmaf(p[j], value_at(V, fp16, j * row_stride + d), out[d]);
 }
@@ -255,16 +256,16 @@ static AVX2_INLINE __m256 load_values(const void *V, bool fp16, int64_t idx)
     return _mm256_loadu_ps((const float *)V + idx);
 }
 
-/* out_d = fma(p_j, v_jd, out_d) for j in order; 8 lanes of d per register, up to 64 dims per pass. */
+/* values_scalar's sums; 8 lanes of d per register, up to 64 dims per pass. */
 static AVX2_INLINE void values_body(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride,
-                                    int head_dim, float *out)
+                                    int head_dim, bool accumulate, float *out)
 {
-    memset(out, 0, (size_t)head_dim * sizeof(float));
+    if (!accumulate) memset(out, 0, (size_t)head_dim * sizeof(float));
     int d = 0;
     for (; d + 64 <= head_dim; d += 64) {
         __m256 acc[8];
 #pragma GCC unroll 8
-        for (int m = 0; m < 8; m++) acc[m] = _mm256_setzero_ps();
+        for (int m = 0; m < 8; m++) acc[m] = _mm256_loadu_ps(out + d + 8 * m);
         for (int64_t j = 0; j < n_keys; j++) {
             __m256 pj = _mm256_broadcast_ss(p + j);
 #pragma GCC unroll 8
@@ -274,23 +275,23 @@ static AVX2_INLINE void values_body(const float *p, const void *V, bool fp16, in
         for (int m = 0; m < 8; m++) _mm256_storeu_ps(out + d + 8 * m, acc[m]);
     }
     for (; d + 8 <= head_dim; d += 8) {
-        __m256 acc = _mm256_setzero_ps();
+        __m256 acc = _mm256_loadu_ps(out + d);
         for (int64_t j = 0; j < n_keys; j++)
             acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), load_values(V, fp16, j * row_stride + d), acc);
         _mm256_storeu_ps(out + d, acc);
     }
     for (; d < head_dim; d++) {
-        float acc = 0.0f;
+        float acc = out[d];
         for (int64_t j = 0; j < n_keys; j++) acc = fmaf(p[j], value_at(V, fp16, j * row_stride + d), acc);
         out[d] = acc;
     }
 }
 
 AVX2 static void values_avx2(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride, int head_dim,
-                             float *out)
+                             bool accumulate, float *out)
 {
-    if (fp16) values_body(p, V, true, n_keys, row_stride, head_dim, out);
-    else values_body(p, V, false, n_keys, row_stride, head_dim, out);
+    if (fp16) values_body(p, V, true, n_keys, row_stride, head_dim, accumulate, out);
+    else values_body(p, V, false, n_keys, row_stride, head_dim, accumulate, out);
 }
 
 /* Eight fp16 rows (at src + r·stride) × head_dim transposed into dst[d·ld + j0 + r], if none holds a NaN (F16C
@@ -384,10 +385,10 @@ void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const vo
     ops_softmax(scores, n_keys);
     if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
 #ifdef ATT_X86
-    if (use_avx2()) values_avx2(scores, V, v_fp16, n_keys, v_stride, head_dim, out);
+    if (use_avx2()) values_avx2(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
     else
 #endif
-        values_scalar(scores, V, v_fp16, n_keys, v_stride, head_dim, out);
+        values_scalar(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
 }
 
 void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim, float scale,
@@ -415,8 +416,17 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
     ops_softmax(scores, n_keys);
     if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
 #ifdef ATT_X86
-    if (use_avx2()) values_avx2(scores, V, false, n_keys, row_stride, head_dim, out);
+    if (use_avx2()) values_avx2(scores, V, false, n_keys, row_stride, head_dim, false, out);
     else
 #endif
-        values_scalar(scores, V, false, n_keys, row_stride, head_dim, out);
+        values_scalar(scores, V, false, n_keys, row_stride, head_dim, false, out);
+}
+
+void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out)
+{
+#ifdef ATT_X86
+    if (use_avx2()) values_avx2(p, V, false, n_keys, row_stride, width, true, out);
+    else
+#endif
+        values_scalar(p, V, false, n_keys, row_stride, width, true, out);
 }

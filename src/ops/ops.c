@@ -25,6 +25,11 @@ struct ops_ctx {
     void *act;     /* max_tokens rows of converted activations (f32 is the widest form) */
 };
 
+static size_t panel_bytes(int64_t max_cols)
+{
+    return (fgemm_panel_floats(max_cols) * sizeof(float) + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
+}
+
 ops_ctx *ops_create(xq_pool *pool, int64_t max_cols, int64_t max_tokens)
 {
     /* OpenBLAS must not start its own threads under ours. */
@@ -39,9 +44,8 @@ ops_ctx *ops_create(xq_pool *pool, int64_t max_cols, int64_t max_tokens)
     int n = xq_pool_size(pool);
     o->panels = calloc((size_t)n, sizeof *o->panels);
     if (!o->panels) goto fail;
-    size_t panel_bytes = (fgemm_panel_floats(max_cols) * sizeof(float) + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
     for (int i = 0; i < n; i++)
-        if (!(o->panels[i] = aligned_alloc(PANEL_ALIGN, panel_bytes))) goto fail;
+        if (!(o->panels[i] = aligned_alloc(PANEL_ALIGN, panel_bytes(max_cols)))) goto fail;
     return o;
 fail:
     ops_destroy(o);
@@ -59,6 +63,12 @@ void ops_destroy(ops_ctx *o)
 }
 
 xq_pool *ops_pool(const ops_ctx *o) { return o->pool; }
+
+uint64_t ops_scratch_bytes(const ops_ctx *o)
+{
+    return (uint64_t)o->max_cols * (uint64_t)o->max_tokens * sizeof(float) +
+           (uint64_t)xq_pool_size(o->pool) * panel_bytes(o->max_cols);
+}
 
 typedef struct matmul_job {
     ops_ctx *o;

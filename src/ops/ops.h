@@ -17,6 +17,8 @@ typedef struct ops_ctx ops_ctx;
 ops_ctx *ops_create(xq_pool *pool, int64_t max_cols, int64_t max_tokens);
 void ops_destroy(ops_ctx *o);
 xq_pool *ops_pool(const ops_ctx *o);
+/* Bytes of scratch the context holds (converted activations, per-thread panels), for memory reports. */
+uint64_t ops_scratch_bytes(const ops_ctx *o);
 
 /* Y[t][r] = Σ_c W[r][c]·X[t][c] for t < n_tok, r < W->rows. X is n_tok × W->cols, Y is n_tok × W->rows
  * (both row-major, f32). Activations are first converted as llama.cpp does (qt_act_type: Q8 blocks, or fp16
@@ -50,6 +52,10 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
  * callers that run their own softmax (the rebuild path's online softmax over tiles). */
 void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim, float scale,
                        float *scores);
+
+/* out_d = fma(p_j, v_jd, out_d) for j = 0 … n_keys−1 in order, onto out as it holds (an online softmax's running
+ * sum), over width f32 values of row j at V + j·row_stride; SIMD over d with the scalar loop's bits. */
+void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out);
 
 /* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition) and the values
  * read where they are stored: row j at V + j·v_stride elements, f32 or (v_fp16) fp16 taken exactly; the same

@@ -261,6 +261,32 @@ static void test_attend(void)
     free(Vh);
 }
 
+/* ops_attend_values_acc (the online softmax's running sum) against its definition: onto out as it holds, one fma
+ * per term in key order; widths with and without 64- and 8-wide blocks, strides wider than the rows. */
+static void test_attend_values_acc(void)
+{
+    enum { MAXK = 100, MAXW = 576, STRIDE = 600 };
+    float *V = malloc(MAXK * STRIDE * sizeof *V), p[MAXK], ref[MAXW], got[MAXW];
+    static const int widths[] = {576, 64, 40, 13, 3};
+    static const int64_t nks[] = {1, 7, 100};
+    int bad = 0, compared = 0;
+    for (int64_t i = 0; i < MAXK * STRIDE; i++) V[i] = frand() * 4.0f;
+    for (size_t a = 0; a < sizeof widths / sizeof widths[0]; a++)
+        for (size_t b = 0; b < sizeof nks / sizeof nks[0]; b++) {
+            int w = widths[a];
+            int64_t nk = nks[b];
+            for (int64_t j = 0; j < nk; j++) p[j] = fabsf(frand());
+            for (int d = 0; d < w; d++) ref[d] = got[d] = frand() * 10.0f;
+            for (int d = 0; d < w; d++)
+                for (int64_t j = 0; j < nk; j++) ref[d] = fmaf(p[j], V[j * STRIDE + d], ref[d]);
+            ops_attend_values_acc(p, V, nk, STRIDE, w, got);
+            bad += memcmp(ref, got, (size_t)w * sizeof *ref) != 0;
+            compared++;
+        }
+    CHECKF(bad == 0, "%d of %d value accumulations differ from the scalar definition", bad, compared);
+    free(V);
+}
+
 /* ops_expf_row has libm's bits for every input, out of place and in place: a spread of ordinary values, values
  * past libm's special-case bound (|x| ≥ 88: overflow, underflow), infinities and NaNs, rows of every tail length. */
 static void test_expf_row(void)
@@ -323,6 +349,7 @@ int main(void)
     test_norm_softmax_swiglu();
     test_split_range();
     test_attend();
+    test_attend_values_acc();
     test_expf_row();
     return test_report("test_ops");
 }

@@ -129,7 +129,8 @@ static void test_fp16(const model *m)
     CHECK(s.ops_ns <= s.step_ns);
 }
 
-/* xq-E and xq-svd-E against XQUANT.md §2 (tiles of TILE tokens and l a multiple of TILE: no padding). */
+/* xq-E and xq-svd-E against XQUANT.md §2. K and V from X̂ rows are rebuilt for the l keys whatever the tile; the
+ * SVD factors' GEMMs run on whole tiles, so their case uses tiles of TILE tokens, l being a multiple of TILE. */
 static void test_rebuild(const model *m)
 {
     const model_config *c = &m->cfg;
@@ -137,12 +138,16 @@ static void test_rebuild(const model *m)
     const struct {
         const char *mode;
         int64_t in_attend; /* per layer */
-    } cases[] = {{"xq-4", 2 * l * d * 2 * d_kv}, {"xq-svd-4", 2 * l * d_kv * 2 * d_kv}, {"kv-4", 0}};
+        int tile;
+    } cases[] = {{"xq-4", 2 * l * d * 2 * d_kv, TILE},
+                 {"xq-4", 2 * l * d * 2 * d_kv, 128}, /* l = 16 keys in one tile of 128: no padded rows counted */
+                 {"xq-svd-4", 2 * l * d_kv * 2 * d_kv, TILE},
+                 {"kv-4", 0, TILE}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cache_params cp;
         xq_err err = {0};
         CHECK(cache_params_parse(cases[i].mode, &cp, &err) == XQ_OK);
-        cp.tile_tokens = TILE;
+        cp.tile_tokens = cases[i].tile;
         step_sums s;
         double policy = 0, bpt = 0;
         CHECK(decode_step(m, &cp, &s, &policy, &bpt) == 0);
@@ -151,8 +156,8 @@ static void test_rebuild(const model *m)
         CHECKF((double)s.remat_total == policy, "%s: spans %lld vs policy %.0f", cases[i].mode,
                (long long)s.remat_total, policy);
         CHECK(s.attend_flops == L * 4 * l * c->head_dim * c->n_head);
-        printf("%s decode step at l = %lld: rebuild %.3f MFLOP in attend, %.3f MFLOP in append\n", cases[i].mode,
-               (long long)l, (double)s.remat_in_attend / 1e6, (double)s.remat_in_append / 1e6);
+        printf("%s (tiles of %d) decode step at l = %lld: rebuild %.3f MFLOP in attend, %.3f MFLOP in append\n", cases[i].mode,
+               cases[i].tile, (long long)l, (double)s.remat_in_attend / 1e6, (double)s.remat_in_append / 1e6);
     }
 }
 
