@@ -1,14 +1,11 @@
 /* The quantized modes' policy: what each layer stores (the layout of XQUANT.md §2 per mode), the buffers sized at
- * creation, byte accounting, the rebuild FLOPs of a decode step, and the pooled GEMM that rebuilds K and V. */
+ * creation, byte accounting and the rebuild FLOPs of a decode step. */
 #include "cache/remat.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/qtypes.h"
-
-enum { GEMM_UNIT_MIN_ROWS = 64 };
 
 static bool is_x_based(cache_mode_id mode) { return mode >= CACHE_XQ; }
 
@@ -102,7 +99,7 @@ static int init_layers(remat_cache *rc)
 static float *take(uint64_t *total, int64_t floats)
 {
     *total += (uint64_t)floats * sizeof(float);
-    return floats > 0 ? calloc((size_t)floats, sizeof(float)) : NULL; /* zeros: whole-tile GEMMs read every row */
+    return floats > 0 ? calloc((size_t)floats, sizeof(float)) : NULL;
 }
 
 static int init_buffers(remat_cache *rc)
@@ -114,8 +111,6 @@ static int init_buffers(remat_cache *rc)
     rc->src_width = rc->d > rc->d_kv ? rc->d : rc->d_kv;
     rc->scratch_width = rc->src_width > 2 * rc->d_kv ? rc->src_width : 2 * rc->d_kv;
     rc->acc_width = p->absorb_v && is_x_based(p->mode) ? rc->src_width : rc->head_dim;
-    rc->wtile_rows = rc->head_dim * (GEMM_UNIT_MIN_ROWS / rc->head_dim > 1 ? GEMM_UNIT_MIN_ROWS / rc->head_dim : 1);
-    rc->wtile_cols = rc->src_width > rc->latent_width ? rc->src_width : rc->latent_width;
     float **bufs[] = {&rc->src_km, &rc->src_kx, &rc->src_vm, &rc->src_vx};
     for (int i = 0; i < 4; i++) *bufs[i] = take(tb, T * rc->src_width);
     float **kv[] = {&rc->km, &rc->kx, &rc->vm, &rc->vx};
@@ -128,20 +123,21 @@ static int init_buffers(remat_cache *rc)
     rc->scratch_a = take(tb, nb * rc->scratch_width);
     rc->scratch_b = take(tb, nb * rc->scratch_width);
     rc->state = take(tb, nb * rc->n_head * (rc->acc_width + 2));
+    /* Every step rotates the rebuilt (or dequantized) keys of all positions: their angles are computed once. */
+    const model_config *cfg = &rc->base.m->cfg;
+    if ((rc->rope_cs = take(tb, rc->base.n_ctx * cfg->n_rot)))
+        for (int64_t pos = 0; pos < rc->base.n_ctx; pos++)
+            ops_rope_angles(cfg->n_rot, pos, cfg->rope_base, cfg->rope_scale, rc->base.m->rope_freq_factors,
+                            rc->rope_cs + pos * cfg->n_rot);
     rc->a_k = malloc((size_t)nb * sizeof *rc->a_k);
     rc->a_v = malloc((size_t)nb * sizeof *rc->a_v);
     *tb += 2 * (uint64_t)nb * sizeof *rc->a_k;
-    bool svd = cache_mode_uses_svd(p->mode); /* the factors' sgemm tiles (remat_gemm_run) */
-    rc->wtile = calloc((size_t)rc->n_threads, sizeof *rc->wtile);
     rc->scores = calloc((size_t)rc->n_threads, sizeof *rc->scores);
-    if (!rc->wtile || !rc->scores) return -1;
-    for (int i = 0; i < rc->n_threads; i++) {
-        rc->wtile[i] = take(tb, svd ? (int64_t)rc->wtile_rows * rc->wtile_cols : 0);
-        rc->scores[i] = take(tb, T);
-        if ((svd && !rc->wtile[i]) || !rc->scores[i]) return -1;
-    }
+    if (!rc->scores) return -1;
+    for (int i = 0; i < rc->n_threads; i++)
+        if (!(rc->scores[i] = take(tb, T))) return -1;
     bool ok = rc->src_km && rc->src_kx && rc->src_vm && rc->src_vx && rc->km && rc->kx && rc->vm && rc->vx &&
-              rc->scratch_a && rc->scratch_b && rc->state && rc->a_k && rc->a_v &&
+              rc->scratch_a && rc->scratch_b && rc->state && rc->rope_cs && rc->a_k && rc->a_v &&
               ((rc->lat && rc->lat_out) || p->mode != CACHE_XQ_CL_SVD) && (rc->acc || !cl) &&
               (rc->q_conv || !block || rc->head_dim % 32 != 0);
     return ok ? 0 : -1;
@@ -158,13 +154,9 @@ static void remat_destroy(cache *c)
     ops_destroy(rc->tile_ops);
     for (int i = 0; i < 2; i++) cache_svd_destroy(rc->own_svd[i]);
     float *bufs[] = {rc->src_km, rc->src_kx, rc->src_vm,    rc->src_vx,    rc->km,  rc->kx,     rc->vm, rc->vx,
-                     rc->lat,    rc->lat_out, rc->acc,   rc->state,     rc->scratch_a, rc->scratch_b, rc->q_conv};
+                     rc->lat,    rc->lat_out, rc->acc,   rc->state,     rc->scratch_a, rc->scratch_b, rc->q_conv, rc->rope_cs};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
-    for (int i = 0; i < rc->n_threads; i++) {
-        if (rc->wtile) free(rc->wtile[i]);
-        if (rc->scores) free(rc->scores[i]);
-    }
-    free(rc->wtile);
+    for (int i = 0; i < rc->n_threads && rc->scores; i++) free(rc->scores[i]);
     free(rc->scores);
     free(rc->a_k);
     free(rc->a_v);
@@ -202,12 +194,11 @@ static void remat_bytes(const cache *c, int64_t n_tokens_held, cache_bytes *out)
 }
 
 /* Rebuild FLOPs of one layer in a decode step over l keys, mirroring the spans remat_attend and remat_append
- * emit: K and V from X̂ over the l keys, the SVD factors' GEMMs on whole tiles (the last one padded), the
+ * emit: K and V of the l keys, the CL accumulator's X̂ += latent·Uᵀ over the rows it brings up to date, the
  * absorbed p·X̂ products on the l keys. */
 static double layer_remat_flops(const remat_cache *rc, const remat_layer *L, int64_t l)
 {
-    double d = rc->d, d_kv = rc->d_kv, h = rc->n_head, hd = rc->head_dim, r = rc->latent_width, T = (double)rc->tile;
-    double rows = L->kind == LK_LATENT ? T * (double)((l + rc->tile - 1) / rc->tile) : (double)l;
+    double d = rc->d, d_kv = rc->d_kv, h = rc->n_head, hd = rc->head_dim, r = rc->latent_width, rows = (double)l;
     bool absorb = rc->acc_width != rc->head_dim;
     double in = L->kind == LK_LATENT ? d_kv : d, w_v = in;
     if (L->kind == LK_KV) return 0.0;
@@ -216,8 +207,7 @@ static double layer_remat_flops(const remat_cache *rc, const remat_layer *L, int
     if (L->kind == LK_LATENT) flops += 2.0 * 1.0 * (2.0 * d_kv) * d;
     if (L->kind == LK_DELTA_LATENT) {
         int64_t a = qstream_quant_prefix(&L->s[0], l - 1), old = a < l - 1 ? a : l - 1;
-        double old_tiles = (double)((old + rc->tile - 1) / rc->tile);
-        flops += 2.0 * 1.0 * r * d + 2.0 * T * d * r + 2.0 * T * old_tiles * d * r;
+        flops += 2.0 * 1.0 * r * d + 2.0 * 1.0 * d * r + 2.0 * (double)old * d * r; /* X̂ += latent·Uᵀ per row */
     }
     return flops;
 }
@@ -279,61 +269,11 @@ int cache_remat_create(const cache_params *p, const model *m, ops_ctx *o, const 
     return XQ_OK;
 }
 
-/* ---- pooled rebuild GEMM ------------------------------------------------------------------------------------ */
-
 void remat_rope_rows(const remat_cache *rc, float *rows, int64_t ld, int64_t n, int64_t pos0, int head0, int n_heads)
 {
     const model_config *cfg = &rc->base.m->cfg;
     for (int64_t r = 0; r < n; r++)
-        ops_rope(rows + r * ld + (int64_t)head0 * cfg->head_dim, n_heads, cfg->head_dim, cfg->n_rot, pos0 + r,
-                 cfg->rope_base, cfg->rope_scale, rc->base.m->rope_freq_factors);
+        ops_rope_apply(rows + r * ld + (int64_t)head0 * cfg->head_dim, n_heads, cfg->head_dim, cfg->n_rot,
+                       rc->rope_cs + (pos0 + r) * cfg->n_rot);
 }
 
-typedef struct gemm_ctx {
-    remat_cache *rc;
-    const remat_gemm *jobs;
-    int n_jobs;
-} gemm_ctx;
-
-static int64_t job_units(const remat_cache *rc, const remat_gemm *g)
-{
-    return (g->W->rows + rc->wtile_rows - 1) / rc->wtile_rows;
-}
-
-/* One unit: rows o0 … o1−1 of W, dequantized once, times both operands' whole tiles. */
-static void gemm_unit(remat_cache *rc, const remat_gemm *g, int64_t o0, float *wbuf)
-{
-    const model_tensor *W = g->W;
-    int64_t o1 = o0 + rc->wtile_rows < W->rows ? o0 + rc->wtile_rows : W->rows, no = o1 - o0;
-    const float *w = (const float *)((const unsigned char *)W->data + (uint64_t)o0 * W->row_bytes);
-    if (W->type != QT_F32) {
-        for (int64_t o = 0; o < no; o++)
-            qt_dequant_row(W->type, (const unsigned char *)W->data + (uint64_t)(o0 + o) * W->row_bytes,
-                           wbuf + o * W->cols, W->cols);
-        w = wbuf;
-    }
-    for (int p = 0; p < 2; p++) {
-        const remat_operand *op = &g->part[p];
-        if (!op->x) continue;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rc->tile, (int)no, (int)W->cols, 1.0f, op->x,
-                    (int)g->ldx, w, (int)W->cols, 0.0f, op->y + o0, (int)g->ldy);
-        if (g->rope)
-            remat_rope_rows(rc, op->y, g->ldy, rc->tile, g->rope_pos0, (int)(o0 / rc->head_dim),
-                            (int)(no / rc->head_dim));
-    }
-}
-
-static void gemm_task(void *ctx, int ith, int nth)
-{
-    gemm_ctx *gc = ctx;
-    int64_t u = 0;
-    for (int j = 0; j < gc->n_jobs; j++)
-        for (int64_t k = 0; k < job_units(gc->rc, &gc->jobs[j]); k++, u++)
-            if (u % nth == ith) gemm_unit(gc->rc, &gc->jobs[j], k * gc->rc->wtile_rows, gc->rc->wtile[ith]);
-}
-
-void remat_gemm_run(remat_cache *rc, const remat_gemm *jobs, int n_jobs)
-{
-    gemm_ctx gc = {rc, jobs, n_jobs};
-    xq_pool_run(ops_pool(rc->base.ops_ctx), gemm_task, &gc);
-}

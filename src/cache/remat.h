@@ -2,8 +2,8 @@
  * quantized streams (qstream.h) and, per forward call, attention walks the keys in tiles of `tile` tokens:
  *   phase A  read the streams' rows in the view each query needs (quantized, or fp16 for the window and
  *            unfilled per-channel groups); for the cross-layer modes also update the accumulator X̂;
- *   phase B  rebuild K (then RoPE per position) and V from those rows: X̂·Wkᵀ by the engine's own matmul,
- *            latent·Fᵀ by sgemm on whole tiles;
+ *   phase B  rebuild K (then RoPE per position) and V from those rows (X̂·Wkᵀ, latent·Fᵀ) by the engine's own
+ *            matmul, whose result for a row does not depend on the other rows;
  *   phase C  online-softmax attention of every query of the call over the tile.
  * Nothing of size l × d_kv exists: only tiles, the per-query state, and for CL the l × d accumulator. A query at
  * t sees row j in the quantized view iff j < prefix(t) (qstream_quant_prefix), so a batch of queries gets exactly
@@ -41,8 +41,7 @@ typedef struct row_range {
 /* The rows of one tile for one stream (absolute positions within [j0, j1)). The main buffer holds every row
  * once: the quantized view below `split` (the prefix of the call's last query), the fp16 view from there on.
  * Rows that some earlier query of the same call sees in fp16 although they are below the split are also put,
- * in fp16, in the extra buffer. The SVD factors' sgemm always runs on whole tiles, so a row's rebuild never
- * depends on how many rows were wanted (OpenBLAS's results do depend on the matrix shape). */
+ * in fp16, in the extra buffer. */
 typedef struct tile_rows {
     row_range quant, fp16, extra;
     int64_t split;
@@ -67,10 +66,10 @@ typedef struct remat_cache {
     float *km, *kx, *vm, *vx;                 /* tile × d_kv: K (rotated) and V, main and extra rows */
     float *lat, *lat_out;                     /* tile × latent_width, tile × d (xq-cl-svd) */
     float *q_conv;                            /* n_batch × d: queries as Q8_0 values (kv-q8_0, kv-q4_0) */
+    float *rope_cs;                           /* n_ctx × n_rot: RoPE's cos and sin per position (ops_rope_angles) */
     int src_width;
-    ops_ctx *tile_ops;       /* the engine's matmul, sized for one tile: K and V rebuilt from X̂ rows */
-    float **wtile, **scores; /* per thread: a dequantized weight tile, a tile of scores */
-    int wtile_rows, wtile_cols;
+    ops_ctx *tile_ops;       /* the engine's matmul, sized for one tile: K and V rebuilt, X̂ accumulated */
+    float **scores;          /* per thread: a tile of scores */
     float *state; /* n_batch × n_head × (acc_width + 2): running max, sum and output accumulator */
     int acc_width;
     int64_t *a_k, *a_v; /* per query of the call: rows seen quantized, for K's and V's source */
@@ -87,24 +86,7 @@ void remat_append(cache *c, int layer, int64_t pos0, int64_t n_tok, const float 
 /* remat_attend.c */
 void remat_attend(cache *c, int layer, int64_t pos0, int64_t n_tok, const float *q, float *out);
 
-/* Products with the SVD factors (f32, not model weights; K and V from X̂ rows go through ops_matmul instead):
- * Y = X·Wᵀ over the pool, split by tiles of W's rows, each tile unpacked once and multiplied with both views'
- * rows by sgemm. With rope, output row r is rotated for position rope_pos0 + r (W's rows are whole heads). */
-typedef struct remat_operand {
-    const float *x; /* NULL: skipped */
-    float *y;
-} remat_operand;
-
-/* Y = X·Wᵀ for whole tiles (rc->tile rows), rows rotated for positions rope_pos0 + r when rope is set. */
-typedef struct remat_gemm {
-    const model_tensor *W;
-    int64_t ldx, ldy;
-    bool rope;
-    int64_t rope_pos0;
-    remat_operand part[2];
-} remat_gemm;
-
-void remat_gemm_run(remat_cache *rc, const remat_gemm *jobs, int n_jobs);
+/* Rotates n rows (at rows + r·ld) for positions pos0 + r, heads head0 … head0 + n_heads − 1. */
 void remat_rope_rows(const remat_cache *rc, float *rows, int64_t ld, int64_t n, int64_t pos0, int head0,
                      int n_heads);
 

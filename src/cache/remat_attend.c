@@ -1,7 +1,7 @@
 /* Attention for the quantized modes, tile by tile over the keys (see remat.h for the three phases). The
  * softmax is online (running max and sum per query and head) over the same tiles at the same absolute positions
- * whatever the batch, every rebuild GEMM runs on a whole tile, and every other step is per row: so a prefill
- * repeats the arithmetic of token-by-token decoding bit for bit. Attention runs in f32 on the dequantized or
+ * whatever the batch, and every other step (the rebuild products included) is per row: so a prefill repeats the
+ * arithmetic of token-by-token decoding bit for bit. Attention runs in f32 on the dequantized or
  * rebuilt rows (no fp16 rounding of q and p, unlike the fp16 baseline). */
 #include <math.h>
 #include <string.h>
@@ -22,6 +22,7 @@ typedef struct attend_call {
     float *out;
     remat_tile tile;
     bool x_kind;     /* K and V rebuilt from X̂ rows by the model's Wk and Wv (not from SVD latents) */
+    int64_t src_ld;  /* stride of the rows in src_*: d for X̂, d_kv for xq-svd's latents (ops_matmul reads them packed) */
     bool absorb;
     int w_acc; /* accumulator width: head_dim, or the V source's width when absorbing */
     int stage; /* LK_DELTA_LATENT's phase A: 0 = dequantize latents, 1 = X̂ rows for the GEMMs */
@@ -84,8 +85,8 @@ static void fill_kv(const attend_call *a, const remat_tile *p)
 static void fill_latent(const attend_call *a, const remat_tile *p)
 {
     const remat_cache *rc = a->rc;
-    read_stream(a, &a->L->s[0], &p->k, rc->src_km, rc->src_kx, rc->src_width);
-    read_stream(a, &a->L->s[1], &p->v, rc->src_vm, rc->src_vx, rc->src_width);
+    read_stream(a, &a->L->s[0], &p->k, rc->src_km, rc->src_kx, a->src_ld);
+    read_stream(a, &a->L->s[1], &p->v, rc->src_vm, rc->src_vx, a->src_ld);
 }
 
 /* The K and V products take raw X̂ rows (ops_matmul converts them as the forward pass does); with --absorb-v
@@ -102,7 +103,7 @@ static void fill_x_quant_rows(const attend_call *a, row_range r)
     const remat_layer *L = a->L;
     int d = rc->d;
     for (int64_t j = r.lo; j < r.hi; j++) {
-        float *row = at_row(a, rc->src_km, rc->src_width, j), *acc = rc->acc ? rc->acc + j * d : NULL;
+        float *row = at_row(a, rc->src_km, a->src_ld, j), *acc = rc->acc ? rc->acc + j * d : NULL;
         bool old = j < a->pos0; /* rows of this call were brought up to date by append */
         if (L->kind == LK_X) {
             qstream_read_quant(&L->s[0], j, j + 1, row, d);
@@ -114,15 +115,14 @@ static void fill_x_quant_rows(const attend_call *a, row_range r)
             }
             memcpy(row, acc, (size_t)d * sizeof(float));
         }
-        convert_for_weights(a, row, at_row(a, rc->src_vm, rc->src_width, j));
+        convert_for_weights(a, row, at_row(a, rc->src_vm, a->src_ld, j));
     }
 }
 
 static void fill_x_fp16_rows(const attend_call *a, row_range r, float *main_k, float *main_v)
 {
-    remat_cache *rc = a->rc;
     const remat_layer *L = a->L;
-    int64_t ld = rc->src_width;
+    int64_t ld = a->src_ld;
     if (r.hi <= r.lo) return;
     if (L->kind == LK_X) qstream_read_fp16(&L->s[0], r.lo, r.hi, at_row(a, main_k, ld, r.lo), ld);
     else rowring_read_fp16(&L->x_ring, r.lo, r.hi, at_row(a, main_k, ld, r.lo), ld);
@@ -184,10 +184,11 @@ void remat_accumulate_latents(remat_cache *rc, int il, const remat_layer *L, int
     int d = rc->d;
     model_tensor U = {.data = f->u, .type = QT_F32, .cols = f->rank, .rows = d,
                       .row_bytes = (uint64_t)f->rank * sizeof(float)};
-    remat_gemm g = {.W = &U, .ldx = rc->latent_width, .ldy = d, .part = {{rc->lat, rc->lat_out}}};
-    span_shape sh = {.m = rc->tile, .n = d, .k = f->rank, .dtype = QT_F32, .cache_mode = rc->base.mode, .ctx = 0};
+    span_shape sh = {.m = rows.hi - rows.lo, .n = d, .k = f->rank, .dtype = QT_F32, .cache_mode = rc->base.mode,
+                     .ctx = 0};
     span_begin(rc->base.sink, OP_REMAT, il, &sh);
-    remat_gemm_run(rc, &g, 1);
+    ops_matmul(rc->tile_ops, &U, rc->lat + (rows.lo - j0) * rc->latent_width, rows.hi - rows.lo,
+               rc->lat_out + (rows.lo - j0) * d);
     span_end(rc->base.sink, OP_REMAT, il);
     for (int64_t j = rows.lo; j < rows.hi; j++) {
         float *acc = rc->acc + j * d;
@@ -215,56 +216,43 @@ static void rope_task(void *ctx, int ith, int nth)
                         j->rc->n_head_kv);
 }
 
-/* K (rotated) and V of rows r of the tile from X̂ rows, by the forward pass's own matmul: with lossless storage
- * they are the engine's projections bit for bit, and a row's result does not depend on the other rows, so only
- * the rows some query reads are rebuilt (no padded tile). */
-static void build_from_x(attend_call *a, row_range r, float *x, float *k, float *v)
+static const model_tensor *key_weight(const attend_call *a) { return a->x_kind ? &a->ml->wk : &a->L->fk->fused; }
+
+/* K (rotated for its positions) or V of rows r of the tile: from X̂ rows and the model's Wk, Wv, or from xq-svd's
+ * latents and the fused factors, by the forward pass's own matmul (rows converted as the engine converts
+ * activations for the weight's type). With lossless storage the rebuilt K and V are the engine's projections bit
+ * for bit, and a row's result does not depend on the other rows, so only the rows some query reads are rebuilt. */
+static void build_rows(attend_call *a, bool key, row_range r, const float *src, float *out)
 {
     remat_cache *rc = a->rc;
     int64_t n = rows_in(r);
     if (!n) return;
-    x = at_row(a, x, rc->src_width, r.lo), k = at_row(a, k, rc->d_kv, r.lo), v = at_row(a, v, rc->d_kv, r.lo);
-    ops_matmul(rc->tile_ops, &a->ml->wk, x, n, k);
-    rope_job rj = {rc, k, r};
+    const model_tensor *w = key ? key_weight(a) : a->x_kind ? &a->ml->wv : &a->L->fv->fused;
+    out = at_row(a, out, rc->d_kv, r.lo);
+    ops_matmul(rc->tile_ops, w, at_row(a, (float *)src, a->src_ld, r.lo), n, out);
+    if (!key) return;
+    rope_job rj = {rc, out, r};
     xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
-    if (!a->absorb) ops_matmul(rc->tile_ops, &a->ml->wv, x, n, v);
-}
-
-static void build_from_latents(attend_call *a, bool kx, bool vx)
-{
-    remat_cache *rc = a->rc;
-    const remat_layer *L = a->L;
-    int64_t ld = rc->src_width;
-    remat_gemm jobs[2] = {
-        {.W = &L->fk->fused, .ldx = ld, .ldy = rc->d_kv, .rope = true, .rope_pos0 = a->tile.j0,
-         .part = {{rc->src_km, rc->km}, {kx ? rc->src_kx : NULL, rc->kx}}},
-        {.W = &L->fv->fused, .ldx = ld, .ldy = rc->d_kv, .part = {{rc->src_vm, rc->vm}, {vx ? rc->src_vx : NULL, rc->vx}}},
-    };
-    remat_gemm_run(rc, jobs, a->absorb ? 1 : 2);
 }
 
 static void phase_build(attend_call *a)
 {
     remat_cache *rc = a->rc;
-    const remat_layer *L = a->L;
     const remat_tile *t = &a->tile;
-    if (L->kind == LK_KV) return;
-    const model_tensor *wk = a->x_kind ? &a->ml->wk : &L->fk->fused;
-    bool kx = rows_in(t->k.extra) > 0, vx = rows_in(t->v.extra) > 0;
-    int n_jobs = a->absorb ? 1 : 2;
-    span_shape sh = {.n = n_jobs * rc->d_kv, .k = wk->cols, .dtype = wk->type, .cache_mode = rc->base.mode,
-                     .ctx = a->pos0 + a->n_tok};
-    if (a->x_kind) { /* one source for K and V: the same rows of both */
-        sh.m = (t->j1 - t->j0) + rows_in(t->k.extra);
-        span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
-        build_from_x(a, (row_range){t->j0, t->j1}, rc->src_km, rc->km, rc->vm);
-        build_from_x(a, t->k.extra, rc->src_kx, rc->kx, rc->vx);
-    } else { /* whole tiles: sgemm's result for a row depends on the matrix shape */
-        int64_t tiles_k = 1 + kx, tiles_v = a->absorb ? 0 : 1 + vx;
-        bool same = n_jobs == 1 || tiles_k == tiles_v;
-        sh.m = rc->tile * (same ? tiles_k : tiles_k + tiles_v), sh.n = same ? n_jobs * rc->d_kv : rc->d_kv;
-        span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
-        build_from_latents(a, kx, vx);
+    if (a->L->kind == LK_KV) return;
+    /* X̂ feeds K and V alike; xq-svd has a latent for each */
+    float *v_main = a->x_kind ? rc->src_km : rc->src_vm, *v_extra = a->x_kind ? rc->src_kx : rc->src_vx;
+    row_range all = {t->j0, t->j1};
+    int64_t rows_k = rows_in(all) + rows_in(t->k.extra), rows_v = a->absorb ? 0 : rows_in(all) + rows_in(t->v.extra);
+    bool same = !rows_v || rows_v == rows_k;
+    span_shape sh = {.m = same ? rows_k : rows_k + rows_v, .n = same && rows_v ? 2 * rc->d_kv : rc->d_kv,
+                     .k = key_weight(a)->cols, .dtype = key_weight(a)->type, .cache_mode = rc->base.mode, .ctx = a->pos0 + a->n_tok};
+    span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
+    build_rows(a, true, all, rc->src_km, rc->km);
+    build_rows(a, true, t->k.extra, rc->src_kx, rc->kx);
+    if (!a->absorb) {
+        build_rows(a, false, all, v_main, rc->vm);
+        build_rows(a, false, t->v.extra, v_extra, rc->vx);
     }
     span_end(rc->base.sink, OP_REMAT, a->il);
 }
@@ -294,7 +282,7 @@ static const float *value_row(const attend_call *a, int64_t i, int64_t j, int kv
 {
     const remat_cache *rc = a->rc;
     if (a->absorb)
-        return view_row(&a->tile.v, rc->a_v[i], j, rc->src_vm, rc->src_vx) + (j - a->tile.j0) * rc->src_width;
+        return view_row(&a->tile.v, rc->a_v[i], j, rc->src_vm, rc->src_vx) + (j - a->tile.j0) * a->src_ld;
     return view_row(&a->tile.v, rc->a_v[i], j, rc->vm, rc->vx) + (j - a->tile.j0) * rc->d_kv +
            (int64_t)kvh * rc->head_dim;
 }
@@ -315,7 +303,7 @@ static void attend_unit(const attend_call *a, int64_t i, int h, float *scores)
     int64_t j0 = a->tile.j0, t = a->pos0 + i, j1 = min64(a->tile.j1, t + 1);
     if (j1 <= j0) return;
     int hd = rc->head_dim, kvh = h / (rc->n_head / rc->n_head_kv);
-    int64_t v_stride = a->absorb ? rc->src_width : rc->d_kv;
+    int64_t v_stride = a->absorb ? a->src_ld : rc->d_kv;
     const float *q = a->q + i * rc->n_head * hd + (int64_t)h * hd;
     float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
     for (int64_t j = j0, end; j < j1; j = end) {
@@ -431,6 +419,7 @@ void remat_attend(cache *c, int layer, int64_t pos0, int64_t n_tok, const float 
     const model_layer *ml = &c->m->layers[layer];
     attend_call a = {.rc = rc, .il = layer, .L = L, .ml = ml, .pos0 = pos0, .n_tok = n_tok, .q = q, .out = out};
     a.x_kind = L->kind == LK_X || L->kind == LK_DELTA || L->kind == LK_DELTA_LATENT;
+    a.src_ld = L->kind == LK_LATENT ? rc->d_kv : rc->src_width;
     a.absorb = rc->acc_width != rc->head_dim && L->kind != LK_KV;
     a.w_acc = !a.absorb ? rc->head_dim : L->kind == LK_LATENT ? value_source(L)->spec.width : rc->d;
     if (L->k_rotated && rc->q_conv) { /* llama.cpp's CPU attention dots a Q8_0 copy of q with quantized K */

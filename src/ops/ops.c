@@ -185,14 +185,21 @@ void ops_rmsnorm(const float *x, const float *w, int64_t n, float eps, float *ou
 }
 
 /* theta advances by a float factor per pair and cos/sin are taken in float, as in llama.cpp's rope cache. */
-void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float base, float scale,
-              const float *factors)
+void ops_rope_angles(int n_rot, int64_t pos, float base, float scale, const float *factors, float *cs)
 {
     float theta_scale = powf(base, -2.0f / (float)n_rot);
     float theta = (float)pos;
     for (int i = 0; i < n_rot / 2; i++, theta *= theta_scale) {
         float th = (factors ? theta / factors[i] : theta) * scale;
-        float c = cosf(th), s = sinf(th);
+        cs[2 * i] = cosf(th);
+        cs[2 * i + 1] = sinf(th);
+    }
+}
+
+void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs)
+{
+    for (int i = 0; i < n_rot / 2; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1];
         for (int h = 0; h < n_heads; h++) {
             float *p = x + (int64_t)h * head_dim + 2 * i;
             float a = p[0], b = p[1];
@@ -200,6 +207,14 @@ void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float
             p[1] = a * s + b * c;
         }
     }
+}
+
+void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float base, float scale,
+              const float *factors)
+{
+    float cs[n_rot];
+    ops_rope_angles(n_rot, pos, base, scale, factors, cs);
+    ops_rope_apply(x, n_heads, head_dim, n_rot, cs);
 }
 
 /* The max is exact in any order (a NaN never wins, as in the compare-and-select; ±0 only matters through x − max,

@@ -38,6 +38,12 @@ void ops_rmsnorm(const float *x, const float *w, int64_t n, float eps, float *ou
 void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float base, float scale,
               const float *factors);
 
+/* The same in two parts, for callers that rotate many rows at the positions they visited before: the angles of
+ * position pos (cs[2i] = cos θ_i, cs[2i+1] = sin θ_i, n_rot floats), then the rotation with them. Together they
+ * give ops_rope's bits. */
+void ops_rope_angles(int n_rot, int64_t pos, float base, float scale, const float *factors, float *cs);
+void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs);
+
 /* In-place softmax over n values; returns nothing, max-subtracted for stability. */
 void ops_softmax(float *x, int64_t n);
 
