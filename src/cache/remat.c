@@ -153,8 +153,9 @@ static void remat_destroy(cache *c)
     free(rc->layers);
     ops_destroy(rc->tile_ops);
     for (int i = 0; i < 2; i++) cache_svd_destroy(rc->own_svd[i]);
-    float *bufs[] = {rc->src_km, rc->src_kx, rc->src_vm,    rc->src_vx,    rc->km,  rc->kx,     rc->vm, rc->vx,
-                     rc->lat,    rc->lat_out, rc->acc,   rc->state,     rc->scratch_a, rc->scratch_b, rc->q_conv, rc->rope_cs};
+    float *bufs[] = {rc->src_km, rc->src_kx, rc->src_vm,    rc->src_vx,    rc->km,     rc->kx,
+                     rc->vm,     rc->vx,     rc->lat,       rc->lat_out,   rc->acc,    rc->state,
+                     rc->scratch_a, rc->scratch_b, rc->q_conv, rc->rope_cs};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int i = 0; i < rc->n_threads && rc->scores; i++) free(rc->scores[i]);
     free(rc->scores);

@@ -22,7 +22,7 @@ typedef struct attend_call {
     float *out;
     remat_tile tile;
     bool x_kind;     /* K and V rebuilt from X̂ rows by the model's Wk and Wv (not from SVD latents) */
-    int64_t src_ld;  /* stride of the rows in src_*: d for X̂, d_kv for xq-svd's latents (ops_matmul reads them packed) */
+    int64_t src_ld;  /* stride of the rows in src_*: d for X̂, d_kv for xq-svd's latents (packed for ops_matmul) */
     bool absorb;
     int w_acc; /* accumulator width: head_dim, or the V source's width when absorbing */
     int stage; /* LK_DELTA_LATENT's phase A: 0 = dequantize latents, 1 = X̂ rows for the GEMMs */
@@ -229,7 +229,7 @@ static void build_rows(attend_call *a, bool key, row_range r, const float *src, 
     if (!n) return;
     const model_tensor *w = key ? key_weight(a) : a->x_kind ? &a->ml->wv : &a->L->fv->fused;
     out = at_row(a, out, rc->d_kv, r.lo);
-    ops_matmul(rc->tile_ops, w, at_row(a, (float *)src, a->src_ld, r.lo), n, out);
+    ops_matmul(rc->tile_ops, w, src + (r.lo - a->tile.j0) * a->src_ld, n, out);
     if (!key) return;
     rope_job rj = {rc, out, r};
     xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
@@ -246,7 +246,8 @@ static void phase_build(attend_call *a)
     int64_t rows_k = rows_in(all) + rows_in(t->k.extra), rows_v = a->absorb ? 0 : rows_in(all) + rows_in(t->v.extra);
     bool same = !rows_v || rows_v == rows_k;
     span_shape sh = {.m = same ? rows_k : rows_k + rows_v, .n = same && rows_v ? 2 * rc->d_kv : rc->d_kv,
-                     .k = key_weight(a)->cols, .dtype = key_weight(a)->type, .cache_mode = rc->base.mode, .ctx = a->pos0 + a->n_tok};
+                     .k = key_weight(a)->cols, .dtype = key_weight(a)->type, .cache_mode = rc->base.mode,
+                     .ctx = a->pos0 + a->n_tok};
     span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
     build_rows(a, true, all, rc->src_km, rc->km);
     build_rows(a, true, t->k.extra, rc->src_kx, rc->kx);
