@@ -260,12 +260,11 @@ static AVX2_INLINE __m256 load_values(const void *V, bool fp16, int64_t idx)
 static AVX2_INLINE void values_body(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride,
                                     int head_dim, bool accumulate, float *out)
 {
-    if (!accumulate) memset(out, 0, (size_t)head_dim * sizeof(float));
     int d = 0;
     for (; d + 64 <= head_dim; d += 64) {
         __m256 acc[8];
 #pragma GCC unroll 8
-        for (int m = 0; m < 8; m++) acc[m] = _mm256_loadu_ps(out + d + 8 * m);
+        for (int m = 0; m < 8; m++) acc[m] = accumulate ? _mm256_loadu_ps(out + d + 8 * m) : _mm256_setzero_ps();
         for (int64_t j = 0; j < n_keys; j++) {
             __m256 pj = _mm256_broadcast_ss(p + j);
 #pragma GCC unroll 8
@@ -275,13 +274,13 @@ static AVX2_INLINE void values_body(const float *p, const void *V, bool fp16, in
         for (int m = 0; m < 8; m++) _mm256_storeu_ps(out + d + 8 * m, acc[m]);
     }
     for (; d + 8 <= head_dim; d += 8) {
-        __m256 acc = _mm256_loadu_ps(out + d);
+        __m256 acc = accumulate ? _mm256_loadu_ps(out + d) : _mm256_setzero_ps();
         for (int64_t j = 0; j < n_keys; j++)
             acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), load_values(V, fp16, j * row_stride + d), acc);
         _mm256_storeu_ps(out + d, acc);
     }
     for (; d < head_dim; d++) {
-        float acc = out[d];
+        float acc = accumulate ? out[d] : 0.0f;
         for (int64_t j = 0; j < n_keys; j++) acc = fmaf(p[j], value_at(V, fp16, j * row_stride + d), acc);
         out[d] = acc;
     }
@@ -290,8 +289,11 @@ static AVX2_INLINE void values_body(const float *p, const void *V, bool fp16, in
 AVX2 static void values_avx2(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride, int head_dim,
                              bool accumulate, float *out)
 {
-    if (fp16) values_body(p, V, true, n_keys, row_stride, head_dim, accumulate, out);
-    else values_body(p, V, false, n_keys, row_stride, head_dim, accumulate, out);
+    /* each combination its own inlined body, so neither flag is tested inside the loops */
+    if (fp16 && accumulate) values_body(p, V, true, n_keys, row_stride, head_dim, true, out);
+    else if (fp16) values_body(p, V, true, n_keys, row_stride, head_dim, false, out);
+    else if (accumulate) values_body(p, V, false, n_keys, row_stride, head_dim, true, out);
+    else values_body(p, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
 /* Eight fp16 rows (at src + r·stride) × head_dim transposed into dst[d·ld + j0 + r], if none holds a NaN (F16C
