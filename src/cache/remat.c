@@ -113,8 +113,8 @@ static int init_buffers(remat_cache *rc)
     rc->acc_width = p->absorb_v && is_x_based(p->mode) ? rc->src_width : rc->head_dim;
     float **bufs[] = {&rc->src_km, &rc->src_kx, &rc->src_vm, &rc->src_vx};
     for (int i = 0; i < 4; i++) *bufs[i] = take(tb, T * rc->src_width);
-    float **kv[] = {&rc->km, &rc->kx, &rc->vm, &rc->vx};
-    for (int i = 0; i < 4; i++) *kv[i] = take(tb, T * rc->d_kv);
+    float **kv[] = {&rc->km, &rc->kx, &rc->vm, &rc->vx, &rc->ktm, &rc->ktx};
+    for (int i = 0; i < 6; i++) *kv[i] = take(tb, T * rc->d_kv);
     rc->lat = take(tb, p->mode == CACHE_XQ_CL_SVD ? T * rc->latent_width : 0);
     rc->lat_out = take(tb, p->mode == CACHE_XQ_CL_SVD ? T * rc->d : 0);
     bool block = p->mode == CACHE_KV_Q8_0 || p->mode == CACHE_KV_Q4_0;
@@ -137,6 +137,7 @@ static int init_buffers(remat_cache *rc)
     for (int i = 0; i < rc->n_threads; i++)
         if (!(rc->scores[i] = take(tb, T))) return -1;
     bool ok = rc->src_km && rc->src_kx && rc->src_vm && rc->src_vx && rc->km && rc->kx && rc->vm && rc->vx &&
+              rc->ktm && rc->ktx &&
               rc->scratch_a && rc->scratch_b && rc->state && rc->rope_cs && rc->a_k && rc->a_v &&
               ((rc->lat && rc->lat_out) || p->mode != CACHE_XQ_CL_SVD) && (rc->acc || !cl) &&
               (rc->q_conv || !block || rc->head_dim % 32 != 0);
@@ -155,7 +156,7 @@ static void remat_destroy(cache *c)
     for (int i = 0; i < 2; i++) cache_svd_destroy(rc->own_svd[i]);
     float *bufs[] = {rc->src_km, rc->src_kx, rc->src_vm,    rc->src_vx,    rc->km,     rc->kx,
                      rc->vm,     rc->vx,     rc->lat,       rc->lat_out,   rc->acc,    rc->state,
-                     rc->scratch_a, rc->scratch_b, rc->q_conv, rc->rope_cs};
+                     rc->scratch_a, rc->scratch_b, rc->q_conv, rc->rope_cs, rc->ktm,    rc->ktx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int i = 0; i < rc->n_threads && rc->scores; i++) free(rc->scores[i]);
     free(rc->scores);

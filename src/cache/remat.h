@@ -64,6 +64,7 @@ typedef struct remat_cache {
     int scratch_width;
     float *src_km, *src_kx, *src_vm, *src_vx; /* tile × src_width: GEMM inputs (main and extra rows) */
     float *km, *kx, *vm, *vx;                 /* tile × d_kv: K (rotated) and V, main and extra rows */
+    float *ktm, *ktx;                         /* n_head_kv × head_dim × tile: km, kx transposed per KV head */
     float *lat, *lat_out;                     /* tile × latent_width, tile × d (xq-cl-svd) */
     float *q_conv;                            /* n_batch × d: queries as Q8_0 values (kv-q8_0, kv-q4_0) */
     float *rope_cs;                           /* n_ctx × n_rot: RoPE's cos and sin per position (ops_rope_angles) */

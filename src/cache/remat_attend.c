@@ -258,6 +258,33 @@ static void phase_build(attend_call *a)
     span_end(rc->base.sink, OP_REMAT, a->il);
 }
 
+/* ---- phase T: the tile's keys transposed per KV head, once for all queries and heads of the call ------------- */
+
+static void transpose_task(void *ctx, int ith, int nth)
+{
+    const attend_call *a = ctx;
+    const remat_cache *rc = a->rc;
+    const remat_tile *t = &a->tile;
+    int hd = rc->head_dim;
+    for (int kvh = ith; kvh < rc->n_head_kv; kvh += nth) {
+        float *main = rc->ktm + (int64_t)kvh * hd * rc->tile, *extra = rc->ktx + (int64_t)kvh * hd * rc->tile;
+        ops_transpose_rows(rc->km + (int64_t)kvh * hd, false, rc->d_kv, t->j1 - t->j0, hd, main, rc->tile);
+        int64_t e0 = t->k.extra.lo - t->j0;
+        if (rows_in(t->k.extra))
+            ops_transpose_rows(rc->kx + e0 * rc->d_kv + (int64_t)kvh * hd, false, rc->d_kv, rows_in(t->k.extra), hd,
+                               extra + e0, rc->tile);
+    }
+}
+
+/* Worth a pass over the pool only when several queries share the keys (one decode query scores from the rows;
+ * both ways give the same bits). */
+static bool keys_transposed(const attend_call *a) { return a->n_tok > 1; }
+
+static void phase_transpose(attend_call *a)
+{
+    if (keys_transposed(a)) xq_pool_run(ops_pool(a->rc->base.ops_ctx), transpose_task, a);
+}
+
 /* ---- phase C: online softmax over the tile ------------------------------------------------------------------ */
 
 static float *state_of(const attend_call *a, int64_t i, int h)
@@ -272,11 +299,20 @@ static const float *view_row(const tile_rows *r, int64_t prefix, int64_t j, cons
     return j < prefix || j >= r->split ? main : extra;
 }
 
-static const float *key_row(const attend_call *a, int64_t i, int64_t j, int kvh)
+/* Scores of query i, head h (of KV head kvh) over keys j … end−1, which lie in one buffer: from the transposed tile
+ * (column j − j0 of KV head kvh's block) or from the key rows. */
+static void score_run(const attend_call *a, int64_t i, int kvh, const float *q, int64_t j, int64_t end, float *out)
 {
     const remat_cache *rc = a->rc;
-    const float *buf = view_row(&a->tile.k, rc->a_k[i], j, rc->km, rc->kx);
-    return buf + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * rc->head_dim;
+    int hd = rc->head_dim;
+    float scale = 1.0f / sqrtf((float)hd);
+    if (keys_transposed(a)) {
+        const float *kt = view_row(&a->tile.k, rc->a_k[i], j, rc->ktm, rc->ktx);
+        ops_attend_scores_kt(q, kt + (int64_t)kvh * hd * rc->tile + (j - a->tile.j0), rc->tile, end - j, hd, scale, out);
+    } else {
+        const float *k = view_row(&a->tile.k, rc->a_k[i], j, rc->km, rc->kx);
+        ops_attend_scores(q, k + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * hd, end - j, rc->d_kv, hd, scale, out);
+    }
 }
 
 static const float *value_row(const attend_call *a, int64_t i, int64_t j, int kvh)
@@ -306,10 +342,10 @@ static void attend_unit(const attend_call *a, int64_t i, int h, float *scores)
     int hd = rc->head_dim, kvh = h / (rc->n_head / rc->n_head_kv);
     int64_t v_stride = a->absorb ? a->src_ld : rc->d_kv;
     const float *q = a->q + i * rc->n_head * hd + (int64_t)h * hd;
-    float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
+    float mx = -INFINITY;
     for (int64_t j = j0, end; j < j1; j = end) {
         end = run_end(&a->tile.k, rc->a_k[i], j, j1);
-        ops_attend_scores(q, key_row(a, i, j, kvh), end - j, rc->d_kv, hd, scale, scores + (j - j0));
+        score_run(a, i, kvh, q, j, end, scores + (j - j0));
     }
     for (int64_t j = j0; j < j1; j++) mx = scores[j - j0] > mx ? scores[j - j0] : mx;
     float *st = state_of(a, i, h), *acc = st + 2;
@@ -437,6 +473,7 @@ void remat_attend(cache *c, int layer, int64_t pos0, int64_t n_tok, const float 
         plan_tile(&a, j0, min64(j0 + rc->tile, pos0 + n_tok));
         phase_fill(&a);
         phase_build(&a);
+        phase_transpose(&a);
         phase_attend(&a);
     }
     phase_finish(&a);

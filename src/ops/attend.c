@@ -403,6 +403,17 @@ void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t r
         scores_scalar(q, K, n_keys, row_stride, head_dim, scale, scores);
 }
 
+void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim, float scale,
+                          float *scores)
+{
+#ifdef ATT_X86
+    if (use_avx512()) scores_kt_avx512(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    else if (use_avx2()) scores_kt_avx2(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    else
+#endif
+        scores_kt_scalar(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
+}
+
 void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
                      bool fp16_operands, float *scores, float *out)
 {

@@ -59,6 +59,11 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
 void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim, float scale,
                        float *scores);
 
+/* The same scores from keys transposed as ops_attend_head_kt takes them (Kt[d·kt_ld + j]), with the same bits:
+ * for callers that score many queries against one set of keys (transpose once, no per-query transposition). */
+void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim, float scale,
+                          float *scores);
+
 /* out_d = fma(p_j, v_jd, out_d) for j = 0 … n_keys−1 in order, onto out as it holds (an online softmax's running
  * sum), over width f32 values of row j at V + j·row_stride; SIMD over d with the scalar loop's bits. */
 void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out);

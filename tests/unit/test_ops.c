@@ -260,6 +260,10 @@ static void test_attend(void)
                 else ops_transpose_rows(K, false, STRIDE, nk, hd, Kt, nk);
                 ops_attend_head_kt(q, Kt, nk, V, false, STRIDE, nk, hd, fp16, sgot, got);
                 bad += memcmp(ref, got, (size_t)hd * sizeof *ref) != 0;
+                /* the scores alone, from rows and from the transposed keys: the same bits */
+                ops_attend_scores(q, K, nk, STRIDE, hd, 0.125f, sref);
+                ops_attend_scores_kt(q, Kt, nk, nk, hd, 0.125f, sgot);
+                bad += memcmp(sref, sgot, (size_t)nk * sizeof *sref) != 0;
                 /* values stored as fp16 */
                 for (int64_t i = 0; i < nk * STRIDE; i++) {
                     Vh[i] = xq_f32_to_fp16(V[i]);
