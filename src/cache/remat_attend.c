@@ -199,7 +199,7 @@ void remat_accumulate_latents(remat_cache *rc, int il, const remat_layer *L, int
     }
 }
 
-/* ---- phase B: K = rows·Wkᵀ (+RoPE), V = rows·Wvᵀ, whole tiles ---------------------------------------------- */
+/* ---- phase B: K = rows·Wkᵀ (+RoPE), V = rows·Wvᵀ, for the rows read ----------------------------------------- */
 
 typedef struct rope_job {
     const remat_cache *rc;
@@ -308,7 +308,8 @@ static void score_run(const attend_call *a, int64_t i, int kvh, const float *q, 
     float scale = 1.0f / sqrtf((float)hd);
     if (keys_transposed(a)) {
         const float *kt = view_row(&a->tile.k, rc->a_k[i], j, rc->ktm, rc->ktx);
-        ops_attend_scores_kt(q, kt + (int64_t)kvh * hd * rc->tile + (j - a->tile.j0), rc->tile, end - j, hd, scale, out);
+        kt += (int64_t)kvh * hd * rc->tile + (j - a->tile.j0);
+        ops_attend_scores_kt(q, kt, rc->tile, end - j, hd, scale, out);
     } else {
         const float *k = view_row(&a->tile.k, rc->a_k[i], j, rc->km, rc->kx);
         ops_attend_scores(q, k + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * hd, end - j, rc->d_kv, hd, scale, out);
