@@ -235,6 +235,18 @@ static void build_rows(attend_call *a, bool key, row_range r, const float *src, 
     xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
 }
 
+/* K and V of rows r from the same X̂ rows: converted once for both weights (ops_matmul2, the same bits). */
+static void build_kv_rows(attend_call *a, row_range r, const float *src, float *k, float *v)
+{
+    remat_cache *rc = a->rc;
+    int64_t n = rows_in(r);
+    if (!n) return;
+    k = at_row(a, k, rc->d_kv, r.lo), v = at_row(a, v, rc->d_kv, r.lo);
+    ops_matmul2(rc->tile_ops, &a->ml->wk, &a->ml->wv, src + (r.lo - a->tile.j0) * a->src_ld, n, k, v);
+    rope_job rj = {rc, k, r};
+    xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
+}
+
 static void phase_build(attend_call *a)
 {
     remat_cache *rc = a->rc;
@@ -249,11 +261,16 @@ static void phase_build(attend_call *a)
                      .k = key_weight(a)->cols, .dtype = key_weight(a)->type, .cache_mode = rc->base.mode,
                      .ctx = a->pos0 + a->n_tok};
     span_begin(rc->base.sink, OP_REMAT, a->il, &sh);
-    build_rows(a, true, all, rc->src_km, rc->km);
-    build_rows(a, true, t->k.extra, rc->src_kx, rc->kx);
-    if (!a->absorb) {
-        build_rows(a, false, all, v_main, rc->vm);
-        build_rows(a, false, t->v.extra, v_extra, rc->vx);
+    if (a->x_kind && !a->absorb) { /* one source, the same rows: the extra rows of K are those of V */
+        build_kv_rows(a, all, rc->src_km, rc->km, rc->vm);
+        build_kv_rows(a, t->k.extra, rc->src_kx, rc->kx, rc->vx);
+    } else {
+        build_rows(a, true, all, rc->src_km, rc->km);
+        build_rows(a, true, t->k.extra, rc->src_kx, rc->kx);
+        if (!a->absorb) {
+            build_rows(a, false, all, v_main, rc->vm);
+            build_rows(a, false, t->v.extra, v_extra, rc->vx);
+        }
     }
     span_end(rc->base.sink, OP_REMAT, a->il);
 }

@@ -143,6 +143,37 @@ static void round_task(void *ctx, int ith, int nth)
 
 static bool is_float_weight(uint32_t type) { return type == QT_F32 || type == QT_F16 || type == QT_BF16; }
 
+/* Two products of one conversion (ops_matmul2): each thread runs its share of both. */
+static void dot2_task(void *ctx, int ith, int nth)
+{
+    const matmul_job *jobs = ctx;
+    dot_task((void *)&jobs[0], ith, nth);
+    dot_task((void *)&jobs[1], ith, nth);
+}
+
+static void quantized_job(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y, matmul_job *job)
+{
+    uint32_t at = qt_act_type(W->type);
+    *job = (matmul_job){.o = o, .W = W, .n_tok = n_tok, .Y = Y, .X = X, .act_type = at,
+                        .act_row_bytes = qt_row_bytes(at, W->cols), .dot = qdot_tile_kernel(W->type)};
+}
+
+void ops_matmul2(ops_ctx *o, const model_tensor *W1, const model_tensor *W2, const float *X, int64_t n_tok, float *Y1,
+                 float *Y2)
+{
+    if (is_float_weight(W1->type) || W1->type != W2->type || W1->cols != W2->cols) {
+        ops_matmul(o, W1, X, n_tok, Y1);
+        ops_matmul(o, W2, X, n_tok, Y2);
+        return;
+    }
+    matmul_job jobs[2];
+    quantized_job(o, W1, X, n_tok, Y1, &jobs[0]);
+    quantized_job(o, W2, X, n_tok, Y2, &jobs[1]);
+    if (n_tok >= QUANTIZE_PARALLEL_TOKENS) xq_pool_run(o->pool, quantize_task, &jobs[0]);
+    else quantize_task(&jobs[0], 0, 1);
+    xq_pool_run(o->pool, dot2_task, jobs);
+}
+
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y)
 {
     matmul_job job = {.o = o, .W = W, .n_tok = n_tok, .Y = Y};
@@ -158,11 +189,7 @@ void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok
     }
     /* Quantized weights: prefill and decode share one arithmetic, as in llama.cpp, so a batch gives the same
      * bits as token-by-token decoding. */
-    uint32_t at = qt_act_type(W->type);
-    job.act_row_bytes = qt_row_bytes(at, W->cols);
-    job.dot = qdot_tile_kernel(W->type);
-    job.X = X;
-    job.act_type = at;
+    quantized_job(o, W, X, n_tok, Y, &job);
     if (n_tok >= QUANTIZE_PARALLEL_TOKENS) xq_pool_run(o->pool, quantize_task, &job);
     else quantize_task(&job, 0, 1);
     xq_pool_run(o->pool, dot_task, &job);

@@ -27,6 +27,11 @@ uint64_t ops_scratch_bytes(const ops_ctx *o);
  * weights with 4+ tokens: the register-blocked tiles of ops/fgemm.h, again with qt_dot_act's bits. */
 void ops_matmul(ops_ctx *o, const model_tensor *W, const float *X, int64_t n_tok, float *Y);
 
+/* ops_matmul of two weights over the same activations (Y1 = X·W1ᵀ, Y2 = X·W2ᵀ) with the same bits, converting X
+ * once and running both products in one pass over the pool when the weights share a quantized type and width. */
+void ops_matmul2(ops_ctx *o, const model_tensor *W1, const model_tensor *W2, const float *X, int64_t n_tok, float *Y1,
+                 float *Y2);
+
 /* Row `id` of an embedding table as f32 (n = W->cols). */
 void ops_embed_row(const model_tensor *W, int64_t id, float *out);
 

@@ -199,6 +199,16 @@ static void test_matmul_bits(ops_ctx *o, uint32_t type)
                 float ref = qt_dot_act(type, data + r * W.row_bytes, A + t * (int64_t)ab, cols);
                 bad += memcmp(&ref, &Y[t * rows + r], sizeof ref) != 0;
             }
+        /* ops_matmul2 over W and W without its first 7 rows: the same bits as ops_matmul gave each row */
+        model_tensor W2 = W;
+        W2.data = data + 7 * W.row_bytes, W2.rows = rows - 7;
+        float *Y1 = malloc((size_t)(n * rows) * sizeof *Y1), *Y2 = malloc((size_t)(n * W2.rows) * sizeof *Y2);
+        ops_matmul2(o, &W, &W2, X, n, Y1, Y2);
+        bad += memcmp(Y, Y1, (size_t)(n * rows) * sizeof *Y) != 0;
+        for (int64_t t = 0; t < n; t++)
+            bad += memcmp(Y + t * rows + 7, Y2 + t * W2.rows, (size_t)W2.rows * sizeof *Y2) != 0;
+        free(Y1);
+        free(Y2);
         free(X);
         free(Y);
         free(A);
