@@ -222,6 +222,12 @@ static const model_tensor *key_weight(const attend_call *a) { return a->x_kind ?
  * latents and the fused factors, by the forward pass's own matmul (rows converted as the engine converts
  * activations for the weight's type). With lossless storage the rebuilt K and V are the engine's projections bit
  * for bit, and a row's result does not depend on the other rows, so only the rows some query reads are rebuilt. */
+static void rotate_keys(const attend_call *a, row_range r, float *k)
+{
+    rope_job rj = {a->rc, k, r};
+    xq_pool_run(ops_pool(a->rc->base.ops_ctx), rope_task, &rj);
+}
+
 static void build_rows(attend_call *a, bool key, row_range r, const float *src, float *out)
 {
     remat_cache *rc = a->rc;
@@ -230,9 +236,7 @@ static void build_rows(attend_call *a, bool key, row_range r, const float *src, 
     const model_tensor *w = key ? key_weight(a) : a->x_kind ? &a->ml->wv : &a->L->fv->fused;
     out = at_row(a, out, rc->d_kv, r.lo);
     ops_matmul(rc->tile_ops, w, src + (r.lo - a->tile.j0) * a->src_ld, n, out);
-    if (!key) return;
-    rope_job rj = {rc, out, r};
-    xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
+    if (key) rotate_keys(a, r, out);
 }
 
 /* K and V of rows r from the same X̂ rows: converted once for both weights (ops_matmul2, the same bits). */
@@ -243,8 +247,7 @@ static void build_kv_rows(attend_call *a, row_range r, const float *src, float *
     if (!n) return;
     k = at_row(a, k, rc->d_kv, r.lo), v = at_row(a, v, rc->d_kv, r.lo);
     ops_matmul2(rc->tile_ops, &a->ml->wk, &a->ml->wv, src + (r.lo - a->tile.j0) * a->src_ld, n, k, v);
-    rope_job rj = {rc, k, r};
-    xq_pool_run(ops_pool(rc->base.ops_ctx), rope_task, &rj);
+    rotate_keys(a, r, k);
 }
 
 static void phase_build(attend_call *a)
@@ -252,8 +255,6 @@ static void phase_build(attend_call *a)
     remat_cache *rc = a->rc;
     const remat_tile *t = &a->tile;
     if (a->L->kind == LK_KV) return;
-    /* X̂ feeds K and V alike; xq-svd has a latent for each */
-    float *v_main = a->x_kind ? rc->src_km : rc->src_vm, *v_extra = a->x_kind ? rc->src_kx : rc->src_vx;
     row_range all = {t->j0, t->j1};
     int64_t rows_k = rows_in(all) + rows_in(t->k.extra), rows_v = a->absorb ? 0 : rows_in(all) + rows_in(t->v.extra);
     bool same = !rows_v || rows_v == rows_k;
@@ -264,12 +265,12 @@ static void phase_build(attend_call *a)
     if (a->x_kind && !a->absorb) { /* one source, the same rows: the extra rows of K are those of V */
         build_kv_rows(a, all, rc->src_km, rc->km, rc->vm);
         build_kv_rows(a, t->k.extra, rc->src_kx, rc->kx, rc->vx);
-    } else {
+    } else { /* K alone (--absorb-v), or xq-svd's two latents, each in the rows its grouping gives */
         build_rows(a, true, all, rc->src_km, rc->km);
         build_rows(a, true, t->k.extra, rc->src_kx, rc->kx);
         if (!a->absorb) {
-            build_rows(a, false, all, v_main, rc->vm);
-            build_rows(a, false, t->v.extra, v_extra, rc->vx);
+            build_rows(a, false, all, rc->src_vm, rc->vm);
+            build_rows(a, false, t->v.extra, rc->src_vx, rc->vx);
         }
     }
     span_end(rc->base.sink, OP_REMAT, a->il);

@@ -371,26 +371,15 @@ void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, i
     }
 }
 
-void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
-                        int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
+/* The value sums at the active level (values_scalar's bits either way). */
+static void values(const float *p, const void *V, bool fp16, int64_t n_keys, int64_t row_stride, int width,
+                   bool accumulate, float *out)
 {
-    float scale = 1.0f / sqrtf((float)head_dim);
-    float qr[head_dim];
-    if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
-    else memcpy(qr, q, (size_t)head_dim * sizeof(float));
 #ifdef ATT_X86
-    if (use_avx512()) scores_kt_avx512(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
-    else if (use_avx2()) scores_kt_avx2(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
+    if (use_avx2()) values_avx2(p, V, fp16, n_keys, row_stride, width, accumulate, out);
     else
 #endif
-        scores_kt_scalar(qr, Kt, kt_ld, n_keys, head_dim, scale, scores);
-    ops_softmax(scores, n_keys);
-    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
-#ifdef ATT_X86
-    if (use_avx2()) values_avx2(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
-    else
-#endif
-        values_scalar(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
+        values_scalar(p, V, fp16, n_keys, row_stride, width, accumulate, out);
 }
 
 void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim, float scale,
@@ -414,32 +403,31 @@ void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_
         scores_kt_scalar(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
 }
 
-void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
-                     bool fp16_operands, float *scores, float *out)
+void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
+                        int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
 {
-    float scale = 1.0f / sqrtf((float)head_dim);
     float qr[head_dim];
     if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
     else memcpy(qr, q, (size_t)head_dim * sizeof(float));
-#ifdef ATT_X86
-    if (use_avx2()) scores_avx2(qr, K, n_keys, row_stride, head_dim, scale, scores);
-    else
-#endif
-        scores_scalar(qr, K, n_keys, row_stride, head_dim, scale, scores);
+    ops_attend_scores_kt(qr, Kt, kt_ld, n_keys, head_dim, 1.0f / sqrtf((float)head_dim), scores);
     ops_softmax(scores, n_keys);
     if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
-#ifdef ATT_X86
-    if (use_avx2()) values_avx2(scores, V, false, n_keys, row_stride, head_dim, false, out);
-    else
-#endif
-        values_scalar(scores, V, false, n_keys, row_stride, head_dim, false, out);
+    values(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
+}
+
+void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
+                     bool fp16_operands, float *scores, float *out)
+{
+    float qr[head_dim];
+    if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
+    else memcpy(qr, q, (size_t)head_dim * sizeof(float));
+    ops_attend_scores(qr, K, n_keys, row_stride, head_dim, 1.0f / sqrtf((float)head_dim), scores);
+    ops_softmax(scores, n_keys);
+    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
+    values(scores, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
 void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out)
 {
-#ifdef ATT_X86
-    if (use_avx2()) values_avx2(p, V, false, n_keys, row_stride, width, true, out);
-    else
-#endif
-        values_scalar(p, V, false, n_keys, row_stride, width, true, out);
+    values(p, V, false, n_keys, row_stride, width, true, out);
 }
