@@ -187,46 +187,64 @@ int gpu_cli_modes(const char *cmd, const char *list, int group, int hi_layers, g
     return XQ_OK;
 }
 
-static void print_calibration(const store_profile *p, const gpu_calibration *c)
+static void print_calibration(const store_profile *p, const store_profile *prefill, const gpu_calibration *c)
 {
     const store_run_meta *m = &p->meta;
     printf("calibration: %s run %lld (%s, %d threads) on %s (%s): peaks %.1f GFLOP/s, %.1f GB/s; %lld fastest of %lld "
-           "decode steps, mean ctx %.1f\n",
+           "decode steps, mean ctx %.1f",
            m->path, (long long)m->id, m->cache_mode, m->threads, m->device.name, m->device.source, c->peak_flops / 1e9,
            c->peak_bytes_per_s / 1e9, (long long)p->totals.steps, (long long)p->totals.steps_in_phase,
            p->totals.mean_ctx);
-    printf("%-12s %10s %8s %10s %8s\n", "class", "GFLOP/s", "compute", "GB/s", "memory");
+    if (prefill)
+        printf("; %lld fastest of %lld prefill steps", (long long)prefill->totals.steps,
+               (long long)prefill->totals.steps_in_phase);
+    printf("\n%-12s %10s %8s %-8s %10s %8s %s\n", "class", "GFLOP/s", "compute", "from", "GB/s", "memory", "from");
     for (int k = 0; k < GPU_CLASSES; k++) {
         printf("%-12s", gpu_class_name((gpu_op_class)k));
         const double rate[2] = {c->flops_per_s[k] / 1e9, c->bytes_per_s[k] / 1e9};
         const double factor[2] = {c->eff.cls[k].compute, c->eff.cls[k].memory};
         for (int j = 0; j < 2; j++) {
-            if (c->measured[k][j])
-                printf(" %10.2f %8.4f", rate[j], factor[j]);
+            if (c->source[k][j] != GPU_FACTOR_DEFAULT)
+                printf(" %10.2f", rate[j]);
             else
-                printf(" %10s %8.4f", "default", factor[j]);
+                printf(" %10s", "-");
+            printf(" %8.4f %-*s", factor[j], j ? 0 : 8, gpu_factor_source_name(c->source[k][j]));
         }
         printf("\n");
     }
-    printf("%-12s %10s %8s %10s %8.4f\n", "link", "", "", "default", c->eff.link);
+    printf("%-12s %10s %8s %-8s %10s %8.4f %s\n", "link", "", "", "", "-", c->eff.link, "default");
+}
+
+/* The run's prefill steps, when it has any (they lend compute factors decode cannot measure); NULL if none. */
+static store_profile *load_prefill(store_reader *r, int64_t run)
+{
+    store_profile *p = NULL;
+    store_profile_opts po = {STORE_PHASE_PREFILL, 0.25};
+    xq_err ignored = {0};
+    if (store_profile_load(r, run, &po, &p, &ignored)) return NULL;
+    return p;
 }
 
 int gpu_cli_calibrate(const char *cmd, const char *path, gpu_efficiency *eff, char *source, size_t cap, bool *on_cpu)
 {
     store_reader *r = NULL;
-    store_profile *p = NULL;
+    store_profile *p = NULL, *prefill = NULL;
     store_profile_opts po = {STORE_PHASE_DECODE, 0.25};
     gpu_calibration c;
     xq_err err = {0};
     int rc = store_reader_open(path, &r, &err);
     if (!rc) rc = store_profile_load(r, 0, &po, &p, &err);
-    if (!rc) rc = gpu_calibrate(p, &c, &err);
     if (!rc) {
-        print_calibration(p, &c);
+        prefill = load_prefill(r, p->meta.id);
+        rc = gpu_calibrate(p, prefill, &c, &err);
+    }
+    if (!rc) {
+        print_calibration(p, prefill, &c);
         *eff = c.eff;
         *on_cpu = !strcmp(p->meta.device.kind, "cpu");
         snprintf(source, cap, "calibrated on %s run %lld (%s)", path, (long long)p->meta.id, p->meta.device.name);
     }
+    store_profile_free(prefill);
     store_profile_free(p);
     store_reader_close(r);
     if (rc) {

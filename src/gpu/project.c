@@ -16,7 +16,7 @@ typedef struct step {
     gpu_timer timer;
 } step;
 
-static const char *const class_names[GPU_CLASSES] = {"gemm", "attention", "elementwise"};
+static const char *const class_names[GPU_CLASSES] = {"gemm", "attention", "elementwise", "rebuild"};
 
 const char *gpu_class_name(gpu_op_class c)
 {
@@ -25,8 +25,9 @@ const char *gpu_class_name(gpu_op_class c)
 
 gpu_op_class gpu_class_of_op(const char *name)
 {
-    if (!strncmp(name, "matmul", 6) || !strcmp(name, "lm_head") || !strcmp(name, "remat")) return GPU_CLASS_GEMM;
+    if (!strncmp(name, "matmul", 6) || !strcmp(name, "lm_head")) return GPU_CLASS_GEMM;
     if (!strcmp(name, "attend")) return GPU_CLASS_ATTENTION;
+    if (!strcmp(name, "remat") || !strcmp(name, "dequant")) return GPU_CLASS_REBUILD;
     return GPU_CLASS_ELEMENTWISE;
 }
 
@@ -118,7 +119,7 @@ static void rebuild_ops(step *st, const gpu_layer_costs *c)
     const gpu_setting *s = st->s;
     double b = s->batch, T = s->tp, l = (double)s->ctx, per_rank = c->rebuild_bytes / T;
     /* One fused kernel: the dequantization (element-wise FLOPs) feeds the rebuild GEMM's operand loads. */
-    gpu_op_cost p = {.cls = GPU_CLASS_GEMM,
+    gpu_op_cost p = {.cls = GPU_CLASS_REBUILD,
                      .tensor_flops = b * l * (c->remat_flops_heads / T + c->remat_flops_full),
                      .elem_flops = b * l * c->elem_flops,
                      .hbm_bytes = b * l * cache_read_rank(c, st->m, s->tp) + per_rank,

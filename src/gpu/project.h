@@ -25,13 +25,23 @@
 #include "gpu/modes.h"
 #include "gpu/workload.h"
 
-/* Op classes, each with its own efficiency factors: matrix products (q/k/v/o, MLP, lm_head, the K/V rebuild),
- * attention over the cache (scores, softmax, weighted sum), and element-wise work (norms, RoPE, SwiGLU,
- * residuals, embedding rows, cache appends, dequantization when it is an op of its own). */
-typedef enum gpu_op_class { GPU_CLASS_GEMM, GPU_CLASS_ATTENTION, GPU_CLASS_ELEMENTWISE, GPU_CLASSES } gpu_op_class;
+/* Op classes, each with its own efficiency factors: matrix products of the forward pass (q/k/v/o, MLP,
+ * lm_head), attention over the cache (scores, softmax, weighted sum), element-wise work (norms, RoPE, SwiGLU,
+ * residuals, embedding rows, cache appends), and the rebuild work of a quantized cache: the K/V rebuild product
+ * and the dequantization of the stored codes (the ops the profiler flags as rebuild work). The rebuild has a
+ * class of its own because it runs at another rate than the decode step's other products: a product over l
+ * cached rows is compute-bound where the step's one-token matrix-vector products are memory-bound. */
+typedef enum gpu_op_class {
+    GPU_CLASS_GEMM,
+    GPU_CLASS_ATTENTION,
+    GPU_CLASS_ELEMENTWISE,
+    GPU_CLASS_REBUILD,
+    GPU_CLASSES
+} gpu_op_class;
 
 const char *gpu_class_name(gpu_op_class c);
-/* The class of a recorded op by its name (op_kind): matmul_*, lm_head, remat → gemm; attend → attention. */
+/* The class of a recorded op by its name (op_kind): matmul_*, lm_head → gemm; attend → attention; remat,
+ * dequant → rebuild; the rest element-wise. */
 gpu_op_class gpu_class_of_op(const char *name);
 
 /* Fractions of the peaks that an op class's kernels reach: compute of the tensor peak (FP32 peak for

@@ -116,15 +116,17 @@ static void cost_of_row(const store_op_row *r, const rescale *k, gpu_op_cost *ou
 {
     bool rebuild = !strcmp(r->name, "remat"), context = is_context_op(r->name);
     gpu_op_class cls = gpu_class_of_op(r->name);
+    /* Element-wise work and the dequantization of X (read whole by every rank) repeat on every rank. */
+    bool repeats = cls == GPU_CLASS_ELEMENTWISE || !strcmp(r->name, "dequant");
     double grow = rebuild ? k->tiles : context ? k->ctx : 1;
     double flops = r->flops * grow * k->batch;
     double weights = r->bytes_weights * (rebuild ? k->tiles : 1);
     double cache = (r->bytes_cache_read * (context ? k->ctx : 1) + r->bytes_cache_write) * k->batch;
-    if (cls != GPU_CLASS_ELEMENTWISE) flops /= k->tp; /* heads (attention, rebuild) or columns (GEMMs) split */
-    if (cls == GPU_CLASS_GEMM) weights /= k->tp;
+    if (!repeats) flops /= k->tp; /* heads (attention, rebuild) or columns (GEMMs) split */
+    if (cls == GPU_CLASS_GEMM || rebuild) weights /= k->tp;
     if (!k->x_cache) cache *= k->kv;
     *out = (gpu_op_cost){.cls = cls, .hbm_bytes = weights + cache};
-    if (cls == GPU_CLASS_ELEMENTWISE)
+    if (repeats)
         out->elem_flops = flops;
     else
         out->tensor_flops = flops;

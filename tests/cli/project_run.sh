@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # project RUN.db and --calibrate (issue 7, Done-when 3) on small traced runs of the default model (skipped with a
-# message if absent): the calibration prints a factor per op class and resource, each in (0, 1.5]; a recorded
-# run projects its own cache mode with the CSV columns of the shape path, its step time grows with the context
-# and its tokens/s with the batch (weights shared); the recorded fp16 run has no break-even, an xq-4 run has one;
+# message if absent): the calibration prints a factor per op class and resource, each in (0, 1.5] with its
+# source; a recorded run projects its own cache mode with the CSV columns of the shape path, its step time grows
+# with the context and its tokens/s with the batch (weights shared); the recorded fp16 run has no break-even, an xq-4 run has one;
 # bad combinations and missing files are one-line errors with exit 2. No timing is asserted.
 set -u
 X=${XQPROF:?XQPROF must point at the xqprof binary}; SRC=${XQ_SRC:-.}
@@ -16,15 +16,24 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$X" generate -m "$M" -p "Once upon a time" -n 6 -c 128 --temp 0 -t 2 --cache xq-4 --trace "$tmp/xq.db" \
   >/dev/null 2>&1 || fail "traced xq-4 run"
 
-# --calibrate alone: a table of gemm, attention and elementwise with compute and memory factors.
-if "$X" project --calibrate "$tmp/fp16.db" >"$tmp/cal" 2>"$tmp/err"; then
-  n=$(awk '$1 == "gemm" || $1 == "attention" || $1 == "elementwise"' "$tmp/cal" | wc -l)
-  bad=$(awk '$1 == "gemm" || $1 == "attention" || $1 == "elementwise" {
-               for (i = 3; i <= 5; i += 2) if (!($i > 0 && $i <= 1.5)) print $1, $i }' "$tmp/cal")
-  [ "$n" -eq 3 ] && [ -z "$bad" ] && ok "--calibrate: 3 classes, factors in (0, 1.5]" ||
-    { fail "--calibrate factors ($n classes; out of range: $bad)"; cat "$tmp/cal"; }
-  grep -q 'measured' "$tmp/cal" || fail "--calibrate does not name the device's peaks"
-else fail "--calibrate: $(cat "$tmp/err")"; fi
+# --calibrate alone: a table of gemm, attention, elementwise and rebuild, each with a compute and a memory factor
+# and where it came from; an fp16 run has no rebuild, so its rebuild factors are gemm's (or the defaults).
+classes='$1 == "gemm" || $1 == "attention" || $1 == "elementwise" || $1 == "rebuild"'
+for run in fp16 xq; do
+  if "$X" project --calibrate "$tmp/$run.db" >"$tmp/cal" 2>"$tmp/err"; then
+    n=$(awk "$classes" "$tmp/cal" | wc -l)
+    bad=$(awk "$classes"' { for (i = 3; i <= 6; i += 3) {
+                 if (!($i > 0 && $i <= 1.5)) print $1, $i
+                 if ($(i + 1) !~ /^(decode|prefill|gemm|default)$/) print $1, $(i + 1) } }' "$tmp/cal")
+    [ "$n" -eq 4 ] && [ -z "$bad" ] && ok "--calibrate $run: 4 classes, factors in (0, 1.5], sources named" ||
+      { fail "--calibrate $run factors ($n classes; bad: $bad)"; cat "$tmp/cal"; }
+    grep -q 'measured' "$tmp/cal" || fail "--calibrate does not name the device's peaks"
+  else fail "--calibrate $run: $(cat "$tmp/err")"; fi
+done
+borrowed=$(awk '$1 == "gemm" { c = $3; m = $6 } $1 == "rebuild" { rc = $3; rs = $4; rm = $6; ms = $7 }
+                END { if (rs == "gemm" && rc != c || ms == "gemm" && rm != m) print "rebuild", rc, rm, "gemm", c, m }' \
+           <("$X" project --calibrate "$tmp/fp16.db"))
+[ -z "$borrowed" ] && ok "--calibrate fp16: the rebuild's borrowed factors are gemm's" || fail "borrowed: $borrowed"
 
 # The recorded run projected: its own mode, the shape path's CSV, factors printed as calibrated.
 "$X" project "$tmp/fp16.db" --gpu h100-sxm,a100-80g --ctx 1k,8k --batch 1,8 --calibrate "$tmp/fp16.db" \

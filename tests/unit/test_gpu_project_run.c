@@ -1,8 +1,9 @@
 /* Projection of a recorded run and calibration (issue 7, Done-when 3), on a hand-made profile (no trace file,
  * no timing): the rescaling rules (weights shared by the batch, attention and dequantization per sequence and
  * linear in the context, the rebuild by whole tiles, TP splits), the model and mode read from the run's metadata,
- * factors = achieved rates ÷ the device row's peaks, and a run projected onto its own device with its own
- * factors giving back its measured time. */
+ * factors = achieved rates ÷ the device row's peaks, each from the ops that resource binds (prefill lending
+ * compute factors decode cannot measure, the rebuild borrowing gemm's), and a run projected onto its own device
+ * with its own factors giving back its measured time. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,28 +138,33 @@ static void test_rescaling(void)
     CHECK(project(&p, &o, 4096, 4, 1).step_s > r.step_s && project(&p, &o, 1024, 1, 1).step_s < r.step_s);
 }
 
-/* Factors are the achieved rates over the peaks; projecting the run onto its own device with them gives back
- * the run's time: with one op per class per layer and one resource each, every op's larger term is its own. */
+/* Factors are the achieved rates over the peaks, each from the ops its resource binds (ridge of the fixture
+ * device: 10 FLOP/byte); projecting the run onto its own device with them gives back the run's time. */
 static void test_calibration(void)
 {
     store_profile p = profile("fp16");
     int n = 0;
-    rows[n++] = row(-1, "lm_head", 4e5, 4e6, 2e6, 0); /* gemm: 1e10 FLOP/s, 5e9 B/s */
+    rows[n++] = row(-1, "lm_head", 4e5, 4e6, 2e6, 0); /* gemm, memory-bound: 5e9 B/s */
     for (int l = 0; l < N_LAYER; l++) {
         rows[n++] = row(l, "matmul_q", 2e5, 2e6, 1e6, 0);
         rows[n++] = row(l, "matmul_up", 6e5, 6e6, 3e6, 0);
-        rows[n++] = row(l, "attend", 1e5, 1e5, 0, 1e5); /* attention: 1e9 FLOP/s, 1e9 B/s */
-        rows[n++] = row(l, "rmsnorm", 5e4, 1e4, 0, 0);  /* elementwise: 2e8 FLOP/s, no bytes */
+        rows[n++] = row(l, "attend", 1e5, 1e5, 0, 1e5); /* attention, memory-bound: 1e9 B/s */
+        rows[n++] = row(l, "rmsnorm", 5e4, 1e4, 0, 0);  /* elementwise, no bytes: compute-bound, 2e8 FLOP/s */
     }
     p.n_rows = n;
     gpu_calibration c;
     xq_err err = {0};
-    CHECKF(gpu_calibrate(&p, &c, &err) == XQ_OK, "%s", err.msg);
-    CHECK(close_to(c.eff.cls[GPU_CLASS_GEMM].compute, 0.1) && close_to(c.eff.cls[GPU_CLASS_GEMM].memory, 0.5));
-    CHECK(close_to(c.eff.cls[GPU_CLASS_ATTENTION].compute, 0.01) &&
-          close_to(c.eff.cls[GPU_CLASS_ATTENTION].memory, 0.1));
-    CHECK(close_to(c.eff.cls[GPU_CLASS_ELEMENTWISE].compute, 0.002) && !c.measured[GPU_CLASS_ELEMENTWISE][1] &&
-          c.eff.cls[GPU_CLASS_ELEMENTWISE].memory == GPU_EFF_MEMORY_DEFAULT);
+    CHECKF(gpu_calibrate(&p, NULL, &c, &err) == XQ_OK, "%s", err.msg);
+    const gpu_class_efficiency *e = c.eff.cls;
+    /* The matrix products ran at 1e10 FLOP/s, but only because memory bound them: no compute factor from them. */
+    CHECK(c.source[GPU_CLASS_GEMM][0] == GPU_FACTOR_DEFAULT && e[GPU_CLASS_GEMM].compute == GPU_EFF_COMPUTE_DEFAULT);
+    CHECK(c.source[GPU_CLASS_GEMM][1] == GPU_FACTOR_DECODE && close_to(e[GPU_CLASS_GEMM].memory, 0.5));
+    CHECK(e[GPU_CLASS_ATTENTION].compute == GPU_EFF_COMPUTE_DEFAULT && close_to(e[GPU_CLASS_ATTENTION].memory, 0.1));
+    CHECK(close_to(e[GPU_CLASS_ELEMENTWISE].compute, 0.002) && c.source[GPU_CLASS_ELEMENTWISE][1] == GPU_FACTOR_DEFAULT &&
+          e[GPU_CLASS_ELEMENTWISE].memory == GPU_EFF_MEMORY_DEFAULT);
+    /* No rebuild in an fp16 run: the rebuild class takes what the gemm class measured, and only that. */
+    CHECK(c.source[GPU_CLASS_REBUILD][0] == GPU_FACTOR_DEFAULT && c.source[GPU_CLASS_REBUILD][1] == GPU_FACTOR_GEMM &&
+          close_to(e[GPU_CLASS_REBUILD].memory, 0.5));
     gpu_options o;
     gpu_options_default(&o);
     o.eff = c.eff;
@@ -168,7 +174,57 @@ static void test_calibration(void)
     gpu_result r = project(&p, &o, 256, 1, 1);
     CHECKF(close_to(r.step_s, measured), "step %g s, measured %g s", r.step_s, measured);
     p.meta.device.present = false;
-    CHECK(gpu_calibrate(&p, &c, &err) == XQ_EINPUT);
+    CHECK(gpu_calibrate(&p, NULL, &c, &err) == XQ_EINPUT);
+}
+
+/* Prefill's compute-bound products give the compute factor decode cannot; the rebuild class borrows it, and an
+ * xq run projected with factors calibrated on fp16 charges its rebuild at that rate. */
+static void test_calibration_prefill(void)
+{
+    store_profile p = profile("fp16");
+    static store_op_row pre_rows[2 * N_LAYER];
+    store_profile pre = p;
+    pre.phase = STORE_PHASE_PREFILL;
+    int n = 0;
+    for (int l = 0; l < N_LAYER; l++) {
+        pre_rows[n++] = row(l, "matmul_q", 4e6, 2e8, 1e6, 0); /* 200 FLOP/byte: compute-bound, 5e10 FLOP/s */
+        pre_rows[n++] = row(l, "attend", 1e5, 1e5, 0, 1e5);   /* memory-bound: ignored, decode measured it */
+    }
+    pre.rows = pre_rows;
+    pre.n_rows = n;
+    rows[0] = row(-1, "lm_head", 4e5, 4e6, 2e6, 0);
+    rows[1] = row(0, "attend", 1e5, 1e5, 0, 3e5); /* 3e9 B/s */
+    p.n_rows = 2;
+    gpu_calibration c;
+    xq_err err = {0};
+    CHECKF(gpu_calibrate(&p, &pre, &c, &err) == XQ_OK, "%s", err.msg);
+    const gpu_class_efficiency *e = c.eff.cls;
+    CHECK(c.source[GPU_CLASS_GEMM][0] == GPU_FACTOR_PREFILL && close_to(e[GPU_CLASS_GEMM].compute, 0.5));
+    CHECK(c.source[GPU_CLASS_GEMM][1] == GPU_FACTOR_DECODE && close_to(e[GPU_CLASS_GEMM].memory, 0.5));
+    CHECK(c.source[GPU_CLASS_ATTENTION][1] == GPU_FACTOR_DECODE && close_to(e[GPU_CLASS_ATTENTION].memory, 0.3));
+    CHECK(c.source[GPU_CLASS_REBUILD][0] == GPU_FACTOR_GEMM && close_to(e[GPU_CLASS_REBUILD].compute, 0.5));
+
+    /* The fixture's xq-4 run at its own context: the remat rows (8e6 FLOPs, 2e5 bytes each: compute-bound) take
+     * 8e6 / (1e11 · 0.5) s each; the old rule (gemm's achieved 1e10 FLOP/s) charged 5× that. */
+    store_profile xq = profile("xq-4");
+    gpu_options o;
+    gpu_options_default(&o);
+    o.eff = c.eff;
+    gpu_result with = project(&xq, &o, 256, 1, 1);
+    o.eff.cls[GPU_CLASS_REBUILD].compute = 0.1;
+    gpu_result old = project(&xq, &o, 256, 1, 1);
+    double remat_s = 8e6 / (1e11 * 0.5);
+    CHECKF(close_to(old.step_s - with.step_s, N_LAYER * (5 * remat_s - remat_s)), "rebuild time %g s vs %g s",
+           with.step_s, old.step_s);
+
+    /* A run that rebuilds measures the rebuild itself: remat compute-bound, dequant memory-bound. */
+    store_profile q = profile("xq-4");
+    rows[0] = row(0, "remat", 2e5, 8e6, 2e5, 0);   /* 4e10 FLOP/s: 0.4 */
+    rows[1] = row(0, "dequant", 1e5, 1e5, 0, 2e5); /* 0.5 FLOP/byte: memory-bound, 2e9 B/s: 0.2 */
+    q.n_rows = 2;
+    CHECKF(gpu_calibrate(&q, &pre, &c, &err) == XQ_OK, "%s", err.msg);
+    CHECK(c.source[GPU_CLASS_REBUILD][0] == GPU_FACTOR_DECODE && close_to(c.eff.cls[GPU_CLASS_REBUILD].compute, 0.4));
+    CHECK(c.source[GPU_CLASS_REBUILD][1] == GPU_FACTOR_DECODE && close_to(c.eff.cls[GPU_CLASS_REBUILD].memory, 0.2));
 }
 
 int main(void)
@@ -176,5 +232,6 @@ int main(void)
     test_model_and_mode();
     test_rescaling();
     test_calibration();
+    test_calibration_prefill();
     return test_report("test_gpu_project_run");
 }
