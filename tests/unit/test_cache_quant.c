@@ -47,16 +47,26 @@ static void check_pack_roundtrip(void)
                 CHECK(memcmp(got, want, 4) == 0);
             }
         CHECK(quant_packed_bytes(8, bits) == (uint64_t)bits); /* 8 codes in `bits` bytes: 3-bit packs 8 in 3 */
-        /* Dequantizing reads the same codes, on and off byte boundaries (the fast and the general path). */
-        for (int first = 0; first < 24; first += 3) {
-            uint8_t codes[70], stream[128] = {0};
-            float out[70];
-            for (int i = 0; i < 70; i++) codes[i] = (uint8_t)(rng() & ((1u << bits) - 1));
-            quant_pack(codes, 70, bits, stream, (uint64_t)first);
-            uint16_t s16 = xq_f32_to_fp16(0.37f), z16 = xq_f32_to_fp16(-1.25f);
-            quant_load_group(stream, (uint64_t)first, 61, bits, s16, z16, out, 1);
-            for (int i = 0; i < 61; i++) CHECK(out[i] == quant_value(codes[i], s16, z16));
-        }
+        /* Dequantizing reads the same codes as one scalar fmaf each, on and off byte boundaries, for lengths
+         * around the SIMD path's 8 codes a step (the fast and the general path), contiguous and strided. */
+        static const int lengths[] = {0, 1, 7, 8, 9, 15, 16, 17, 61, 128, 139};
+        for (int first = 0; first < 24; first++)
+            for (size_t k = 0; k < sizeof lengths / sizeof *lengths; k++) {
+                int n = lengths[k];
+                uint8_t codes[140], stream[200] = {0};
+                float out[2 * 140 + 1];
+                for (int i = 0; i < n; i++) codes[i] = (uint8_t)(rng() & ((1u << bits) - 1));
+                quant_pack(codes, n, bits, stream, (uint64_t)first);
+                uint16_t s16 = xq_f32_to_fp16(0.37f), z16 = xq_f32_to_fp16(-1.25f);
+                for (int stride = 1; stride <= 2; stride++) {
+                    for (int i = 0; i < 2 * 140 + 1; i++) out[i] = 99.0f;
+                    quant_load_group(stream, (uint64_t)first, n, bits, s16, z16, out, stride);
+                    int bad = 0;
+                    for (int i = 0; i < n; i++) bad += out[i * stride] != quant_value(codes[i], s16, z16);
+                    bad += out[n * stride] != 99.0f; /* nothing written past the group */
+                    CHECKF(bad == 0, "bits %d first %d n %d stride %d: %d wrong", bits, first, n, stride, bad);
+                }
+            }
     }
     CHECK(quant_packed_bytes(3, 3) == 2 && quant_packed_bytes(0, 4) == 0 && quant_packed_bytes(5, 8) == 5);
 }
