@@ -155,3 +155,28 @@ int xq_cpu_count(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
+
+typedef struct range_job {
+    xq_range_fn fn;
+    void *ctx;
+    long long n;
+} range_job;
+
+static void range_task(void *ctx, int ith, int nth)
+{
+    const range_job *j = ctx;
+    long long lo, hi;
+    xq_split_range(j->n, ith, nth, &lo, &hi);
+    if (lo < hi) j->fn(j->ctx, lo, hi);
+}
+
+void xq_pool_for(xq_pool *p, long long n, long long min_parallel, xq_range_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    if (n < min_parallel || !p || p->n == 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job j = {fn, ctx, n};
+    xq_pool_run(p, range_task, &j);
+}

@@ -23,6 +23,11 @@ static inline void xq_split_range(long long n, int ith, int nth, long long *lo, 
     *hi = *lo + per + (ith < rem ? 1 : 0);
 }
 
+/* fn(ctx, lo, hi) over [0, n) in near-equal ranges, one per thread; on the caller alone (one range) when
+ * n < min_parallel, where a hand-off would cost more than the work. */
+typedef void (*xq_range_fn)(void *ctx, long long lo, long long hi);
+void xq_pool_for(xq_pool *p, long long n, long long min_parallel, xq_range_fn fn, void *ctx);
+
 int xq_cpu_count(void);
 
 #endif

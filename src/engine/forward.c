@@ -16,21 +16,68 @@ static void matmul(session *s, span_op op, int layer, const model_tensor *W, con
     span_end(s->sink, op, layer);
 }
 
+/* Element-wise work of a batch is split over the pool by rows (tokens) or elements: each element's arithmetic is
+ * the same on any thread, so the bits do not depend on the split. Below these sizes (decode's one token) the
+ * hand-off costs more than it saves. */
+enum { PAR_MIN_ROWS = 4, PAR_MIN_ELEMS = 16384 };
+
+static xq_pool *pool_of(const session *s)
+{
+    return ops_pool(s->ops);
+}
+
+typedef struct rows_job {
+    const session *s;
+    const float *w, *x, *y;
+    float *out;
+    int64_t pos;
+} rows_job;
+
+static void rmsnorm_range(void *ctx, long long lo, long long hi)
+{
+    const rows_job *j = ctx;
+    const model_config *c = &j->s->m->cfg;
+    for (long long t = lo; t < hi; t++) ops_rmsnorm(j->x + t * c->n_embd, j->w, c->n_embd, c->norm_eps, j->out + t * c->n_embd);
+}
+
 static void rmsnorm_rows(session *s, int layer, const float *w, const float *x, int64_t n, float *out)
 {
     const model_config *c = &s->m->cfg;
     span_shape sh = {.m = c->n_embd, .n = n, .k = 1, .cache_mode = s->cache->mode, .ctx = s->pos + n};
     span_begin(s->sink, OP_RMSNORM, layer, &sh);
-    for (int64_t t = 0; t < n; t++) ops_rmsnorm(x + t * c->n_embd, w, c->n_embd, c->norm_eps, out + t * c->n_embd);
+    rows_job j = {.s = s, .w = w, .x = x, .out = out};
+    xq_pool_for(pool_of(s), n, PAR_MIN_ROWS, rmsnorm_range, &j);
     span_end(s->sink, OP_RMSNORM, layer);
+}
+
+static void add_range(void *ctx, long long lo, long long hi)
+{
+    const rows_job *j = ctx;
+    for (long long i = lo; i < hi; i++) j->out[i] += j->y[i];
 }
 
 static void add_rows(session *s, int layer, float *x, const float *y, int64_t count)
 {
     span_shape sh = {.m = count, .n = 1, .k = 1, .cache_mode = s->cache->mode, .ctx = s->pos};
     span_begin(s->sink, OP_RESIDUAL, layer, &sh);
-    for (int64_t i = 0; i < count; i++) x[i] += y[i];
+    rows_job j = {.s = s, .y = y, .out = x};
+    xq_pool_for(pool_of(s), count, PAR_MIN_ELEMS, add_range, &j);
     span_end(s->sink, OP_RESIDUAL, layer);
+}
+
+static void rope_range(void *ctx, long long lo, long long hi)
+{
+    const rows_job *j = ctx;
+    const model_config *c = &j->s->m->cfg;
+    for (long long t = lo; t < hi; t++)
+        ops_rope(j->out + t * c->n_embd, c->n_head, c->head_dim, c->n_rot, j->pos + t, c->rope_base, c->rope_scale,
+                 j->s->m->rope_freq_factors);
+}
+
+static void swiglu_range(void *ctx, long long lo, long long hi)
+{
+    const rows_job *j = ctx;
+    ops_swiglu(j->out + lo, j->y + lo, hi - lo);
 }
 
 static void attention_block(session *s, int il, int64_t n)
@@ -45,9 +92,8 @@ static void attention_block(session *s, int il, int64_t n)
 
     span_shape sh = {.m = c->n_head, .n = n, .k = c->head_dim, .cache_mode = kv->mode, .ctx = s->pos + n};
     span_begin(s->sink, OP_ROPE, il, &sh);
-    for (int64_t t = 0; t < n; t++)
-        ops_rope(s->q + t * c->n_embd, c->n_head, c->head_dim, c->n_rot, s->pos + t, c->rope_base, c->rope_scale,
-                 s->m->rope_freq_factors);
+    rows_job rope = {.s = s, .out = s->q, .pos = s->pos};
+    xq_pool_for(pool_of(s), n, PAR_MIN_ROWS, rope_range, &rope);
     span_end(s->sink, OP_ROPE, il);
 
     span_begin(s->sink, OP_CACHE_APPEND, il, &sh);
@@ -70,10 +116,23 @@ static void mlp_block(session *s, int il, int64_t n)
     matmul(s, OP_MATMUL_UP, il, &L->w_up, s->xn, n, s->up);
     span_shape sh = {.m = c->n_ff, .n = n, .k = 1, .cache_mode = s->cache->mode, .ctx = s->pos + n};
     span_begin(s->sink, OP_SWIGLU, il, &sh);
-    ops_swiglu(s->gate, s->up, n * c->n_ff);
+    rows_job j = {.s = s, .y = s->up, .out = s->gate};
+    xq_pool_for(pool_of(s), n * c->n_ff, PAR_MIN_ELEMS, swiglu_range, &j);
     span_end(s->sink, OP_SWIGLU, il);
     matmul(s, OP_MATMUL_DOWN, il, &L->w_down, s->gate, n, s->xn);
     add_rows(s, il, s->x, s->xn, n * c->n_embd);
+}
+
+typedef struct embed_job {
+    const session *s;
+    const int32_t *ids;
+} embed_job;
+
+static void embed_range(void *ctx, long long lo, long long hi)
+{
+    const embed_job *j = ctx;
+    int64_t d = j->s->m->cfg.n_embd;
+    for (long long t = lo; t < hi; t++) ops_embed_row(&j->s->m->tok_embd, j->ids[t], j->s->x + t * d);
 }
 
 static void embed(session *s, const int32_t *ids, int64_t n)
@@ -82,7 +141,8 @@ static void embed(session *s, const int32_t *ids, int64_t n)
     span_shape sh = {.m = c->n_embd, .n = n, .k = 1, .dtype = s->m->tok_embd.type, .cache_mode = s->cache->mode,
                      .ctx = s->pos + n};
     span_begin(s->sink, OP_EMBED, -1, &sh);
-    for (int64_t t = 0; t < n; t++) ops_embed_row(&s->m->tok_embd, ids[t], s->x + t * c->n_embd);
+    embed_job j = {s, ids};
+    xq_pool_for(pool_of(s), n, PAR_MIN_ROWS, embed_range, &j);
     span_end(s->sink, OP_EMBED, -1);
 }
 

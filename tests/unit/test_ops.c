@@ -363,6 +363,39 @@ static void test_split_range(void)
         }
 }
 
+typedef struct cover {
+    int hits[1000];
+    int ranges; /* ranges run (atomically: threads add to it) */
+} cover;
+
+static void cover_range(void *ctx, long long lo, long long hi)
+{
+    cover *c = ctx;
+    for (long long i = lo; i < hi; i++) c->hits[i]++;
+    __atomic_add_fetch(&c->ranges, 1, __ATOMIC_RELAXED);
+}
+
+/* xq_pool_for visits every index exactly once: one range on the caller below the threshold, one per thread above. */
+static void test_pool_for(void)
+{
+    for (int threads = 1; threads <= 3; threads += 2) {
+        xq_pool *pool = xq_pool_create(threads);
+        static const long long sizes[] = {0, 1, 2, 5, 999, 1000};
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+            for (long long min = 1; min <= 1000; min *= 10) {
+                long long n = sizes[k];
+                cover c = {0};
+                xq_pool_for(pool, n, min, cover_range, &c);
+                int bad = 0;
+                for (long long i = 0; i < 1000; i++) bad += c.hits[i] != (i < n);
+                int want = n == 0 ? 0 : n < min ? 1 : (int)(n < threads ? n : threads);
+                CHECKF(bad == 0 && c.ranges == want, "threads %d n %lld min %lld: %d wrong, %d ranges (want %d)",
+                       threads, n, min, bad, c.ranges, want);
+            }
+        xq_pool_destroy(pool);
+    }
+}
+
 int main(void)
 {
     for (int threads = 1; threads <= 3; threads += 2) {
@@ -379,6 +412,7 @@ int main(void)
     test_rope();
     test_norm_softmax_swiglu();
     test_split_range();
+    test_pool_for();
     test_attend();
     test_attend_values_acc();
     test_expf_row();
