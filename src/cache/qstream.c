@@ -164,16 +164,40 @@ static void read_token_rows(const qstream *qs, int64_t j0, int64_t j1, float *ou
         }
 }
 
+/* Channels c … c + nc − 1 of group g, its tokens [i0, i1), one channel at a time; token i of the group goes to
+ * row row0 + i of out (row0 < 0 when out starts inside the group). */
+static void read_channel_span(const qstream *qs, int64_t g, int c, int nc, int64_t i0, int64_t i1, float *out,
+                              int64_t row0, int64_t stride)
+{
+    uint64_t G = (uint64_t)qs->spec.group;
+    for (int k = c; k < c + nc && i1 > i0; k++) {
+        const uint16_t *p = qs->params + ((uint64_t)g * (uint64_t)qs->w_q + (uint64_t)k) * 2;
+        quant_load_group(qs->codes, ((uint64_t)g * (uint64_t)qs->w_q + (uint64_t)k) * G + (uint64_t)i0, i1 - i0,
+                         qs->spec.bits, p[0], p[1], out + (row0 + i0) * stride + k, stride);
+    }
+}
+
+/* Per-channel groups store each channel's G tokens together, so rows are read across channels: 8 channels × 8
+ * tokens at a time where quant_load_8x8 can (tokens from a multiple of 8), channel by channel elsewhere. */
 static void read_channel_rows(const qstream *qs, int64_t j0, int64_t j1, float *out, int64_t stride, int off)
 {
     int64_t G = qs->spec.group;
     for (int64_t g = j0 / G; g * G < j1; g++) {
         int64_t i0 = (j0 > g * G ? j0 : g * G) - g * G, i1 = (j1 < (g + 1) * G ? j1 : (g + 1) * G) - g * G;
         assert(g < qs->n_groups);
-        for (int c = 0; c < qs->w_q; c++) {
+        int64_t row0 = g * G - j0;
+        for (int c = 0; c < qs->w_q; c += 8) {
+            int nc = qs->w_q - c < 8 ? qs->w_q - c : 8;
+            int64_t i = nc == 8 ? (i0 + 7) / 8 * 8 : i1;
+            i = i < i1 ? i : i1;
+            read_channel_span(qs, g, c, nc, i0, i, out + off, row0, stride);
             const uint16_t *p = qs->params + ((uint64_t)g * (uint64_t)qs->w_q + (uint64_t)c) * 2;
-            quant_load_group(qs->codes, ((uint64_t)g * (uint64_t)qs->w_q + (uint64_t)c) * (uint64_t)G + (uint64_t)i0,
-                             i1 - i0, qs->spec.bits, p[0], p[1], out + (g * G + i0 - j0) * stride + off + c, stride);
+            uint64_t first = ((uint64_t)g * (uint64_t)qs->w_q + (uint64_t)c) * (uint64_t)G;
+            for (; i + 8 <= i1; i += 8)
+                if (!quant_load_8x8(qs->codes, first + (uint64_t)i, (uint64_t)G, qs->spec.bits, p,
+                                    out + off + (row0 + i) * stride + c, stride))
+                    break;
+            read_channel_span(qs, g, c, nc, i, i1, out + off, row0, stride);
         }
     }
 }

@@ -94,7 +94,7 @@ void quant_store_group(const float *x, int64_t n, int64_t stride, int bits, uint
 }
 
 #if defined(__x86_64__)
-#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /* Eight codes a step: the 8·bits bits that hold them (a byte boundary, as 8 codes of any width end on one) go to
  * every lane, lane k shifts its code down by k·bits; then code·s + z in one fused multiply-add, as fmaf. Returns
@@ -121,10 +121,61 @@ AVX2 static int64_t load_contiguous_avx2(const uint8_t *p, int64_t n, int bits, 
     return i;
 }
 
+/* Rows of a register transposed: in[k] lane t → out[t] lane k. */
+AVX2 static void transpose8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
+
+/* Codes are converted to floats (exactly) and transposed first, so that lane k holds channel k: then one fma per
+ * row with the eight channels' scales and zeros in lanes, converted from fp16 in one instruction each. */
+AVX2 static void load_8x8_avx2(const uint8_t *stream, uint64_t first, uint64_t group_step, int bits,
+                               const uint16_t *params, float *out, int64_t stride)
+{
+    const __m256i shifts = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bits));
+    const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+    __m256 r[8];
+    for (int k = 0; k < 8; k++) {
+        const uint8_t *p = stream + (first + (uint64_t)k * group_step) * (uint64_t)bits / 8;
+        __m256i c;
+        if (bits == 8) {
+            c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+        } else {
+            uint32_t word = 0;
+            memcpy(&word, p, (size_t)bits);
+            c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)word), shifts), mask);
+        }
+        r[k] = _mm256_cvtepi32_ps(c);
+    }
+    transpose8(r);
+    /* params: s0 z0 s1 z1 … s7 z7 as fp16; the even halves are the scales, the odd ones the zeros. */
+    __m256i pz = _mm256_loadu_si256((const __m256i *)params);
+    __m256i even = _mm256_and_si256(pz, _mm256_set1_epi32(0xFFFF)), odd = _mm256_srli_epi32(pz, 16);
+    __m128i s16 = _mm_packus_epi32(_mm256_castsi256_si128(even), _mm256_extracti128_si256(even, 1));
+    __m128i z16 = _mm_packus_epi32(_mm256_castsi256_si128(odd), _mm256_extracti128_si256(odd, 1));
+    __m256 vs = _mm256_cvtph_ps(s16), vz = _mm256_cvtph_ps(z16);
+    for (int t = 0; t < 8; t++) _mm256_storeu_ps(out + t * stride, _mm256_fmadd_ps(r[t], vs, vz));
+}
+
 static bool have_avx2(void)
 {
     static int cached = -1;
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (cached < 0)
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     return cached;
 }
 #endif
@@ -157,4 +208,20 @@ void quant_load_group(const uint8_t *stream, uint64_t first, int64_t n, int bits
     bit += (uint64_t)i * (uint64_t)bits;
     for (; i < n; i++, bit += (uint64_t)bits)
         out[i * stride] = fmaf((float)unpack_one(stream, bit, bits, mask), s, z);
+}
+
+bool quant_load_8x8(const uint8_t *stream, uint64_t first, uint64_t group_step, int bits, const uint16_t *params,
+                    float *out, int64_t stride)
+{
+#if defined(__x86_64__)
+    /* Eight codes of any width end on a byte boundary, so every group starts on one when the first does. */
+    bool aligned = first * (uint64_t)bits % 8 == 0 && group_step * (uint64_t)bits % 8 == 0;
+    if (aligned && have_avx2()) {
+        load_8x8_avx2(stream, first, group_step, bits, params, out, stride);
+        return true;
+    }
+#else
+    (void)stream, (void)first, (void)group_step, (void)bits, (void)params, (void)out, (void)stride;
+#endif
+    return false;
 }

@@ -33,5 +33,11 @@ void quant_store_group(const float *x, int64_t n, int64_t stride, int bits, uint
 /* Dequantizes n codes of one group from code index `first` into out[i·stride]. */
 void quant_load_group(const uint8_t *stream, uint64_t first, int64_t n, int bits, uint16_t scale16, uint16_t zero16,
                       float *out, int64_t stride);
+/* Eight groups side by side, eight codes of each (a per-channel cache's 8 channels × 8 tokens): group k's codes
+ * start at code index first + k·group_step, with scale and zero params[2k], params[2k + 1]; code i of group k
+ * goes to out[i·stride + k]. The same values as quant_load_group per group. Returns false, writing nothing,
+ * where it has no fast path (no AVX2, or a start not on a byte boundary): the caller loads group by group. */
+bool quant_load_8x8(const uint8_t *stream, uint64_t first, uint64_t group_step, int bits, const uint16_t *params,
+                    float *out, int64_t stride);
 
 #endif

@@ -223,15 +223,26 @@ void ops_rope_angles(int n_rot, int64_t pos, float base, float scale, const floa
     }
 }
 
+/* Head by head over contiguous pairs; four pairs a step with AVX: (a, b)·(c, c) ∓ (b, a)·(s, s), products rounded
+ * and then one add or subtract per lane, as the scalar code (C17 does not contract it into fma) — the same bits. */
 void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs)
 {
-    for (int i = 0; i < n_rot / 2; i++) {
-        float c = cs[2 * i], s = cs[2 * i + 1];
-        for (int h = 0; h < n_heads; h++) {
-            float *p = x + (int64_t)h * head_dim + 2 * i;
-            float a = p[0], b = p[1];
-            p[0] = a * c - b * s;
-            p[1] = a * s + b * c;
+    for (int h = 0; h < n_heads; h++) {
+        float *p = x + (int64_t)h * head_dim;
+        int i = 0;
+#if defined(__AVX__)
+        for (; 2 * i + 8 <= n_rot; i += 4) {
+            __m256 v = _mm256_loadu_ps(p + 2 * i), t = _mm256_loadu_ps(cs + 2 * i);
+            __m256 direct = _mm256_mul_ps(v, _mm256_moveldup_ps(t));
+            __m256 swapped = _mm256_mul_ps(_mm256_permute_ps(v, 0xB1), _mm256_movehdup_ps(t));
+            _mm256_storeu_ps(p + 2 * i, _mm256_addsub_ps(direct, swapped));
+        }
+#endif
+        for (; i < n_rot / 2; i++) {
+            float c = cs[2 * i], s = cs[2 * i + 1];
+            float a = p[2 * i], b = p[2 * i + 1];
+            p[2 * i] = a * c - b * s;
+            p[2 * i + 1] = a * s + b * c;
         }
     }
 }

@@ -150,6 +150,25 @@ static void test_rope(void)
             bad += memcmp(r1, r2, sizeof r1) != 0;
         }
     CHECKF(bad == 0, "%d rotations with precomputed angles differ from ops_rope", bad);
+    /* ops_rope_apply (SIMD over pairs) against the plain rotation, bit for bit, for rotated widths that are and
+     * are not a multiple of its four pairs a step, partial rotation included. */
+    static const int rots[][2] = {{64, 64}, {80, 80}, {64, 20}, {8, 6}, {16, 2}};
+    bad = 0;
+    for (int k = 0; k < 5; k++) {
+        int hd = rots[k][0], nr = rots[k][1];
+        float v[3 * 80], want[3 * 80], angles[80];
+        for (int i = 0; i < 3 * hd; i++) v[i] = want[i] = frand() * 8.0f;
+        for (int i = 0; i < nr; i++) angles[i] = frand();
+        for (int h = 0; h < 3; h++)
+            for (int i = 0; i < nr / 2; i++) {
+                float c = angles[2 * i], sn = angles[2 * i + 1], a = want[h * hd + 2 * i], b = want[h * hd + 2 * i + 1];
+                want[h * hd + 2 * i] = a * c - b * sn;
+                want[h * hd + 2 * i + 1] = a * sn + b * c;
+            }
+        ops_rope_apply(v, 3, hd, nr, angles);
+        bad += memcmp(v, want, sizeof(float) * (size_t)(3 * hd)) != 0;
+    }
+    CHECKF(bad == 0, "ops_rope_apply differs from the plain rotation in %d shapes", bad);
 }
 
 static void test_norm_softmax_swiglu(void)
