@@ -4,7 +4,6 @@
 #include "cache/quant.h"
 
 #include <math.h>
-#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -96,6 +95,16 @@ void quant_store_group(const float *x, int64_t n, int64_t stride, int bits, uint
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/* The 8·bits bits of eight codes from p (bits < 8), code 0 in the low bits; fixed-size loads (a memcpy of
+ * `bits` bytes became a library call per eight codes). */
+static inline uint32_t code_word(const uint8_t *p, int bits)
+{
+    uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    if (bits >= 3) w |= (uint32_t)p[2] << 16;
+    if (bits == 4) w |= (uint32_t)p[3] << 24;
+    return w;
+}
+
 /* Eight codes a step: the 8·bits bits that hold them (a byte boundary, as 8 codes of any width end on one) go to
  * every lane, lane k shifts its code down by k·bits; then code·s + z in one fused multiply-add, as fmaf. Returns
  * how many values it wrote (a multiple of 8). */
@@ -113,9 +122,7 @@ AVX2 static int64_t load_contiguous_avx2(const uint8_t *p, int64_t n, int bits, 
     const __m256i shifts = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bits));
     const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
     for (; i + 8 <= n; i += 8, p += bits) {
-        uint32_t word = 0;
-        memcpy(&word, p, (size_t)bits); /* x86 is little-endian: code 0 in the low bits */
-        __m256i c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)word), shifts), mask);
+        __m256i c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)code_word(p, bits)), shifts), mask);
         _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), vs, vz));
     }
     return i;
@@ -155,9 +162,7 @@ AVX2 static void load_8x8_avx2(const uint8_t *stream, uint64_t first, uint64_t g
         if (bits == 8) {
             c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
         } else {
-            uint32_t word = 0;
-            memcpy(&word, p, (size_t)bits);
-            c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)word), shifts), mask);
+            c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)code_word(p, bits)), shifts), mask);
         }
         r[k] = _mm256_cvtepi32_ps(c);
     }
