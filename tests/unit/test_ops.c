@@ -161,9 +161,11 @@ static void test_rope(void)
         for (int i = 0; i < nr; i++) angles[i] = frand();
         for (int h = 0; h < 3; h++)
             for (int i = 0; i < nr / 2; i++) {
+                /* Each product rounded on its own: volatile keeps the compiler from contracting it into an fma. */
                 float c = angles[2 * i], sn = angles[2 * i + 1], a = want[h * hd + 2 * i], b = want[h * hd + 2 * i + 1];
-                want[h * hd + 2 * i] = a * c - b * sn;
-                want[h * hd + 2 * i + 1] = a * sn + b * c;
+                volatile float ac = a * c, bs = b * sn, as = a * sn, bc = b * c;
+                want[h * hd + 2 * i] = ac - bs;
+                want[h * hd + 2 * i + 1] = as + bc;
             }
         ops_rope_apply(v, 3, hd, nr, angles);
         bad += memcmp(v, want, sizeof(float) * (size_t)(3 * hd)) != 0;
