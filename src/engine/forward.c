@@ -37,7 +37,8 @@ static void rmsnorm_range(void *ctx, long long lo, long long hi)
 {
     const rows_job *j = ctx;
     const model_config *c = &j->s->m->cfg;
-    for (long long t = lo; t < hi; t++) ops_rmsnorm(j->x + t * c->n_embd, j->w, c->n_embd, c->norm_eps, j->out + t * c->n_embd);
+    for (long long t = lo; t < hi; t++)
+        ops_rmsnorm(j->x + t * c->n_embd, j->w, c->n_embd, c->norm_eps, j->out + t * c->n_embd);
 }
 
 static void rmsnorm_rows(session *s, int layer, const float *w, const float *x, int64_t n, float *out)

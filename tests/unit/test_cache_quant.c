@@ -185,7 +185,8 @@ static void check_per_channel_ranges(void)
                 int width = widths[w], G = groups[gi], bits = BITS[b];
                 int64_t n = 3 * G;
                 qstream qs = make_stream(QS_PER_CHANNEL, width, bits, G, w == 0, n, 0, n);
-                float *rows = malloc(sizeof(float) * (size_t)(n * width)), *all = malloc(sizeof(float) * (size_t)(n * width));
+                size_t bytes = sizeof(float) * (size_t)(n * width);
+                float *rows = malloc(bytes), *all = malloc(bytes);
                 float one[192];
                 for (int64_t i = 0; i < n * width; i++) rows[i] = frand(-3, 3);
                 qstream_append(&qs, 0, n, rows);
