@@ -53,9 +53,34 @@ typedef struct attend_job {
     float *out;
 } attend_job;
 
+/* Decode (one query) on an fp16 cache: the heads of a KV head in one pass over its rows (no transposed copy, which
+ * one query cannot amortize). Each thread takes a range of query heads, so a KV head's heads may be split between
+ * two threads (with 3 KV heads on 2 threads, whole KV heads would leave one thread idle a third of the time). */
+static void attend_decode_fp16(const attend_job *j, int ith, int nth)
+{
+    const plain_cache *pc = j->pc;
+    const model_config *cfg = &pc->base.m->cfg;
+    int hd = cfg->head_dim, group = cfg->n_head / cfg->n_head_kv;
+    float *scores = pc->scratch[ith];
+    long long lo, hi;
+    xq_split_range(cfg->n_head, ith, nth, &lo, &hi);
+    for (int h0 = (int)lo, h1; h0 < hi; h0 = h1) {
+        int kvh = h0 / group;
+        h1 = (kvh + 1) * group < hi ? (kvh + 1) * group : (int)hi;
+        const uint16_t *K = (const uint16_t *)pc->k[j->layer] + (int64_t)kvh * hd;
+        const uint16_t *V = (const uint16_t *)pc->v[j->layer] + (int64_t)kvh * hd;
+        ops_attend_heads_fp16(j->q + (int64_t)h0 * hd, h1 - h0, K, V, pc->d_kv, j->pos0 + 1, hd, true, scores,
+                              j->out + (int64_t)h0 * hd);
+    }
+}
+
 static void attend_task(void *ctx, int ith, int nth)
 {
     const attend_job *j = ctx;
+    if (j->n_tok == 1 && j->pc->elem_bytes == 2) {
+        attend_decode_fp16(j, ith, nth);
+        return;
+    }
     const plain_cache *pc = j->pc;
     const model_config *cfg = &pc->base.m->cfg;
     int hd = cfg->head_dim, group = cfg->n_head / cfg->n_head_kv;

@@ -56,6 +56,18 @@ static void scores_kt_scalar(const float *q, const float *Kt, int64_t ld, int64_
     }
 }
 
+/* Scores of n_q heads (query h at q + h·head_dim, its scores at scores + h·ld) over fp16 key rows: each row
+ * converted (the scalar conversion's bits), then score_scalar. */
+static void scores_fp16_scalar(const float *q, int n_q, const uint16_t *K, int64_t n_keys, int64_t row_stride,
+                               int head_dim, float scale, float *scores, int64_t ld)
+{
+    float k[head_dim];
+    for (int64_t j = 0; j < n_keys; j++) {
+        xq_fp16_to_f32_row(K + j * row_stride, k, head_dim);
+        for (int h = 0; h < n_q; h++) scores[h * ld + j] = score_scalar(q + h * head_dim, k, head_dim) * scale;
+    }
+}
+
 /* Element d of value row j, from f32 or fp16 rows (the scalar conversion's bits). */
 static inline float value_at(const void *V, bool fp16, int64_t idx)
 {
@@ -296,9 +308,8 @@ AVX2 static void values_avx2(const float *p, const void *V, bool fp16, int64_t n
     else values_body(p, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
-/* Eight fp16 rows (at src + r·stride) × head_dim transposed into dst[d·ld + j0 + r], if none holds a NaN (F16C
- * would quiet a signalling one; the caller then takes the scalar conversion). */
-AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_dim, float *dst, int64_t ld, int64_t j0)
+/* Whether any of eight fp16 rows holds a NaN (F16C would quiet a signalling one). */
+static AVX2_INLINE int any_nan8_fp16(const uint16_t *src, int64_t stride, int head_dim)
 {
     const __m128i mag = _mm_set1_epi16(0x7fff), inf = _mm_set1_epi16(0x7c00);
     __m128i any = _mm_setzero_si128();
@@ -307,9 +318,17 @@ AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_di
         for (int d = 0; d < d8; d += 8)
             any = _mm_or_si128(any, _mm_cmpgt_epi16(_mm_and_si128(_mm_loadu_si128((const __m128i *)(src + r * stride + d)), mag), inf));
         for (int d = d8; d < head_dim; d++)
-            if ((src[r * stride + d] & 0x7fff) > 0x7c00) return 0;
+            if ((src[r * stride + d] & 0x7fff) > 0x7c00) return 1;
     }
-    if (!_mm_testz_si128(any, any)) return 0;
+    return !_mm_testz_si128(any, any);
+}
+
+/* Eight fp16 rows (at src + r·stride) × head_dim transposed into dst[d·ld + j0 + r], if none holds a NaN (F16C
+ * would quiet a signalling one; the caller then takes the scalar conversion). */
+AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_dim, float *dst, int64_t ld, int64_t j0)
+{
+    if (any_nan8_fp16(src, stride, head_dim)) return 0;
+    int d8 = head_dim & ~7;
     for (int d = 0; d < d8; d += 8) {
         __m256 a[8], c[8];
 #pragma GCC unroll 8
@@ -321,6 +340,59 @@ AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_di
     for (int d = d8; d < head_dim; d++)
         for (int r = 0; r < 8; r++) dst[d * ld + j0 + r] = _cvtsh_ss(src[r * stride + d]);
     return 1;
+}
+#endif
+
+#ifdef ATT_X86
+enum { FP16_HEADS_MAX = 8 };
+
+/* Eight keys at a time: each 8 × 8 block of fp16 rows converted and transposed in registers once, then every head
+ * adds its products in d order with each product rounded (lane i = key i): score_scalar's bits per head, without
+ * writing transposed keys to memory. n_q ≤ FP16_HEADS_MAX. */
+AVX2 static void scores_fp16_avx2(const float *q, int n_q, const uint16_t *K, int64_t n_keys, int64_t row_stride,
+                                  int head_dim, float scale, float *scores)
+{
+    const __m256 sc = _mm256_set1_ps(scale);
+    int d8 = head_dim & ~7;
+    int64_t j = 0;
+    for (; j + 8 <= n_keys; j += 8) {
+        const uint16_t *k0 = K + j * row_stride;
+        if (any_nan8_fp16(k0, row_stride, head_dim)) {
+            scores_fp16_scalar(q, n_q, k0, 8, row_stride, head_dim, scale, scores + j, n_keys);
+            continue;
+        }
+        __m256 acc[FP16_HEADS_MAX];
+        for (int h = 0; h < n_q; h++) acc[h] = _mm256_setzero_ps();
+        for (int d = 0; d < d8; d += 8) {
+            __m256 a[8], c[8];
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) a[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + i * row_stride + d)));
+            transpose8(a, c);
+            for (int h = 0; h < n_q; h++) {
+                const float *qh = q + h * head_dim + d;
+                __m256 s = acc[h];
+#pragma GCC unroll 8
+                for (int m = 0; m < 8; m++) {
+                    __m256 p = _mm256_mul_ps(_mm256_broadcast_ss(qh + m), c[m]);
+                    KEEP(p);
+                    s = _mm256_add_ps(s, p);
+                }
+                acc[h] = s;
+            }
+        }
+        for (int d = d8; d < head_dim; d++) {
+            float col[8];
+            for (int i = 0; i < 8; i++) col[i] = _cvtsh_ss(k0[i * row_stride + d]);
+            __m256 c = _mm256_loadu_ps(col);
+            for (int h = 0; h < n_q; h++) {
+                __m256 p = _mm256_mul_ps(_mm256_set1_ps(q[h * head_dim + d]), c);
+                KEEP(p);
+                acc[h] = _mm256_add_ps(acc[h], p);
+            }
+        }
+        for (int h = 0; h < n_q; h++) _mm256_storeu_ps(scores + h * n_keys + j, _mm256_mul_ps(acc[h], sc));
+    }
+    scores_fp16_scalar(q, n_q, K + j * row_stride, n_keys - j, row_stride, head_dim, scale, scores + j, n_keys);
 }
 #endif
 
@@ -430,4 +502,28 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
 void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out)
 {
     values(p, V, false, n_keys, row_stride, width, true, out);
+}
+
+void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uint16_t *V, int64_t row_stride,
+                           int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
+{
+    float qr[n_q * head_dim];
+    if (fp16_operands) xq_round_fp16_row(q, qr, (int64_t)n_q * head_dim);
+    else memcpy(qr, q, sizeof qr);
+    float scale = 1.0f / sqrtf((float)head_dim);
+#ifdef ATT_X86
+    if (use_avx2()) {
+        for (int h0 = 0; h0 < n_q; h0 += FP16_HEADS_MAX) {
+            int n = n_q - h0 < FP16_HEADS_MAX ? n_q - h0 : FP16_HEADS_MAX;
+            scores_fp16_avx2(qr + h0 * head_dim, n, K, n_keys, row_stride, head_dim, scale, scores + h0 * n_keys);
+        }
+    } else
+#endif
+        scores_fp16_scalar(qr, n_q, K, n_keys, row_stride, head_dim, scale, scores, n_keys);
+    for (int h = 0; h < n_q; h++) {
+        float *p = scores + h * n_keys;
+        ops_softmax(p, n_keys);
+        if (fp16_operands) xq_round_fp16_row(p, p, n_keys);
+        values(p, V, true, n_keys, row_stride, head_dim, false, out + h * head_dim);
+    }
 }

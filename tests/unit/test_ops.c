@@ -313,6 +313,50 @@ static void test_attend(void)
     free(Vh);
 }
 
+/* ops_attend_heads_fp16 (several query heads over fp16 rows in one pass, keys transposed in registers) against
+ * the scalar definition head by head: head widths with and without 8-wide blocks, key counts around its 8-key
+ * blocks, more heads than one pass takes (9 > 8), with and without fp16 operands, and a block holding a NaN. */
+static void test_attend_heads_fp16(void)
+{
+    enum { MAXK = 300, MAXD = 64, STRIDE = 70, MAXQ = 9 };
+    uint16_t *Kh = malloc(MAXK * STRIDE * sizeof *Kh), *Vh = malloc(MAXK * STRIDE * sizeof *Vh);
+    float *K = malloc(MAXK * STRIDE * sizeof *K), *V = malloc(MAXK * STRIDE * sizeof *V);
+    float *scores = malloc(MAXQ * MAXK * sizeof *scores), q[MAXQ * MAXD], got[MAXQ * MAXD], ref[MAXD], sref[MAXK];
+    static const int hds[] = {64, 40, 13};
+    static const int64_t nks[] = {1, 7, 8, 33, 300};
+    static const int nqs[] = {1, 3, 9};
+    int bad = 0, compared = 0;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 5; b++)
+            for (size_t c = 0; c < 3; c++)
+                for (int fp16 = 0; fp16 < 2; fp16++) {
+                    int hd = hds[a], nq = nqs[c];
+                    int64_t nk = nks[b];
+                    for (int i = 0; i < nq * hd; i++) q[i] = frand() * 3.0f;
+                    for (int64_t i = 0; i < nk * STRIDE; i++) {
+                        Kh[i] = xq_f32_to_fp16(frand() * 2.0f);
+                        Vh[i] = xq_f32_to_fp16(frand());
+                    }
+                    if (nk == 33 && nq == 3) Kh[20 * STRIDE + 2] = 0x7d00; /* a signalling NaN in keys 16–23 */
+                    for (int64_t i = 0; i < nk * STRIDE; i++) {
+                        K[i] = xq_fp16_to_f32(Kh[i]);
+                        V[i] = xq_fp16_to_f32(Vh[i]);
+                    }
+                    ops_attend_heads_fp16(q, nq, Kh, Vh, STRIDE, nk, hd, fp16, scores, got);
+                    for (int h = 0; h < nq; h++) {
+                        attend_reference(q + h * hd, K, V, nk, STRIDE, hd, fp16, sref, ref);
+                        bad += memcmp(ref, got + h * hd, (size_t)hd * sizeof *ref) != 0;
+                        compared++;
+                    }
+                }
+    CHECKF(bad == 0, "%d of %d heads of ops_attend_heads_fp16 differ from the scalar definition", bad, compared);
+    free(Kh);
+    free(Vh);
+    free(K);
+    free(V);
+    free(scores);
+}
+
 /* ops_attend_values_acc (the online softmax's running sum) against its definition: onto out as it holds, one fma
  * per term in key order; widths with and without 64- and 8-wide blocks, strides wider than the rows. */
 static void test_attend_values_acc(void)
@@ -435,6 +479,7 @@ int main(void)
     test_split_range();
     test_pool_for();
     test_attend();
+    test_attend_heads_fp16();
     test_attend_values_acc();
     test_expf_row();
     return test_report("test_ops");
