@@ -344,7 +344,45 @@ AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_di
 #endif
 
 #ifdef ATT_X86
-enum { FP16_HEADS_MAX = 8 };
+enum { FP16_HEADS_MAX = 8, VALUE_HEADS = 3 };
+
+/* values_scalar's sums from zero for nq ≤ VALUE_HEADS heads (probabilities at p + h·p_ld, outputs at out + h·head_dim)
+ * over the same fp16 value rows: each row's 32-wide slice is converted once for all heads, then one fma per head
+ * and element in key order. Columns past the last 32-wide slice go through values() head by head. */
+static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const int nq, const uint16_t *V, int64_t n_keys,
+                                          int64_t row_stride, int head_dim, float *out)
+{
+    int d = 0;
+    for (; d + 32 <= head_dim; d += 32) {
+        __m256 acc[VALUE_HEADS][4];
+        for (int h = 0; h < nq; h++)
+            for (int m = 0; m < 4; m++) acc[h][m] = _mm256_setzero_ps();
+        for (int64_t j = 0; j < n_keys; j++) {
+            __m256 v[4];
+#pragma GCC unroll 4
+            for (int m = 0; m < 4; m++)
+                v[m] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(V + j * row_stride + d + 8 * m)));
+            for (int h = 0; h < nq; h++) {
+                __m256 pj = _mm256_broadcast_ss(p + h * p_ld + j);
+#pragma GCC unroll 4
+                for (int m = 0; m < 4; m++) acc[h][m] = _mm256_fmadd_ps(pj, v[m], acc[h][m]);
+            }
+        }
+        for (int h = 0; h < nq; h++)
+            for (int m = 0; m < 4; m++) _mm256_storeu_ps(out + h * head_dim + d + 8 * m, acc[h][m]);
+    }
+    for (int h = 0; d < head_dim && h < nq; h++)
+        values_avx2(p + h * p_ld, V + d, true, n_keys, row_stride, head_dim - d, false, out + h * head_dim + d);
+}
+
+AVX2 static void values_fp16_heads_avx2(const float *p, int64_t p_ld, int nq, const uint16_t *V, int64_t n_keys,
+                                        int64_t row_stride, int head_dim, float *out)
+{
+    /* each head count its own inlined body, so the loops over heads unroll */
+    if (nq == 3) values_heads_body(p, p_ld, 3, V, n_keys, row_stride, head_dim, out);
+    else if (nq == 2) values_heads_body(p, p_ld, 2, V, n_keys, row_stride, head_dim, out);
+    else values_heads_body(p, p_ld, 1, V, n_keys, row_stride, head_dim, out);
+}
 
 /* Eight keys at a time: each 8 × 8 block of fp16 rows converted and transposed in registers once, then every head
  * adds its products in d order with each product rounded (lane i = key i): score_scalar's bits per head, without
@@ -524,6 +562,16 @@ void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uin
         float *p = scores + h * n_keys;
         ops_softmax(p, n_keys);
         if (fp16_operands) xq_round_fp16_row(p, p, n_keys);
-        values(p, V, true, n_keys, row_stride, head_dim, false, out + h * head_dim);
     }
+#ifdef ATT_X86
+    if (use_avx2()) {
+        for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
+            int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
+            values_fp16_heads_avx2(scores + h0 * n_keys, n_keys, n, V, n_keys, row_stride, head_dim,
+                                   out + h0 * head_dim);
+        }
+        return;
+    }
+#endif
+    for (int h = 0; h < n_q; h++) values(scores + h * n_keys, V, true, n_keys, row_stride, head_dim, false, out + h * head_dim);
 }
