@@ -78,16 +78,16 @@ void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64
  * bits as ops_attend_head over the values as f32. */
 void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
                         int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out);
-/* dst[d·ld + j] = element d of row j as f32, for j < n, d < head_dim; rows at src + j·stride elements, fp16 (the
- * scalar conversion's bits) or f32. */
 /* Attention of n_q query heads that share one KV head (queries and outputs n_q × head_dim, consecutive) over fp16
  * key and value rows (row j at K/V + j·row_stride), with ops_attend_head_kt's arithmetic and bits per head; the
- * keys are read once for all heads, converted and transposed in registers (no transposed copy in memory).
- * scores: scratch of n_q × n_keys floats. For one query per head (decode), where a transposed copy would serve
- * only this step. */
+ * keys are read once for all heads, converted and transposed in registers (no transposed copy in memory), and
+ * each value row is converted once for up to three heads. scores: scratch of n_q × n_keys floats. For one query
+ * per head (decode), where a transposed copy would serve only this step. */
 void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uint16_t *V, int64_t row_stride,
                            int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out);
 
+/* dst[d·ld + j] = element d of row j as f32, for j < n, d < head_dim; rows at src + j·stride elements, fp16 (the
+ * scalar conversion's bits) or f32. */
 void ops_transpose_rows(const void *src, bool fp16, int64_t stride, int64_t n, int head_dim, float *dst, int64_t ld);
 
 /* gate[i] = silu(gate[i]) · up[i]. */
