@@ -94,6 +94,7 @@ void quant_store_group(const float *x, int64_t n, int64_t stride, int bits, uint
 
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
 
 /* The 8·bits bits of eight codes from p (bits < 8), code 0 in the low bits; fixed-size loads (a memcpy of
  * `bits` bytes became a library call per eight codes). */
@@ -105,31 +106,30 @@ static inline uint32_t code_word(const uint8_t *p, int bits)
     return w;
 }
 
-/* Eight codes a step: the 8·bits bits that hold them (a byte boundary, as 8 codes of any width end on one) go to
- * every lane, lane k shifts its code down by k·bits; then code·s + z in one fused multiply-add, as fmaf. Returns
- * how many values it wrote (a multiple of 8). */
+/* Eight codes from p as eight int32 lanes, code k in lane k: 8-bit codes widened; narrower ones by sending the
+ * 8·bits bits that hold them (a byte boundary, as 8 codes of any width end on one) to every lane, where lane k
+ * shifts its code down by k·bits. */
+static AVX2_INLINE __m256i codes8(const uint8_t *p, int bits)
+{
+    if (bits == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    const __m256i shifts = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bits));
+    return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)code_word(p, bits)), shifts),
+                            _mm256_set1_epi32((1 << bits) - 1));
+}
+
+/* Eight codes a step, then code·s + z in one fused multiply-add, as fmaf. Returns how many values it wrote (a
+ * multiple of 8). */
 AVX2 static int64_t load_contiguous_avx2(const uint8_t *p, int64_t n, int bits, float s, float z, float *out)
 {
     const __m256 vs = _mm256_set1_ps(s), vz = _mm256_set1_ps(z);
     int64_t i = 0;
-    if (bits == 8) {
-        for (; i + 8 <= n; i += 8) {
-            __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + i)));
-            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), vs, vz));
-        }
-        return i;
-    }
-    const __m256i shifts = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bits));
-    const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
-    for (; i + 8 <= n; i += 8, p += bits) {
-        __m256i c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)code_word(p, bits)), shifts), mask);
-        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), vs, vz));
-    }
+    for (; i + 8 <= n; i += 8, p += bits)
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_cvtepi32_ps(codes8(p, bits)), vs, vz));
     return i;
 }
 
 /* Rows of a register transposed: in[k] lane t → out[t] lane k. */
-AVX2 static void transpose8(__m256 r[8])
+static AVX2_INLINE void transpose8(__m256 r[8])
 {
     __m256 t[8], u[8];
     for (int k = 0; k < 8; k += 2) {
@@ -153,19 +153,9 @@ AVX2 static void transpose8(__m256 r[8])
 AVX2 static void load_8x8_avx2(const uint8_t *stream, uint64_t first, uint64_t group_step, int bits,
                                const uint16_t *params, float *out, int64_t stride)
 {
-    const __m256i shifts = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(bits));
-    const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
     __m256 r[8];
-    for (int k = 0; k < 8; k++) {
-        const uint8_t *p = stream + (first + (uint64_t)k * group_step) * (uint64_t)bits / 8;
-        __m256i c;
-        if (bits == 8) {
-            c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
-        } else {
-            c = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)code_word(p, bits)), shifts), mask);
-        }
-        r[k] = _mm256_cvtepi32_ps(c);
-    }
+    for (int k = 0; k < 8; k++)
+        r[k] = _mm256_cvtepi32_ps(codes8(stream + (first + (uint64_t)k * group_step) * (uint64_t)bits / 8, bits));
     transpose8(r);
     /* params: s0 z0 s1 z1 … s7 z7 as fp16; the even halves are the scales, the odd ones the zeros. */
     __m256i pz = _mm256_loadu_si256((const __m256i *)params);

@@ -3,9 +3,10 @@
 
 #include <string.h>
 
+/* Per resource j (0 compute, 1 memory): the FLOPs of a class's compute-bound ops or the weight and cache bytes of
+ * its memory-bound ops, and their time. */
 typedef struct class_sums {
-    double flops, flop_ns; /* FLOPs of the compute-bound ops, and their time */
-    double bytes, byte_ns; /* weight and cache bytes of the memory-bound ops, and their time */
+    double work[2], ns[2];
 } class_sums;
 
 const char *gpu_factor_source_name(gpu_factor_source s)
@@ -22,51 +23,46 @@ static void sum_classes(const store_profile *p, const store_device_info *d, clas
         class_sums *c = &sums[gpu_class_of_op(r->name)];
         double bytes = r->bytes_weights + r->bytes_cache_read + r->bytes_cache_write;
         bool compute_bound = r->flops > 0 && r->flops / d->peak_flops >= bytes / d->read_bytes_per_s;
-        if (compute_bound) {
-            c->flops += r->flops;
-            c->flop_ns += r->self_ns;
-        } else if (bytes > 0) {
-            c->bytes += bytes;
-            c->byte_ns += r->self_ns;
-        }
+        if (!compute_bound && bytes <= 0) continue;
+        int j = compute_bound ? 0 : 1;
+        c->work[j] += compute_bound ? r->flops : bytes;
+        c->ns[j] += r->self_ns;
     }
+}
+
+static double *rate_of(gpu_calibration *out, int c, int j)
+{
+    return j ? &out->bytes_per_s[c] : &out->flops_per_s[c];
+}
+
+/* Class c's factor for resource j from an achieved rate, and where it came from. */
+static void set_factor(gpu_calibration *out, int c, int j, double rate, gpu_factor_source src)
+{
+    *rate_of(out, c, j) = rate;
+    if (j) out->eff.cls[c].memory = rate / out->peak_bytes_per_s;
+    else out->eff.cls[c].compute = rate / out->peak_flops;
+    out->source[c][j] = src;
 }
 
 /* Sets the factors of the sums where no earlier phase has; true if any was set. */
 static bool take_phase(gpu_calibration *out, const class_sums sums[GPU_CLASSES], gpu_factor_source src)
 {
     bool any = false;
-    for (int c = 0; c < GPU_CLASSES; c++) {
-        const class_sums *s = &sums[c];
-        if (out->source[c][0] == GPU_FACTOR_DEFAULT && s->flops > 0 && s->flop_ns > 0) {
-            out->flops_per_s[c] = s->flops / (s->flop_ns * 1e-9);
-            out->eff.cls[c].compute = out->flops_per_s[c] / out->peak_flops;
-            out->source[c][0] = src;
-            any = true;
-        }
-        if (out->source[c][1] == GPU_FACTOR_DEFAULT && s->bytes > 0 && s->byte_ns > 0) {
-            out->bytes_per_s[c] = s->bytes / (s->byte_ns * 1e-9);
-            out->eff.cls[c].memory = out->bytes_per_s[c] / out->peak_bytes_per_s;
-            out->source[c][1] = src;
-            any = true;
-        }
-    }
+    for (int c = 0; c < GPU_CLASSES; c++)
+        for (int j = 0; j < 2; j++)
+            if (out->source[c][j] == GPU_FACTOR_DEFAULT && sums[c].work[j] > 0 && sums[c].ns[j] > 0) {
+                set_factor(out, c, j, sums[c].work[j] / (sums[c].ns[j] * 1e-9), src);
+                any = true;
+            }
     return any;
 }
 
 static void rebuild_from_gemm(gpu_calibration *out)
 {
     const int rb = GPU_CLASS_REBUILD, mm = GPU_CLASS_GEMM;
-    if (out->source[rb][0] == GPU_FACTOR_DEFAULT && out->source[mm][0] != GPU_FACTOR_DEFAULT) {
-        out->eff.cls[rb].compute = out->eff.cls[mm].compute;
-        out->flops_per_s[rb] = out->flops_per_s[mm];
-        out->source[rb][0] = GPU_FACTOR_GEMM;
-    }
-    if (out->source[rb][1] == GPU_FACTOR_DEFAULT && out->source[mm][1] != GPU_FACTOR_DEFAULT) {
-        out->eff.cls[rb].memory = out->eff.cls[mm].memory;
-        out->bytes_per_s[rb] = out->bytes_per_s[mm];
-        out->source[rb][1] = GPU_FACTOR_GEMM;
-    }
+    for (int j = 0; j < 2; j++)
+        if (out->source[rb][j] == GPU_FACTOR_DEFAULT && out->source[mm][j] != GPU_FACTOR_DEFAULT)
+            set_factor(out, rb, j, *rate_of(out, mm, j), GPU_FACTOR_GEMM);
 }
 
 int gpu_calibrate(const store_profile *decode, const store_profile *prefill, gpu_calibration *out, xq_err *err)

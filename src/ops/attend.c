@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/fp16.h"
+#include "ops/keep.h"
 #include "ops/ops.h"
 #include "ops/qdot.h"
 
@@ -18,9 +19,6 @@
 #define ATT_X86 1
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
-#define KEEP(v) __asm__("" : "+x"(v))
-#else
-#define KEEP(v) ((void)0)
 #endif
 
 /* ---- scalar --------------------------------------------------------------------------------------------- */
@@ -513,15 +511,27 @@ void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_
         scores_kt_scalar(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
 }
 
+/* The query as the scores see it: rounded to fp16 with fp16 operands (llama.cpp with an f16 cache), else as is. */
+static void query_operands(const float *q, int64_t n, bool fp16_operands, float *qr)
+{
+    if (fp16_operands) xq_round_fp16_row(q, qr, n);
+    else memcpy(qr, q, (size_t)n * sizeof(float));
+}
+
+/* Scores → probabilities: softmax, then rounded to fp16 with fp16 operands. */
+static void probabilities(float *scores, int64_t n_keys, bool fp16_operands)
+{
+    ops_softmax(scores, n_keys);
+    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
+}
+
 void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
                         int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
 {
     float qr[head_dim];
-    if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
-    else memcpy(qr, q, (size_t)head_dim * sizeof(float));
+    query_operands(q, head_dim, fp16_operands, qr);
     ops_attend_scores_kt(qr, Kt, kt_ld, n_keys, head_dim, 1.0f / sqrtf((float)head_dim), scores);
-    ops_softmax(scores, n_keys);
-    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
+    probabilities(scores, n_keys, fp16_operands);
     values(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
 }
 
@@ -529,11 +539,9 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
                      bool fp16_operands, float *scores, float *out)
 {
     float qr[head_dim];
-    if (fp16_operands) xq_round_fp16_row(q, qr, head_dim);
-    else memcpy(qr, q, (size_t)head_dim * sizeof(float));
+    query_operands(q, head_dim, fp16_operands, qr);
     ops_attend_scores(qr, K, n_keys, row_stride, head_dim, 1.0f / sqrtf((float)head_dim), scores);
-    ops_softmax(scores, n_keys);
-    if (fp16_operands) xq_round_fp16_row(scores, scores, n_keys);
+    probabilities(scores, n_keys, fp16_operands);
     values(scores, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
@@ -546,8 +554,7 @@ void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uin
                            int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
 {
     float qr[n_q * head_dim];
-    if (fp16_operands) xq_round_fp16_row(q, qr, (int64_t)n_q * head_dim);
-    else memcpy(qr, q, sizeof qr);
+    query_operands(q, (int64_t)n_q * head_dim, fp16_operands, qr);
     float scale = 1.0f / sqrtf((float)head_dim);
 #ifdef ATT_X86
     if (use_avx2()) {
@@ -558,11 +565,7 @@ void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uin
     } else
 #endif
         scores_fp16_scalar(qr, n_q, K, n_keys, row_stride, head_dim, scale, scores, n_keys);
-    for (int h = 0; h < n_q; h++) {
-        float *p = scores + h * n_keys;
-        ops_softmax(p, n_keys);
-        if (fp16_operands) xq_round_fp16_row(p, p, n_keys);
-    }
+    for (int h = 0; h < n_q; h++) probabilities(scores + h * n_keys, n_keys, fp16_operands);
 #ifdef ATT_X86
     if (use_avx2()) {
         for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {

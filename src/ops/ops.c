@@ -9,18 +9,12 @@
 #include "base/fp16.h"
 #include "model/qtypes.h"
 #include "ops/fgemm.h"
+#include "ops/keep.h"
 #include "ops/qdot.h"
 #include "ops/vexp.h"
 
 #if defined(__AVX__)
 #include <immintrin.h>
-#endif
-
-/* Keeps a rounded product out of a fused multiply-add (the compiler may contract a·b + c under gnu17). */
-#if defined(__x86_64__) || defined(__i386__)
-#define KEEP_ROUNDED(v) __asm__("" : "+x"(v))
-#else
-#define KEEP_ROUNDED(v) ((void)0)
 #endif
 
 enum { DOT_TILE_ROWS = 16, DOT_TILE_TOKENS = 64, FGEMM_MIN_TOKENS = 4, QUANTIZE_PARALLEL_TOKENS = 8, PANEL_ALIGN = 64 };
@@ -231,8 +225,8 @@ void ops_rope_angles(int n_rot, int64_t pos, float base, float scale, const floa
 }
 
 /* Head by head over contiguous pairs; four pairs a step with AVX: (a, b)·(c, c) ∓ (b, a)·(s, s), products rounded
- * and then one add or subtract per lane. The scalar pairs keep their products out of fmas with an empty asm
- * (gnu17 lets the compiler contract a·c − b·s, and -O3 did), so both paths have the same bits. */
+ * and then one add or subtract per lane. The scalar pairs keep their products out of fmas with KEEP (ops/keep.h:
+ * -O3 contracted a·c − b·s), so both paths have the same bits. */
 void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs)
 {
     for (int h = 0; h < n_heads; h++) {
@@ -250,10 +244,10 @@ void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float 
             float c = cs[2 * i], s = cs[2 * i + 1];
             float a = p[2 * i], b = p[2 * i + 1];
             float ac = a * c, bs = b * s, as = a * s, bc = b * c;
-            KEEP_ROUNDED(ac);
-            KEEP_ROUNDED(bs);
-            KEEP_ROUNDED(as);
-            KEEP_ROUNDED(bc);
+            KEEP(ac);
+            KEEP(bs);
+            KEEP(as);
+            KEEP(bc);
             p[2 * i] = ac - bs;
             p[2 * i + 1] = as + bc;
         }
