@@ -135,7 +135,7 @@ static int init_buffers(remat_cache *rc)
     rc->scores = calloc((size_t)rc->n_threads, sizeof *rc->scores);
     if (!rc->scores) return -1;
     for (int i = 0; i < rc->n_threads; i++)
-        if (!(rc->scores[i] = take(tb, T))) return -1;
+        if (!(rc->scores[i] = take(tb, T * (rc->n_head / rc->n_head_kv)))) return -1;
     bool ok = rc->src_km && rc->src_kx && rc->src_vm && rc->src_vx && rc->km && rc->kx && rc->vm && rc->vx &&
               rc->ktm && rc->ktx &&
               rc->scratch_a && rc->scratch_b && rc->state && rc->rope_cs && rc->a_k && rc->a_v &&

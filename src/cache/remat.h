@@ -71,7 +71,7 @@ typedef struct remat_cache {
     float *rope_cs;                           /* n_ctx × n_rot: RoPE's cos and sin per position (ops_rope_angles) */
     int src_width;
     ops_ctx *tile_ops;       /* the engine's matmul, sized for one tile: K and V rebuilt, X̂ accumulated */
-    float **scores;          /* per thread: a tile of scores */
+    float **scores;          /* per thread: a tile of scores for each query head of a KV head */
     float *state; /* n_batch × n_head × (acc_width + 2): running max, sum and output accumulator */
     int acc_width;
     int64_t *a_k, *a_v; /* per query of the call: rows seen quantized, for K's and V's source */

@@ -10,6 +10,7 @@
 #include "cache/remat.h"
 #include "model/qtypes.h"
 #include "ops/ops.h"
+#include "ops/vexp.h"
 
 /* What one attend call works on; shared by the pool tasks. */
 typedef struct attend_call {
@@ -317,20 +318,24 @@ static const float *view_row(const tile_rows *r, int64_t prefix, int64_t j, cons
     return j < prefix || j >= r->split ? main : extra;
 }
 
-/* Scores of query i, head h (of KV head kvh) over keys j … end−1, which lie in one buffer: from the transposed tile
- * (column j − j0 of KV head kvh's block) or from the key rows. */
-static void score_run(const attend_call *a, int64_t i, int kvh, const float *q, int64_t j, int64_t end, float *out)
+/* Scores of query i, heads h0 … h0+nh−1 (of KV head kvh; head h's at scores + (h − h0)·ld) over keys j … end−1,
+ * which lie in one buffer: from the transposed tile (column j − j0 of KV head kvh's block), or from the key rows,
+ * read once for all nh heads. */
+static void score_run(const attend_call *a, int64_t i, int h0, int nh, int kvh, int64_t j, int64_t end, float *scores,
+                      int64_t ld)
 {
     const remat_cache *rc = a->rc;
     int hd = rc->head_dim;
     float scale = 1.0f / sqrtf((float)hd);
+    const float *q = a->q + i * rc->n_head * hd + (int64_t)h0 * hd;
     if (keys_transposed(a)) {
         const float *kt = view_row(&a->tile.k, rc->a_k[i], j, rc->ktm, rc->ktx);
         kt += (int64_t)kvh * hd * rc->tile + (j - a->tile.j0);
-        ops_attend_scores_kt(q, kt, rc->tile, end - j, hd, scale, out);
+        for (int h = 0; h < nh; h++) ops_attend_scores_kt(q + h * hd, kt, rc->tile, end - j, hd, scale, scores + h * ld);
     } else {
         const float *k = view_row(&a->tile.k, rc->a_k[i], j, rc->km, rc->kx);
-        ops_attend_scores(q, k + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * hd, end - j, rc->d_kv, hd, scale, out);
+        ops_attend_scores_heads(q, nh, k + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * hd, end - j, rc->d_kv, hd,
+                                scale, scores, ld);
     }
 }
 
@@ -353,41 +358,57 @@ static int64_t run_end(const tile_rows *r, int64_t prefix, int64_t j, int64_t j1
     return end;
 }
 
-static void attend_unit(const attend_call *a, int64_t i, int h, float *scores)
+/* One tile's step of the online softmax for one head: scores → probabilities relative to the new running max;
+ * rescales the head's running sum and accumulator to that max. */
+static void rescale_head(const attend_call *a, float *st, float *p, int64_t n)
 {
-    const remat_cache *rc = a->rc;
-    int64_t j0 = a->tile.j0, t = a->pos0 + i, j1 = min64(a->tile.j1, t + 1);
-    if (j1 <= j0) return;
-    int hd = rc->head_dim, kvh = h / (rc->n_head / rc->n_head_kv);
-    int64_t v_stride = a->absorb ? a->src_ld : rc->d_kv;
-    const float *q = a->q + i * rc->n_head * hd + (int64_t)h * hd;
-    float mx = -INFINITY;
-    for (int64_t j = j0, end; j < j1; j = end) {
-        end = run_end(&a->tile.k, rc->a_k[i], j, j1);
-        score_run(a, i, kvh, q, j, end, scores + (j - j0));
-    }
-    for (int64_t j = j0; j < j1; j++) mx = scores[j - j0] > mx ? scores[j - j0] : mx;
-    float *st = state_of(a, i, h), *acc = st + 2;
+    float mx = ops_max_row(p, n);
     float m_new = st[0] > mx ? st[0] : mx, corr = expf(st[0] - m_new); /* exp(−inf) = 0 on the first tile */
-    st[1] *= corr;
+    float *acc = st + 2;
     for (int c = 0; c < a->w_acc; c++) acc[c] *= corr;
-    for (int64_t j = j0; j < j1; j++) {
-        scores[j - j0] = expf(scores[j - j0] - m_new);
-        st[1] += scores[j - j0];
-    }
-    for (int64_t j = j0, end; j < j1; j = end) {
-        end = run_end(&a->tile.v, rc->a_v[i], j, j1);
-        ops_attend_values_acc(scores + (j - j0), value_row(a, i, j, kvh), end - j, v_stride, a->w_acc, acc);
-    }
+    for (int64_t j = 0; j < n; j++) p[j] -= m_new;
+    ops_expf_row(p, p, n);
+    float sum = st[1] * corr; /* in a register: through st[1] the chain would wait on a store each key */
+    for (int64_t j = 0; j < n; j++) sum += p[j];
+    st[1] = sum;
     st[0] = m_new;
 }
 
+/* Query i's heads h0 … h0+nh−1, all of one KV head, over the tile: the key and value rows are read once for all
+ * of them; each head's arithmetic is its own, in key order. scores: nh × tile floats. */
+static void attend_heads(const attend_call *a, int64_t i, int h0, int nh, float *scores)
+{
+    const remat_cache *rc = a->rc;
+    int64_t j0 = a->tile.j0, t = a->pos0 + i, j1 = min64(a->tile.j1, t + 1), ld = rc->tile;
+    if (j1 <= j0) return;
+    int kvh = h0 / (rc->n_head / rc->n_head_kv);
+    int64_t v_stride = a->absorb ? a->src_ld : rc->d_kv, acc_ld = rc->acc_width + 2;
+    for (int64_t j = j0, end; j < j1; j = end) {
+        end = run_end(&a->tile.k, rc->a_k[i], j, j1);
+        score_run(a, i, h0, nh, kvh, j, end, scores + (j - j0), ld);
+    }
+    float *st = state_of(a, i, h0);
+    for (int h = 0; h < nh; h++) rescale_head(a, st + h * acc_ld, scores + h * ld, j1 - j0);
+    for (int64_t j = j0, end; j < j1; j = end) {
+        end = run_end(&a->tile.v, rc->a_v[i], j, j1);
+        ops_attend_values_acc_heads(scores + (j - j0), ld, nh, value_row(a, i, j, kvh), end - j, v_stride, a->w_acc,
+                                    st + 2, acc_ld);
+    }
+}
+
+/* Units are (query, head) pairs; a thread's run of them goes in groups of one query's heads of one KV head. */
 static void attend_task(void *ctx, int ith, int nth)
 {
     const attend_call *a = ctx;
+    int n_head = a->rc->n_head, g = n_head / a->rc->n_head_kv;
     long long lo, hi;
-    xq_split_range(a->n_tok * a->rc->n_head, ith, nth, &lo, &hi);
-    for (long long u = lo; u < hi; u++) attend_unit(a, u / a->rc->n_head, (int)(u % a->rc->n_head), a->rc->scores[ith]);
+    xq_split_range(a->n_tok * n_head, ith, nth, &lo, &hi);
+    for (long long u = lo, next; u < hi; u = next) {
+        int h = (int)(u % n_head);
+        next = u + (g - h % g);
+        if (next > hi) next = hi;
+        attend_heads(a, u / n_head, h, (int)(next - u), a->rc->scores[ith]);
+    }
 }
 
 static void phase_attend(attend_call *a)

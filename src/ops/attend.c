@@ -54,15 +54,16 @@ static void scores_kt_scalar(const float *q, const float *Kt, int64_t ld, int64_
     }
 }
 
-/* Scores of n_q heads (query h at q + h·head_dim, its scores at scores + h·ld) over fp16 key rows: each row
- * converted (the scalar conversion's bits), then score_scalar. */
-static void scores_fp16_scalar(const float *q, int n_q, const uint16_t *K, int64_t n_keys, int64_t row_stride,
-                               int head_dim, float scale, float *scores, int64_t ld)
+/* Scores of n_q heads (query h at q + h·head_dim, its scores at scores + h·ld) over f32 or fp16 key rows: each
+ * row converted (the scalar conversion's bits), then score_scalar. */
+static void scores_heads_scalar(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys, int64_t row_stride,
+                                int head_dim, float scale, float *scores, int64_t ld)
 {
     float k[head_dim];
     for (int64_t j = 0; j < n_keys; j++) {
-        xq_fp16_to_f32_row(K + j * row_stride, k, head_dim);
-        for (int h = 0; h < n_q; h++) scores[h * ld + j] = score_scalar(q + h * head_dim, k, head_dim) * scale;
+        const float *row = (const float *)K + j * row_stride;
+        if (fp16) xq_fp16_to_f32_row((const uint16_t *)K + j * row_stride, k, head_dim);
+        for (int h = 0; h < n_q; h++) scores[h * ld + j] = score_scalar(q + h * head_dim, fp16 ? k : row, head_dim) * scale;
     }
 }
 
@@ -342,24 +343,26 @@ AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_di
 #endif
 
 #ifdef ATT_X86
-enum { FP16_HEADS_MAX = 8, VALUE_HEADS = 3 };
+enum { SCORE_HEADS = 8, VALUE_HEADS = 3 };
 
-/* values_scalar's sums from zero for nq ≤ VALUE_HEADS heads (probabilities at p + h·p_ld, outputs at out + h·head_dim)
- * over the same fp16 value rows: each row's 32-wide slice is converted once for all heads, then one fma per head
- * and element in key order. Columns past the last 32-wide slice go through values() head by head. */
-static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const int nq, const uint16_t *V, int64_t n_keys,
-                                          int64_t row_stride, int head_dim, float *out)
+/* values_scalar's sums for nq ≤ VALUE_HEADS heads (probabilities at p + h·p_ld, sums at out + h·out_ld, from zero
+ * or onto what they hold) over the same value rows: each row's 32-wide slice is loaded (converted) once for all
+ * heads, then one fma per head and element in key order. Columns past the last 32-wide slice go through
+ * values_avx2 head by head. */
+static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const int nq, const void *V, const bool fp16,
+                                          const bool accumulate, int64_t n_keys, int64_t row_stride, int width,
+                                          float *out, int64_t out_ld)
 {
     int d = 0;
-    for (; d + 32 <= head_dim; d += 32) {
+    for (; d + 32 <= width; d += 32) {
         __m256 acc[VALUE_HEADS][4];
         for (int h = 0; h < nq; h++)
-            for (int m = 0; m < 4; m++) acc[h][m] = _mm256_setzero_ps();
+            for (int m = 0; m < 4; m++)
+                acc[h][m] = accumulate ? _mm256_loadu_ps(out + h * out_ld + d + 8 * m) : _mm256_setzero_ps();
         for (int64_t j = 0; j < n_keys; j++) {
             __m256 v[4];
 #pragma GCC unroll 4
-            for (int m = 0; m < 4; m++)
-                v[m] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(V + j * row_stride + d + 8 * m)));
+            for (int m = 0; m < 4; m++) v[m] = load_values(V, fp16, j * row_stride + d + 8 * m);
             for (int h = 0; h < nq; h++) {
                 __m256 pj = _mm256_broadcast_ss(p + h * p_ld + j);
 #pragma GCC unroll 4
@@ -367,42 +370,55 @@ static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const in
             }
         }
         for (int h = 0; h < nq; h++)
-            for (int m = 0; m < 4; m++) _mm256_storeu_ps(out + h * head_dim + d + 8 * m, acc[h][m]);
+            for (int m = 0; m < 4; m++) _mm256_storeu_ps(out + h * out_ld + d + 8 * m, acc[h][m]);
     }
-    for (int h = 0; d < head_dim && h < nq; h++)
-        values_avx2(p + h * p_ld, V + d, true, n_keys, row_stride, head_dim - d, false, out + h * head_dim + d);
+    const void *tail = fp16 ? (const void *)((const uint16_t *)V + d) : (const void *)((const float *)V + d);
+    for (int h = 0; d < width && h < nq; h++)
+        values_avx2(p + h * p_ld, tail, fp16, n_keys, row_stride, width - d, accumulate, out + h * out_ld + d);
 }
+
+/* Each head count and row type its own inlined body, so the loops over heads unroll and no flag is tested inside. */
+#define VALUES_HEADS_CASES(FP16, ACC)                                                                                 \
+    if (nq == 3) values_heads_body(p, p_ld, 3, V, FP16, ACC, n_keys, row_stride, width, out, out_ld);              \
+    else if (nq == 2) values_heads_body(p, p_ld, 2, V, FP16, ACC, n_keys, row_stride, width, out, out_ld);         \
+    else values_heads_body(p, p_ld, 1, V, FP16, ACC, n_keys, row_stride, width, out, out_ld)
 
 AVX2 static void values_fp16_heads_avx2(const float *p, int64_t p_ld, int nq, const uint16_t *V, int64_t n_keys,
-                                        int64_t row_stride, int head_dim, float *out)
+                                        int64_t row_stride, int width, float *out, int64_t out_ld)
 {
-    /* each head count its own inlined body, so the loops over heads unroll */
-    if (nq == 3) values_heads_body(p, p_ld, 3, V, n_keys, row_stride, head_dim, out);
-    else if (nq == 2) values_heads_body(p, p_ld, 2, V, n_keys, row_stride, head_dim, out);
-    else values_heads_body(p, p_ld, 1, V, n_keys, row_stride, head_dim, out);
+    VALUES_HEADS_CASES(true, false);
 }
 
-/* Eight keys at a time: each 8 × 8 block of fp16 rows converted and transposed in registers once, then every head
- * adds its products in d order with each product rounded (lane i = key i): score_scalar's bits per head, without
- * writing transposed keys to memory. n_q ≤ FP16_HEADS_MAX. */
-AVX2 static void scores_fp16_avx2(const float *q, int n_q, const uint16_t *K, int64_t n_keys, int64_t row_stride,
-                                  int head_dim, float scale, float *scores)
+AVX2 static void values_acc_heads_avx2(const float *p, int64_t p_ld, int nq, const float *V, int64_t n_keys,
+                                       int64_t row_stride, int width, float *out, int64_t out_ld)
+{
+    VALUES_HEADS_CASES(false, true);
+}
+#undef VALUES_HEADS_CASES
+
+/* Eight keys at a time: each 8 × 8 block of key rows loaded (converted) and transposed in registers once, then
+ * every head adds its products in d order with each product rounded (lane i = key i): score_scalar's bits per
+ * head, without writing transposed keys to memory. n_q ≤ SCORE_HEADS. An fp16 block holding a NaN goes the
+ * scalar way (F16C would quiet a signalling one). */
+static AVX2_INLINE void scores_heads_body(const float *q, int n_q, const void *K, const bool fp16, int64_t n_keys,
+                                          int64_t row_stride, int head_dim, float scale, float *scores, int64_t ld)
 {
     const __m256 sc = _mm256_set1_ps(scale);
+    const uint16_t *kh = K;
+    const float *kf = K;
     int d8 = head_dim & ~7;
     int64_t j = 0;
     for (; j + 8 <= n_keys; j += 8) {
-        const uint16_t *k0 = K + j * row_stride;
-        if (any_nan8_fp16(k0, row_stride, head_dim)) {
-            scores_fp16_scalar(q, n_q, k0, 8, row_stride, head_dim, scale, scores + j, n_keys);
+        if (fp16 && any_nan8_fp16(kh + j * row_stride, row_stride, head_dim)) {
+            scores_heads_scalar(q, n_q, kh + j * row_stride, true, 8, row_stride, head_dim, scale, scores + j, ld);
             continue;
         }
-        __m256 acc[FP16_HEADS_MAX];
+        __m256 acc[SCORE_HEADS];
         for (int h = 0; h < n_q; h++) acc[h] = _mm256_setzero_ps();
         for (int d = 0; d < d8; d += 8) {
             __m256 a[8], c[8];
 #pragma GCC unroll 8
-            for (int i = 0; i < 8; i++) a[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k0 + i * row_stride + d)));
+            for (int i = 0; i < 8; i++) a[i] = load_values(K, fp16, (j + i) * row_stride + d);
             transpose8(a, c);
             for (int h = 0; h < n_q; h++) {
                 const float *qh = q + h * head_dim + d;
@@ -418,7 +434,8 @@ AVX2 static void scores_fp16_avx2(const float *q, int n_q, const uint16_t *K, in
         }
         for (int d = d8; d < head_dim; d++) {
             float col[8];
-            for (int i = 0; i < 8; i++) col[i] = _cvtsh_ss(k0[i * row_stride + d]);
+            for (int i = 0; i < 8; i++)
+                col[i] = fp16 ? _cvtsh_ss(kh[(j + i) * row_stride + d]) : kf[(j + i) * row_stride + d];
             __m256 c = _mm256_loadu_ps(col);
             for (int h = 0; h < n_q; h++) {
                 __m256 p = _mm256_mul_ps(_mm256_set1_ps(q[h * head_dim + d]), c);
@@ -426,9 +443,22 @@ AVX2 static void scores_fp16_avx2(const float *q, int n_q, const uint16_t *K, in
                 acc[h] = _mm256_add_ps(acc[h], p);
             }
         }
-        for (int h = 0; h < n_q; h++) _mm256_storeu_ps(scores + h * n_keys + j, _mm256_mul_ps(acc[h], sc));
+        for (int h = 0; h < n_q; h++) _mm256_storeu_ps(scores + h * ld + j, _mm256_mul_ps(acc[h], sc));
     }
-    scores_fp16_scalar(q, n_q, K + j * row_stride, n_keys - j, row_stride, head_dim, scale, scores + j, n_keys);
+    const void *rest = fp16 ? (const void *)(kh + j * row_stride) : (const void *)(kf + j * row_stride);
+    scores_heads_scalar(q, n_q, rest, fp16, n_keys - j, row_stride, head_dim, scale, scores + j, ld);
+}
+
+AVX2 static void scores_fp16_heads_avx2(const float *q, int n_q, const uint16_t *K, int64_t n_keys, int64_t row_stride,
+                                        int head_dim, float scale, float *scores, int64_t ld)
+{
+    scores_heads_body(q, n_q, K, true, n_keys, row_stride, head_dim, scale, scores, ld);
+}
+
+AVX2 static void scores_f32_heads_avx2(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride,
+                                       int head_dim, float scale, float *scores, int64_t ld)
+{
+    scores_heads_body(q, n_q, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
 }
 #endif
 
@@ -558,23 +588,54 @@ void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uin
     float scale = 1.0f / sqrtf((float)head_dim);
 #ifdef ATT_X86
     if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += FP16_HEADS_MAX) {
-            int n = n_q - h0 < FP16_HEADS_MAX ? n_q - h0 : FP16_HEADS_MAX;
-            scores_fp16_avx2(qr + h0 * head_dim, n, K, n_keys, row_stride, head_dim, scale, scores + h0 * n_keys);
+        for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS) {
+            int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
+            scores_fp16_heads_avx2(qr + h0 * head_dim, n, K, n_keys, row_stride, head_dim, scale, scores + h0 * n_keys,
+                                   n_keys);
         }
     } else
 #endif
-        scores_fp16_scalar(qr, n_q, K, n_keys, row_stride, head_dim, scale, scores, n_keys);
+        scores_heads_scalar(qr, n_q, K, true, n_keys, row_stride, head_dim, scale, scores, n_keys);
     for (int h = 0; h < n_q; h++) probabilities(scores + h * n_keys, n_keys, fp16_operands);
 #ifdef ATT_X86
     if (use_avx2()) {
         for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
             int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
             values_fp16_heads_avx2(scores + h0 * n_keys, n_keys, n, V, n_keys, row_stride, head_dim,
-                                   out + h0 * head_dim);
+                                   out + h0 * head_dim, head_dim);
         }
         return;
     }
 #endif
     for (int h = 0; h < n_q; h++) values(scores + h * n_keys, V, true, n_keys, row_stride, head_dim, false, out + h * head_dim);
+}
+
+void ops_attend_scores_heads(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
+                             float scale, float *scores, int64_t ld)
+{
+#ifdef ATT_X86
+    if (use_avx2()) {
+        for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS) {
+            int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
+            scores_f32_heads_avx2(q + h0 * head_dim, n, K, n_keys, row_stride, head_dim, scale, scores + h0 * ld, ld);
+        }
+        return;
+    }
+#endif
+    scores_heads_scalar(q, n_q, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
+}
+
+void ops_attend_values_acc_heads(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
+                                 int64_t row_stride, int width, float *out, int64_t out_ld)
+{
+#ifdef ATT_X86
+    if (use_avx2()) {
+        for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
+            int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
+            values_acc_heads_avx2(p + h0 * p_ld, p_ld, n, V, n_keys, row_stride, width, out + h0 * out_ld, out_ld);
+        }
+        return;
+    }
+#endif
+    for (int h = 0; h < n_q; h++) values_scalar(p + h * p_ld, V, false, n_keys, row_stride, width, true, out + h * out_ld);
 }

@@ -262,20 +262,31 @@ void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float
     ops_rope_apply(x, n_heads, head_dim, n_rot, cs);
 }
 
-/* The max is exact in any order (a NaN never wins, as in the compare-and-select; ±0 only matters through x − max,
- * whose exp is 1 either way); exp has libm's bits (ops_expf_row); the sum stays one double chain in order. */
-void ops_softmax(float *x, int64_t n)
+/* The max is exact in any order: a NaN never wins, as in the compare-and-select; ±0 only matters through x − max,
+ * whose exp is 1 either way. */
+float ops_max_row(const float *x, int64_t n)
 {
     float mx = -INFINITY;
     int64_t i = 0;
 #if defined(__AVX__)
-    __m256 m8 = _mm256_set1_ps(-INFINITY);
-    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(_mm256_loadu_ps(x + i), m8);
-    float lanes[8];
-    _mm256_storeu_ps(lanes, m8);
-    for (int k = 0; k < 8; k++) mx = lanes[k] > mx ? lanes[k] : mx;
+    __m256 m8[4] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY),
+                    _mm256_set1_ps(-INFINITY)};
+    for (; i + 32 <= n; i += 32)
+        for (int r = 0; r < 4; r++) m8[r] = _mm256_max_ps(_mm256_loadu_ps(x + i + 8 * r), m8[r]);
+    for (; i + 8 <= n; i += 8) m8[0] = _mm256_max_ps(_mm256_loadu_ps(x + i), m8[0]);
+    float lanes[32];
+    for (int r = 0; r < 4; r++) _mm256_storeu_ps(lanes + 8 * r, m8[r]);
+    for (int k = 0; k < 32; k++) mx = lanes[k] > mx ? lanes[k] : mx;
 #endif
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+/* exp has libm's bits (ops_expf_row); the sum stays one double chain in order. */
+void ops_softmax(float *x, int64_t n)
+{
+    float mx = ops_max_row(x, n);
+    int64_t i;
     for (i = 0; i < n; i++) x[i] -= mx;
     ops_expf_row(x, x, n);
     double sum = 0.0;

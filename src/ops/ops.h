@@ -49,6 +49,8 @@ void ops_rope(float *x, int n_heads, int head_dim, int n_rot, int64_t pos, float
 void ops_rope_angles(int n_rot, int64_t pos, float base, float scale, const float *factors, float *cs);
 void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs);
 
+/* The largest of x[0 … n−1] (−inf when n = 0; NaNs are skipped), the same value in any order. */
+float ops_max_row(const float *x, int64_t n);
 /* In-place softmax over n values; returns nothing, max-subtracted for stability. */
 void ops_softmax(float *x, int64_t n);
 
@@ -85,6 +87,17 @@ void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const vo
  * per head (decode), where a transposed copy would serve only this step. */
 void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uint16_t *V, int64_t row_stride,
                            int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out);
+
+/* ops_attend_scores for n_q query heads that share one KV head (query h at q + h·head_dim, its scores at
+ * scores + h·ld), each head's bits as ops_attend_scores gives them; the key rows are read and transposed in
+ * registers once for all heads. */
+void ops_attend_scores_heads(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
+                             float scale, float *scores, int64_t ld);
+/* ops_attend_values_acc for n_q heads over the same value rows (probabilities at p + h·p_ld, sums at
+ * out + h·out_ld), each head's bits as ops_attend_values_acc gives them; each row is loaded once for up to three
+ * heads. */
+void ops_attend_values_acc_heads(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
+                                 int64_t row_stride, int width, float *out, int64_t out_ld);
 
 /* dst[d·ld + j] = element d of row j as f32, for j < n, d < head_dim; rows at src + j·stride elements, fp16 (the
  * scalar conversion's bits) or f32. */

@@ -383,6 +383,78 @@ static void test_attend_values_acc(void)
     free(V);
 }
 
+/* ops_attend_scores_heads and ops_attend_values_acc_heads (several query heads over the same f32 rows: the remat
+ * caches' decode step) against the scalar definitions head by head: products rounded before each sum in d order
+ * times the scale; one fma per value term in key order onto what the sum holds. Head counts around one pass (3
+ * for the values, 8 for the scores), head widths with and without 8-wide blocks, value widths with and without
+ * 32-wide slices (576: --absorb-v's X̂ rows), key counts around the 8-key blocks, strides and leading dimensions
+ * wider than the rows. */
+static void test_attend_heads_f32(void)
+{
+    enum { MAXK = 130, MAXW = 576, STRIDE = 600, MAXQ = 9, LD = 131, OUT_LD = 580 };
+    float *K = malloc(MAXK * STRIDE * sizeof *K), *scores = malloc(MAXQ * LD * sizeof *scores);
+    float *ref = malloc(MAXQ * OUT_LD * sizeof *ref), *got = malloc(MAXQ * OUT_LD * sizeof *got), q[MAXQ * 64];
+    static const int hds[] = {64, 40, 13}, widths[] = {576, 64, 40, 13}, nqs[] = {1, 2, 3, 4, 9};
+    static const int64_t nks[] = {1, 7, 8, 33, 130};
+    int bad_scores = 0, bad_values = 0, compared = 0;
+    for (int64_t i = 0; i < MAXK * STRIDE; i++) K[i] = frand() * 2.0f;
+    for (size_t c = 0; c < sizeof nqs / sizeof nqs[0]; c++)
+        for (size_t b = 0; b < sizeof nks / sizeof nks[0]; b++)
+            for (size_t a = 0; a < 4; a++) {
+                int nq = nqs[c], hd = hds[a % 3], w = widths[a];
+                int64_t nk = nks[b];
+                for (int i = 0; i < nq * hd; i++) q[i] = frand() * 3.0f;
+                ops_attend_scores_heads(q, nq, K, nk, STRIDE, hd, 0.125f, scores, LD);
+                for (int h = 0; h < nq; h++)
+                    for (int64_t j = 0; j < nk; j++) {
+                        float s = 0.0f;
+                        for (int d = 0; d < hd; d++) {
+                            volatile float prod = q[h * hd + d] * K[j * STRIDE + d];
+                            s = s + prod;
+                        }
+                        bad_scores += memcmp(&(float){s * 0.125f}, &scores[h * LD + j], sizeof s) != 0;
+                    }
+                for (int h = 0; h < nq; h++)
+                    for (int64_t j = 0; j < nk; j++) scores[h * LD + j] = fabsf(frand());
+                for (int i = 0; i < nq * OUT_LD; i++) ref[i] = got[i] = frand() * 10.0f;
+                for (int h = 0; h < nq; h++)
+                    for (int d = 0; d < w; d++)
+                        for (int64_t j = 0; j < nk; j++)
+                            ref[h * OUT_LD + d] = fmaf(scores[h * LD + j], K[j * STRIDE + d], ref[h * OUT_LD + d]);
+                ops_attend_values_acc_heads(scores, LD, nq, K, nk, STRIDE, w, got, OUT_LD);
+                bad_values += memcmp(ref, got, (size_t)nq * OUT_LD * sizeof *ref) != 0;
+                compared++;
+            }
+    CHECKF(bad_scores == 0, "%d scores of ops_attend_scores_heads differ from the scalar definition", bad_scores);
+    CHECKF(bad_values == 0, "%d of %d calls of ops_attend_values_acc_heads differ from the scalar definition",
+           bad_values, compared);
+    free(K);
+    free(scores);
+    free(ref);
+    free(got);
+}
+
+/* ops_max_row: the compare-and-select loop's value for every length around its 8- and 32-wide blocks, with a NaN
+ * (never the max), −inf and the max anywhere. */
+static void test_max_row(void)
+{
+    enum { N = 70 };
+    float x[N];
+    int bad = 0;
+    for (int n = 0; n <= N; n++)
+        for (int where = 0; where < n; where++) {
+            for (int i = 0; i < n; i++) x[i] = frand() * 100.0f - 200.0f;
+            x[where] = 7.5f;
+            if (n > 2) x[(where + 1) % n] = NAN;
+            if (n > 3) x[(where + 2) % n] = -INFINITY;
+            float ref = -INFINITY;
+            for (int i = 0; i < n; i++) ref = x[i] > ref ? x[i] : ref;
+            bad += ops_max_row(x, n) != ref || ref != 7.5f;
+        }
+    CHECK(ops_max_row(x, 0) == -INFINITY);
+    CHECKF(bad == 0, "ops_max_row differs from the compare-and-select loop in %d cases", bad);
+}
+
 /* ops_expf_row has libm's bits for every input, out of place and in place: a spread of ordinary values, values
  * past libm's special-case bound (|x| ≥ 88: overflow, underflow), infinities and NaNs, rows of every tail length. */
 static void test_expf_row(void)
@@ -481,6 +553,8 @@ int main(void)
     test_attend();
     test_attend_heads_fp16();
     test_attend_values_acc();
+    test_attend_heads_f32();
+    test_max_row();
     test_expf_row();
     return test_report("test_ops");
 }
