@@ -34,11 +34,7 @@ void rowring_write(rowring *r, int64_t pos0, int64_t n, const float *rows)
 
 void rowring_read_fp16(const rowring *r, int64_t j0, int64_t j1, float *out, int64_t stride)
 {
-    for (int64_t j = j0; j < j1; j++) {
-        const float *src = rowring_row(r, j);
-        float *dst = out + (j - j0) * stride;
-        for (int c = 0; c < r->width; c++) dst[c] = xq_fp16_to_f32(xq_f32_to_fp16(src[c]));
-    }
+    for (int64_t j = j0; j < j1; j++) xq_round_fp16_row(rowring_row(r, j), out + (j - j0) * stride, r->width);
 }
 
 int64_t qstream_ring_rows(const qstream_spec *spec, int64_t window, int64_t n_batch)
