@@ -5,7 +5,9 @@
  *   phase B  rebuild K (then RoPE per position) and V from those rows (X̂·Wkᵀ, latent·Fᵀ) by the engine's own
  *            matmul, whose result for a row does not depend on the other rows;
  *   phase C  online-softmax attention of every query of the call over the tile (with several queries, the
- *            tile's keys are first transposed per KV head, so no query transposes them again).
+ *            tile's keys are first transposed per KV head, so no query transposes them again; a single decode
+ *            query scores from the rows, reading each key and value row once for the query heads of its KV head
+ *            that a thread takes).
  * Nothing of size l × d_kv exists: only tiles, the per-query state, and for CL the l × d accumulator. A query at
  * t sees row j in the quantized view iff j < prefix(t) (qstream_quant_prefix), so a batch of queries gets exactly
  * what token-by-token decoding would see; rows needed in both views within one call are rebuilt in both. */

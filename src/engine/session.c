@@ -106,5 +106,14 @@ int64_t session_pos(const session *s) { return s->pos; }
 int64_t session_n_ctx(const session *s) { return s->n_ctx; }
 int session_n_threads(const session *s) { return xq_pool_size(s->pool); }
 void session_reset(session *s) { s->pos = 0; }
+
+int session_rewind(session *s, int64_t pos, xq_err *err)
+{
+    if (pos < 0 || pos > s->pos || s->pos - pos > s->n_batch)
+        return xq_fail(err, XQ_EINPUT, "cannot rewind from position %lld to %lld (at most %lld tokens back)",
+                       (long long)s->pos, (long long)pos, (long long)s->n_batch);
+    s->pos = pos;
+    return XQ_OK;
+}
 const model *session_model(const session *s) { return s->m; }
 const cache *session_cache(const session *s) { return s->cache; }

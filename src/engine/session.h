@@ -39,6 +39,11 @@ int64_t session_pos(const session *s);
 int64_t session_n_ctx(const session *s);
 int session_n_threads(const session *s);
 void session_reset(session *s);
+/* Forgets the tokens from position pos on, as if only the first pos had been evaluated (the logits stay those of
+ * the last evaluation until the next). Exact because every cache addresses its rows by position and its fp16
+ * rows (window, unfilled per-channel groups) are kept n_batch tokens past what a query reads: so for
+ * session_pos − n_batch ≤ pos ≤ session_pos; XQ_EINPUT outside that (reset and evaluate again instead). */
+int session_rewind(session *s, int64_t pos, xq_err *err);
 const model *session_model(const session *s);
 const cache *session_cache(const session *s);
 

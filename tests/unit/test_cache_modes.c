@@ -107,6 +107,64 @@ static void prefill_vs_decode(const model *m, const char *label, int64_t n, int6
     }
 }
 
+/* Logits of `n` tokens decoded one at a time from where the session is. */
+static void decode_logits(session *s, const int32_t *ids, int n, float *out)
+{
+    xq_err err = {0};
+    size_t nv = (size_t)session_model(s)->cfg.n_vocab;
+    for (int i = 0; i < n; i++) {
+        CHECK(session_eval(s, ids + i, 1, &err) == XQ_OK);
+        memcpy(out + (size_t)i * nv, session_logits(s, 0), nv * sizeof *out);
+    }
+}
+
+/* session_rewind is exact in every mode: after a fill of D tokens and N decoded ones, rewinding to D and decoding
+ * other tokens gives a fresh session's logits bit for bit, and decoding the first ones again gives the first
+ * logits. D lies inside a per-channel group that the N tokens complete (G = 8) and inside the windows; N equals
+ * n_batch, the most the fp16 rings keep; one token further back is refused. */
+static void rewind_is_exact(const model *m, int tile)
+{
+    enum { D = 37, N = 8, CTX = 64 };
+    int32_t fill[D], x[N], y[N];
+    for (int i = 0; i < D; i++) fill[i] = (int32_t)((i * 53 + 11) % m->cfg.n_vocab);
+    for (int i = 0; i < N; i++) x[i] = (int32_t)((i * 17 + 3) % m->cfg.n_vocab), y[i] = (int32_t)((i * 29 + 7) % m->cfg.n_vocab);
+    size_t count = (size_t)N * (size_t)m->cfg.n_vocab;
+    float *a = malloc(count * sizeof *a), *b = malloc(count * sizeof *b), *c = malloc(count * sizeof *c),
+          *fresh = malloc(count * sizeof *fresh);
+    int bad = 0;
+    for (int k = 0; k < N_CASES; k++) {
+        cache_params cp = params_of(&CASES[k], tile);
+        if (cp.hi_layers > m->cfg.n_layer) cp.hi_layers = m->cfg.n_layer;
+        session_params sp = {.n_ctx = CTX, .n_batch = N, .n_threads = 2, .cache = cp};
+        session *s = NULL, *t = NULL;
+        xq_err err = {0};
+        if (session_create(m, &sp, &s, &err) || session_create(m, &sp, &t, &err)) {
+            CHECKF(0, "%s: %s", CASES[k].name, err.msg);
+            session_destroy(s);
+            continue;
+        }
+        CHECK(session_eval(s, fill, D, &err) == XQ_OK && session_eval(t, fill, D, &err) == XQ_OK);
+        decode_logits(s, x, N, a);
+        CHECK(session_rewind(s, D - 1, &err) == XQ_EINPUT); /* N + 1 tokens back */
+        CHECK(session_pos(s) == D + N);
+        CHECK(session_rewind(s, D, &err) == XQ_OK && session_pos(s) == D);
+        decode_logits(s, y, N, b);
+        decode_logits(t, y, N, fresh);
+        CHECK(session_rewind(s, D, &err) == XQ_OK);
+        decode_logits(s, x, N, c);
+        int differ = memcmp(b, fresh, count * sizeof *b) != 0 || memcmp(a, c, count * sizeof *a) != 0;
+        CHECKF(!differ, "%s: logits after session_rewind differ from a fresh session's", CASES[k].name);
+        bad += differ;
+        session_destroy(s);
+        session_destroy(t);
+    }
+    printf("session_rewind: %d of %d modes differ\n", bad, (int)N_CASES);
+    free(a);
+    free(b);
+    free(c);
+    free(fresh);
+}
+
 /* A span sink that sums the FLOPs of OP_REMAT spans as src/prof/cost.h defines them (2·m·n·k). */
 typedef struct flop_counter {
     double flops;
@@ -271,6 +329,7 @@ int main(void)
         /* Q8_0 weights: the engine's kernels do not depend on the batch, so any batching must agree. */
         prefill_vs_decode(gqa, "t5 Q8_0", 45, 45, 7, 16);
         remat_flops_match_spans(gqa);
+        rewind_is_exact(gqa, 16);
     }
     if (gqa && mha) bad_parameters(gqa, mha);
     model_free(gqa);
