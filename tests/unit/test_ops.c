@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/fp16.h"
 #include "base/pool.h"
@@ -533,6 +534,42 @@ static void test_pool_for(void)
     }
 }
 
+/* Each region's task runs once per thread and the caller returns only after all of them, also when the
+ * workers fell asleep between regions (the caller pauses past their spin) or the caller did (a worker's task
+ * outlasts the caller's spin): the hand-off's lock-free fast path must not lose a wake-up. More threads than
+ * this machine's cores exercise the sleeping paths too. */
+typedef struct handoff {
+    long long calls[8];
+    int pause_us;
+} handoff;
+
+static void handoff_task(void *ctx, int ith, int nth)
+{
+    handoff *h = ctx;
+    (void)nth;
+    if (ith == nth - 1 && h->pause_us) usleep((useconds_t)h->pause_us); /* a worker: the caller is ith 0 */
+    __atomic_add_fetch(&h->calls[ith], 1, __ATOMIC_RELAXED);
+}
+
+static void test_pool_handoff(void)
+{
+    for (int threads = 2; threads <= 5; threads += 3) {
+        xq_pool *pool = xq_pool_create(threads);
+        handoff h = {{0}, 0};
+        int regions = 600, missing = 0;
+        for (int r = 0; r < regions; r++) {
+            h.pause_us = r % 7 == 0 ? 150 : 0;
+            long long before = h.calls[threads - 1];
+            xq_pool_run(pool, handoff_task, &h);
+            missing += __atomic_load_n(&h.calls[threads - 1], __ATOMIC_RELAXED) != before + 1; /* returned early */
+            if (r % 5 == 0) usleep(300);
+        }
+        for (int t = 0; t < threads; t++) missing += h.calls[t] != regions;
+        CHECKF(missing == 0, "threads %d: %d task calls missing or late over %d regions", threads, missing, regions);
+        xq_pool_destroy(pool);
+    }
+}
+
 int main(void)
 {
     for (int threads = 1; threads <= 3; threads += 2) {
@@ -550,6 +587,7 @@ int main(void)
     test_norm_softmax_swiglu();
     test_split_range();
     test_pool_for();
+    test_pool_handoff();
     test_attend();
     test_attend_heads_fp16();
     test_attend_values_acc();
