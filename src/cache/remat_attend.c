@@ -331,7 +331,8 @@ static void score_run(const attend_call *a, int64_t i, int h0, int nh, int kvh, 
     if (keys_transposed(a)) {
         const float *kt = view_row(&a->tile.k, rc->a_k[i], j, rc->ktm, rc->ktx);
         kt += (int64_t)kvh * hd * rc->tile + (j - a->tile.j0);
-        for (int h = 0; h < nh; h++) ops_attend_scores_kt(q + h * hd, kt, rc->tile, end - j, hd, scale, scores + h * ld);
+        for (int h = 0; h < nh; h++)
+            ops_attend_scores_kt(q + h * hd, kt, rc->tile, end - j, hd, scale, scores + h * ld);
     } else {
         const float *k = view_row(&a->tile.k, rc->a_k[i], j, rc->km, rc->kx);
         ops_attend_scores_heads(q, nh, k + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * hd, end - j, rc->d_kv, hd,

@@ -302,8 +302,8 @@ static int run(const bench_opts *o)
     for (int i = 0; i < o->ctx.n; i++) max_ctx = o->ctx.v[i] > max_ctx ? o->ctx.v[i] : max_ctx;
     int64_t n_ids = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
     if (max_ctx + o->n_gen > m->cfg.n_ctx_train && m->cfg.n_ctx_train > 0) /* speed is still meaningful there */
-        fprintf(stderr, "xqprof: bench: note: --ctx %lld + -n %lld goes past the model's trained context of %d tokens\n",
-                max_ctx, o->n_gen, m->cfg.n_ctx_train);
+        fprintf(stderr, "xqprof: bench: note: --ctx %lld + -n %lld goes past the model's trained context of %d"
+                " tokens\n", max_ctx, o->n_gen, m->cfg.n_ctx_train);
     int32_t *ids = malloc((size_t)(n_ids + max_ctx + 1) * sizeof *ids);
     uint64_t state = 12345;
     for (int64_t i = 0; i < n_ids + max_ctx + 1; i++) { /* random ids, as llama-bench uses */

@@ -63,7 +63,8 @@ static void scores_heads_scalar(const float *q, int n_q, const void *K, bool fp1
     for (int64_t j = 0; j < n_keys; j++) {
         const float *row = (const float *)K + j * row_stride;
         if (fp16) xq_fp16_to_f32_row((const uint16_t *)K + j * row_stride, k, head_dim);
-        for (int h = 0; h < n_q; h++) scores[h * ld + j] = score_scalar(q + h * head_dim, fp16 ? k : row, head_dim) * scale;
+        for (int h = 0; h < n_q; h++)
+            scores[h * ld + j] = score_scalar(q + h * head_dim, fp16 ? k : row, head_dim) * scale;
     }
 }
 
@@ -580,62 +581,66 @@ void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64
     values(p, V, false, n_keys, row_stride, width, true, out);
 }
 
+/* Scores of n_q heads over f32 or fp16 key rows at the active level (scores_heads_scalar's bits), up to
+ * SCORE_HEADS heads per pass over the rows. */
+static void scores_heads(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys, int64_t row_stride,
+                         int head_dim, float scale, float *scores, int64_t ld)
+{
+#ifdef ATT_X86
+    if (use_avx2()) {
+        for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS) {
+            int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
+            const float *qh = q + h0 * head_dim;
+            float *sh = scores + h0 * ld;
+            if (fp16) scores_fp16_heads_avx2(qh, n, K, n_keys, row_stride, head_dim, scale, sh, ld);
+            else scores_f32_heads_avx2(qh, n, K, n_keys, row_stride, head_dim, scale, sh, ld);
+        }
+        return;
+    }
+#endif
+    scores_heads_scalar(q, n_q, K, fp16, n_keys, row_stride, head_dim, scale, scores, ld);
+}
+
+/* values_scalar's sums of n_q heads over the same value rows at the active level, up to VALUE_HEADS heads per
+ * pass: over fp16 rows from zero (one softmax over all keys), over f32 rows onto what out holds (the online
+ * softmax's running sums) — the two uses there are. */
+static void values_heads(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
+                         int64_t row_stride, int width, float *out, int64_t out_ld)
+{
+#ifdef ATT_X86
+    if (use_avx2()) {
+        for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
+            int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
+            const float *ph = p + h0 * p_ld;
+            float *oh = out + h0 * out_ld;
+            if (fp16) values_fp16_heads_avx2(ph, p_ld, n, V, n_keys, row_stride, width, oh, out_ld);
+            else values_acc_heads_avx2(ph, p_ld, n, V, n_keys, row_stride, width, oh, out_ld);
+        }
+        return;
+    }
+#endif
+    for (int h = 0; h < n_q; h++)
+        values_scalar(p + h * p_ld, V, fp16, n_keys, row_stride, width, !fp16, out + h * out_ld);
+}
+
 void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uint16_t *V, int64_t row_stride,
                            int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
 {
     float qr[n_q * head_dim];
     query_operands(q, (int64_t)n_q * head_dim, fp16_operands, qr);
-    float scale = 1.0f / sqrtf((float)head_dim);
-#ifdef ATT_X86
-    if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS) {
-            int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
-            scores_fp16_heads_avx2(qr + h0 * head_dim, n, K, n_keys, row_stride, head_dim, scale, scores + h0 * n_keys,
-                                   n_keys);
-        }
-    } else
-#endif
-        scores_heads_scalar(qr, n_q, K, true, n_keys, row_stride, head_dim, scale, scores, n_keys);
+    scores_heads(qr, n_q, K, true, n_keys, row_stride, head_dim, 1.0f / sqrtf((float)head_dim), scores, n_keys);
     for (int h = 0; h < n_q; h++) probabilities(scores + h * n_keys, n_keys, fp16_operands);
-#ifdef ATT_X86
-    if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
-            int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
-            values_fp16_heads_avx2(scores + h0 * n_keys, n_keys, n, V, n_keys, row_stride, head_dim,
-                                   out + h0 * head_dim, head_dim);
-        }
-        return;
-    }
-#endif
-    for (int h = 0; h < n_q; h++) values(scores + h * n_keys, V, true, n_keys, row_stride, head_dim, false, out + h * head_dim);
+    values_heads(scores, n_keys, n_q, V, true, n_keys, row_stride, head_dim, out, head_dim);
 }
 
 void ops_attend_scores_heads(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
                              float scale, float *scores, int64_t ld)
 {
-#ifdef ATT_X86
-    if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS) {
-            int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
-            scores_f32_heads_avx2(q + h0 * head_dim, n, K, n_keys, row_stride, head_dim, scale, scores + h0 * ld, ld);
-        }
-        return;
-    }
-#endif
-    scores_heads_scalar(q, n_q, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
+    scores_heads(q, n_q, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
 }
 
 void ops_attend_values_acc_heads(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
                                  int64_t row_stride, int width, float *out, int64_t out_ld)
 {
-#ifdef ATT_X86
-    if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
-            int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
-            values_acc_heads_avx2(p + h0 * p_ld, p_ld, n, V, n_keys, row_stride, width, out + h0 * out_ld, out_ld);
-        }
-        return;
-    }
-#endif
-    for (int h = 0; h < n_q; h++) values_scalar(p + h * p_ld, V, false, n_keys, row_stride, width, true, out + h * out_ld);
+    values_heads(p, p_ld, n_q, V, false, n_keys, row_stride, width, out, out_ld);
 }

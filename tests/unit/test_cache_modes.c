@@ -127,7 +127,10 @@ static void rewind_is_exact(const model *m, int tile)
     enum { D = 37, N = 8, CTX = 64 };
     int32_t fill[D], x[N], y[N];
     for (int i = 0; i < D; i++) fill[i] = (int32_t)((i * 53 + 11) % m->cfg.n_vocab);
-    for (int i = 0; i < N; i++) x[i] = (int32_t)((i * 17 + 3) % m->cfg.n_vocab), y[i] = (int32_t)((i * 29 + 7) % m->cfg.n_vocab);
+    for (int i = 0; i < N; i++) {
+        x[i] = (int32_t)((i * 17 + 3) % m->cfg.n_vocab);
+        y[i] = (int32_t)((i * 29 + 7) % m->cfg.n_vocab);
+    }
     size_t count = (size_t)N * (size_t)m->cfg.n_vocab;
     float *a = malloc(count * sizeof *a), *b = malloc(count * sizeof *b), *c = malloc(count * sizeof *c),
           *fresh = malloc(count * sizeof *fresh);
