@@ -576,11 +576,6 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
     values(scores, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
-void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out)
-{
-    values(p, V, false, n_keys, row_stride, width, true, out);
-}
-
 /* Scores of n_q heads over f32 or fp16 key rows at the active level (scores_heads_scalar's bits), up to
  * SCORE_HEADS heads per pass over the rows. */
 static void scores_heads(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys, int64_t row_stride,

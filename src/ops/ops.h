@@ -71,10 +71,6 @@ void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t r
 void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim, float scale,
                           float *scores);
 
-/* out_d = fma(p_j, v_jd, out_d) for j = 0 … n_keys−1 in order, onto out as it holds (an online softmax's running
- * sum), over width f32 values of row j at V + j·row_stride; SIMD over d with the scalar loop's bits. */
-void ops_attend_values_acc(const float *p, const float *V, int64_t n_keys, int64_t row_stride, int width, float *out);
-
 /* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition) and the values
  * read where they are stored: row j at V + j·v_stride elements, f32 or (v_fp16) fp16 taken exactly; the same
  * bits as ops_attend_head over the values as f32. */
@@ -93,9 +89,9 @@ void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uin
  * registers once for all heads. */
 void ops_attend_scores_heads(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
                              float scale, float *scores, int64_t ld);
-/* ops_attend_values_acc for n_q heads over the same value rows (probabilities at p + h·p_ld, sums at
- * out + h·out_ld), each head's bits as ops_attend_values_acc gives them; each row is loaded once for up to three
- * heads. */
+/* For each of n_q heads (probabilities at p + h·p_ld, sums at out + h·out_ld): out_d = fma(p_j, v_jd, out_d) for
+ * j = 0 … n_keys−1 in order, onto out as it holds (an online softmax's running sums), over width f32 values of
+ * row j at V + j·row_stride; SIMD over d with the scalar loop's bits, each row loaded once for up to three heads. */
 void ops_attend_values_acc_heads(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
                                  int64_t row_stride, int width, float *out, int64_t out_ld);
 

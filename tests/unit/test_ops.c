@@ -358,8 +358,9 @@ static void test_attend_heads_fp16(void)
     free(scores);
 }
 
-/* ops_attend_values_acc (the online softmax's running sum) against its definition: onto out as it holds, one fma
- * per term in key order; widths with and without 64- and 8-wide blocks, strides wider than the rows. */
+/* ops_attend_values_acc_heads for one head (the online softmax's running sum) against its definition: onto out as
+ * it holds, one fma per term in key order; widths with and without 32- and 8-wide blocks, strides wider than the
+ * rows. */
 static void test_attend_values_acc(void)
 {
     enum { MAXK = 100, MAXW = 576, STRIDE = 600 };
@@ -376,7 +377,7 @@ static void test_attend_values_acc(void)
             for (int d = 0; d < w; d++) ref[d] = got[d] = frand() * 10.0f;
             for (int d = 0; d < w; d++)
                 for (int64_t j = 0; j < nk; j++) ref[d] = fmaf(p[j], V[j * STRIDE + d], ref[d]);
-            ops_attend_values_acc(p, V, nk, STRIDE, w, got);
+            ops_attend_values_acc_heads(p, 0, 1, V, nk, STRIDE, w, got, 0);
             bad += memcmp(ref, got, (size_t)w * sizeof *ref) != 0;
             compared++;
         }
