@@ -156,15 +156,28 @@ static int cmp_double(const void *a, const void *b)
  * filled first (untimed), or, when the cache still holds it from the last run (*fill_held: how many leading
  * positions hold the fill), rewound to: a rewound cache is the filled one (session_rewind), so a depth of 8K
  * is filled once per test, not once per run. Returns tokens/s or < 0 on error. */
+/* The first `depth` fill tokens, in batches of 512, with a progress bar (an 8K fill of an X mode takes a minute). */
+static int fill_cache(session *s, const int32_t *fill, int64_t depth, const char *label, xq_err *err)
+{
+    enum { CHUNK = 512 };
+    char what[64];
+    snprintf(what, sizeof what, "filling the cache to %lld", (long long)depth);
+    for (int64_t done = 0; done < depth; done += CHUNK) {
+        cli_progress(label, done, depth, what);
+        if (session_eval(s, fill + done, depth - done < CHUNK ? depth - done : CHUNK, err)) return err->code;
+    }
+    return XQ_OK;
+}
+
 static double timed_run(session *s, const int32_t *fill, int64_t depth, int64_t *fill_held, const int32_t *ids,
-                        int64_t n, bool one_by_one, xq_err *err)
+                        int64_t n, bool one_by_one, const char *label, xq_err *err)
 {
     xq_err not_here = {0};
     bool rewound = depth > 0 && *fill_held >= depth && session_rewind(s, depth, &not_here) == XQ_OK;
     if (!rewound) {
         session_reset(s);
         *fill_held = 0;
-        if (depth > 0 && session_eval(s, fill, depth, err)) return -1;
+        if (depth > 0 && fill_cache(s, fill, depth, label, err)) return -1;
     }
     *fill_held = depth; /* the run's tokens overwrite the positions from depth on */
     int64_t t0 = xq_now_ns();
@@ -184,10 +197,10 @@ static int measure(session *s, const int32_t *fill, int64_t depth, int64_t *fill
     double tps[1000];
     /* Warm-up: page in the weights. Filling a cache depth does that already (and costs far more than the timed
      * part at long contexts), so a run from depth needs none. */
-    if (depth == 0 && timed_run(s, fill, depth, fill_held, ids, n, tg, err) < 0) return err->code;
+    if (depth == 0 && timed_run(s, fill, depth, fill_held, ids, n, tg, row->test, err) < 0) return err->code;
     for (long long r = 0; r < reps; r++) {
-        cli_progress(row->test, r, reps, NULL);
-        if ((tps[r] = timed_run(s, fill, depth, fill_held, ids, n, tg, err)) < 0) return err->code;
+        cli_progress(row->test, r, reps, "runs");
+        if ((tps[r] = timed_run(s, fill, depth, fill_held, ids, n, tg, row->test, err)) < 0) return err->code;
     }
     cli_progress_done();
     double mean = 0, var = 0;
