@@ -7,8 +7,7 @@ X=${XQPROF:?}; SRC=${XQ_SRC:-.}
 M=$SRC/models/default.gguf
 if [ ! -r "$M" ]; then echo "SKIP: $M absent (scripts/fetch-model)"; exit 0; fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails+1)); }
+. "$(dirname "$0")/lib.bash"
 
 "$X" bench -m "$M" -t 2 -p 16 -n 4 -r 2 --cache kv-4 --ctx 0,40,20,600 --csv "$tmp/b.csv" > "$tmp/out.txt" \
   2> "$tmp/err.txt" || fail "bench: $(cat "$tmp/err.txt")"
