@@ -258,6 +258,7 @@ static int run_mode(eval_state *st, mode_run *r, const session *base, const int3
                          .cache = r->params, .logits_all = true};
     session *s;
     if (session_create(st->m, &sp, &s, &st->err)) return st->err.code ? st->err.code : XQ_ERUN;
+    session_keep_logits_from(s, st->o->n_ctx / 2); /* score_chunk reads the second half only */
     int64_t t0 = xq_now_ns();
     int rc = session_eval(s, tokens, st->o->n_ctx, &st->err);
     if (!rc) score_chunk(st, base, s, tokens, r);

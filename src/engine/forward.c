@@ -147,13 +147,17 @@ static void embed(session *s, const int32_t *ids, int64_t n)
     span_end(s->sink, OP_EMBED, -1);
 }
 
-/* Final norm and lm_head, for every row (logits_all) or only the last one. */
+/* Final norm and lm_head, for every row from position logits_from on (logits_all) or only the last one; the
+ * logits of row i stay at row i of the buffer. Each row's logits are its own (the matmul's bits do not depend
+ * on the other rows), so skipping rows changes none that are kept. */
 static void output_head(session *s, int64_t n)
 {
     const model_config *c = &s->m->cfg;
-    int64_t first = s->logits_all ? 0 : n - 1, rows = n - first;
+    int64_t first = s->logits_all ? s->logits_from - s->pos : n - 1;
+    first = first < 0 ? 0 : first > n - 1 ? n - 1 : first;
+    int64_t rows = n - first;
     rmsnorm_rows(s, -1, s->m->output_norm, s->x + first * c->n_embd, rows, s->xn);
-    matmul(s, OP_LM_HEAD, -1, &s->m->output, s->xn, rows, s->logits);
+    matmul(s, OP_LM_HEAD, -1, &s->m->output, s->xn, rows, s->logits + (s->logits_all ? first : 0) * c->n_vocab);
 }
 
 /* The next token, drawn from the logits of the batch's last token: the step's last op. */

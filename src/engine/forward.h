@@ -16,6 +16,7 @@ struct session {
     const span_sink *sink;
     int64_t n_ctx, n_batch, pos;
     bool logits_all;
+    int64_t logits_from; /* with logits_all: positions before it get none (session_keep_logits_from) */
     xq_arena arena;
     float *x, *xn, *q, *att, *k, *v, *gate, *up, *logits;
 };

@@ -29,6 +29,7 @@ int ppl_run(session *s, const int32_t *tokens, int64_t n_tokens, int32_t bos, in
     double nll = 0.0, nll2 = 0.0;
     int64_t count = 0;
     int64_t first = n_ctx / 2;
+    session_keep_logits_from(s, first); /* only the second half is scored */
     for (int ic = 0; ic < n_chunks; ic++) {
         memcpy(chunk, tokens + (int64_t)ic * n_ctx, (size_t)n_ctx * sizeof *chunk);
         if (bos >= 0) chunk[0] = bos;

@@ -107,6 +107,8 @@ int64_t session_n_ctx(const session *s) { return s->n_ctx; }
 int session_n_threads(const session *s) { return xq_pool_size(s->pool); }
 void session_reset(session *s) { s->pos = 0; }
 
+void session_keep_logits_from(session *s, int64_t pos) { s->logits_from = pos > 0 ? pos : 0; }
+
 int session_rewind(session *s, int64_t pos, xq_err *err)
 {
     if (pos < 0 || pos > s->pos || s->pos - pos > s->n_batch)

@@ -44,6 +44,10 @@ void session_reset(session *s);
  * rows (window, unfilled per-channel groups) are kept n_batch tokens past what a query reads: so for
  * session_pos − n_batch ≤ pos ≤ session_pos; XQ_EINPUT outside that (reset and evaluate again instead). */
 int session_rewind(session *s, int64_t pos, xq_err *err);
+/* With logits_all: from now on only tokens at positions ≥ pos get logits (the last token of a batch always does);
+ * session_logits of an earlier token of a batch is then undefined. Perplexity scores only a chunk's second half,
+ * so the lm_head (the largest product of a batch) runs for half its rows. 0 restores every row. */
+void session_keep_logits_from(session *s, int64_t pos);
 const model *session_model(const session *s);
 const cache *session_cache(const session *s);
 

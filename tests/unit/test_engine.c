@@ -69,6 +69,43 @@ static void check_prefill_decode(const model *m, const char *label, double tol)
     free(c);
 }
 
+/* session_keep_logits_from: the rows it keeps are the full run's bit for bit, in a batch that straddles the
+ * position (one batch of 21 from 0, logits from 12) and in the next batches (two more of 5 and 1, then 0 restores
+ * every row); a batch wholly before the position still gives its last token's logits. */
+static void check_keep_logits_from(const model *m)
+{
+    enum { FROM = 12, N2 = 5 };
+    int32_t ids[N_TOK + N2 + 1];
+    for (int i = 0; i < N_TOK + N2 + 1; i++) ids[i] = (i * 29 + 3) % m->cfg.n_vocab;
+    size_t nv = (size_t)m->cfg.n_vocab, row = nv * sizeof(float);
+    session_params p = {.n_ctx = 64, .n_batch = N_TOK, .n_threads = 2, .logits_all = true};
+    session *all, *part;
+    xq_err err = {0};
+    if (session_create(m, &p, &all, &err) || session_create(m, &p, &part, &err)) {
+        CHECKF(0, "session_create: %s", err.msg);
+        return;
+    }
+    session_keep_logits_from(part, FROM);
+    CHECK(session_eval(all, ids, N_TOK, &err) == XQ_OK && session_eval(part, ids, N_TOK, &err) == XQ_OK);
+    int differ = 0;
+    for (int i = FROM; i < N_TOK; i++) differ += memcmp(session_logits(all, i), session_logits(part, i), row) != 0;
+    CHECK(session_eval(all, ids + N_TOK, N2, &err) == XQ_OK && session_eval(part, ids + N_TOK, N2, &err) == XQ_OK);
+    for (int i = 0; i < N2; i++) differ += memcmp(session_logits(all, i), session_logits(part, i), row) != 0;
+    session_keep_logits_from(part, 0);
+    const int32_t *last = ids + N_TOK + N2;
+    CHECK(session_eval(all, last, 1, &err) == XQ_OK && session_eval(part, last, 1, &err) == XQ_OK);
+    differ += memcmp(session_logits(all, 0), session_logits(part, 0), row) != 0;
+    CHECKF(differ == 0, "%d kept rows of logits differ from the full run's", differ);
+    session_reset(part);
+    session_keep_logits_from(part, 40);
+    session_reset(all);
+    CHECK(session_eval(all, ids, 7, &err) == XQ_OK && session_eval(part, ids, 7, &err) == XQ_OK);
+    CHECKF(memcmp(session_logits(all, 6), session_logits(part, 6), row) == 0,
+           "the last token of a batch before the position has no logits");
+    session_destroy(all);
+    session_destroy(part);
+}
+
 static void check_errors(const model *m)
 {
     session_params p = {.n_ctx = 8, .n_threads = 1, .logits_all = false};
@@ -130,6 +167,7 @@ static void with_synth(uint32_t type, const char *shape, double tol)
         snprintf(label, sizeof label, "%s %s", shape, qt_name(type));
         check_prefill_decode(m, label, tol);
         if (type == QT_F32) check_errors(m);
+        if (type == QT_Q8_0) check_keep_logits_from(m);
         model_free(m);
     }
     unlink(path);
