@@ -152,10 +152,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One timed run from cache depth `depth`: pp evaluates all ids in one call, tg one at a time. The depth is
- * filled first (untimed), or, when the cache still holds it from the last run (*fill_held: how many leading
- * positions hold the fill), rewound to: a rewound cache is the filled one (session_rewind), so a depth of 8K
- * is filled once per test, not once per run. Returns tokens/s or < 0 on error. */
 /* The first `depth` fill tokens, in batches of 512, with a progress bar (an 8K fill of an X mode takes a minute). */
 static int fill_cache(session *s, const int32_t *fill, int64_t depth, const char *label, xq_err *err)
 {
@@ -169,6 +165,10 @@ static int fill_cache(session *s, const int32_t *fill, int64_t depth, const char
     return XQ_OK;
 }
 
+/* One timed run from cache depth `depth`: pp evaluates all ids in one call, tg one at a time. The depth is
+ * filled first (untimed), or, when the cache still holds it from the last run (*fill_held: how many leading
+ * positions hold the fill), rewound to: a rewound cache is the filled one (session_rewind), so a depth of 8K
+ * is filled once per test, not once per run. Returns tokens/s or < 0 on error. */
 static double timed_run(session *s, const int32_t *fill, int64_t depth, int64_t *fill_held, const int32_t *ids,
                         int64_t n, bool one_by_one, const char *label, xq_err *err)
 {
