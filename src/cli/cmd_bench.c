@@ -159,6 +159,7 @@ static int fill_cache(session *s, const int32_t *fill, int64_t depth, const char
     char what[64];
     snprintf(what, sizeof what, "filling the cache to %lld", (long long)depth);
     for (int64_t done = 0; done < depth; done += CHUNK) {
+        if (cli_interrupted()) return xq_fail(err, XQ_ERUN, "bench: interrupted");
         cli_progress(label, done, depth, what);
         if (session_eval(s, fill + done, depth - done < CHUNK ? depth - done : CHUNK, err)) return err->code;
     }
