@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/fp16.h"
+#include "cache/blockrow.h"
 #include "cache/quant.h"
 #include "model/qtypes.h"
 
@@ -215,7 +216,7 @@ void qstream_read_quant(const qstream *qs, int64_t j0, int64_t j1, float *out, i
     } else {
         uint64_t rb = qt_row_bytes(sp->block_type, sp->width);
         for (int64_t j = j0; j < j1; j++)
-            qt_dequant_row(sp->block_type, qs->codes + (uint64_t)j * rb, out + (j - j0) * stride, sp->width);
+            blockrow_load(sp->block_type, qs->codes + (uint64_t)j * rb, out + (j - j0) * stride, sp->width);
     }
 }
 

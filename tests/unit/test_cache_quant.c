@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/fp16.h"
+#include "cache/blockrow.h"
 #include "cache/qstream.h"
 #include "cache/quant.h"
 #include "model/qtypes.h"
@@ -271,6 +272,38 @@ static void check_bytes(void)
     }
 }
 
+/* blockrow_load (kv-q8_0 / kv-q4_0 rows, vectorised) gives qt_dequant_row's bits: rows of 1, 6 and 18 blocks
+ * quantized from random values, then every block's fp16 scale replaced by special ones — ±0, the smallest
+ * subnormal, the largest finite, ±inf, a quiet and a signalling NaN — and random Q4_0 code bytes. */
+static void check_block_rows(void)
+{
+    enum { MAXN = 18 * 32 };
+    static const uint32_t types[] = {QT_Q8_0, QT_Q4_0};
+    static const uint16_t scales[] = {0x0000, 0x8000, 0x0001, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x7d01, 0x3c00, 0xb800};
+    static const int64_t widths[] = {32, 192, MAXN};
+    float x[MAXN], ref[MAXN], got[MAXN];
+    uint8_t row[MAXN * 2];
+    int bad = 0, rows = 0;
+    for (int t = 0; t < 2; t++)
+        for (int w = 0; w < 3; w++)
+            for (int variant = 0; variant <= 10; variant++) {
+                int64_t n = widths[w];
+                uint32_t bb = qt_block_bytes(types[t]);
+                for (int64_t i = 0; i < n; i++) x[i] = frand(-3.0f, 3.0f);
+                qt_quantize_row(types[t], x, row, n);
+                for (int64_t b = 0; b < n / 32 && variant < 10; b++) { /* variant 10: the scales as quantized */
+                    uint16_t sc = scales[(variant + b) % 10];
+                    row[b * bb] = (uint8_t)sc, row[b * bb + 1] = (uint8_t)(sc >> 8);
+                    for (uint32_t k = 2; k < bb && types[t] == QT_Q4_0; k++) row[b * bb + k] = (uint8_t)(rng() & 0xff);
+                }
+                qt_dequant_row(types[t], row, ref, n);
+                blockrow_load(types[t], row, got, n);
+                bad += memcmp(ref, got, (size_t)n * sizeof *ref) != 0;
+                rows++;
+            }
+    CHECKF(bad == 0, "%d of %d block rows differ from qt_dequant_row", bad, rows);
+}
+
 int main(void)
 {
     check_pack_roundtrip();
@@ -282,5 +315,6 @@ int main(void)
     check_window_prefix();
     check_odd_widths();
     check_bytes();
+    check_block_rows();
     return test_report("test_cache_quant");
 }
