@@ -4,10 +4,11 @@
 
 #include "base/fp16.h"
 #include "model/qtypes.h"
+#include "ops/qdot.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVX2 __attribute__((target("avx2")))
 
 enum { BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18 };
 
@@ -43,19 +44,12 @@ AVX2 static void q4_0_row(const uint8_t *src, float *dst, int64_t n_blocks)
             }
     }
 }
-
-static int have_avx2(void)
-{
-    static int cached = -1;
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
-    return cached;
-}
 #endif
 
 void blockrow_load(uint32_t type, const uint8_t *src, float *dst, int64_t n)
 {
 #if defined(__x86_64__)
-    if ((type == QT_Q8_0 || type == QT_Q4_0) && n % BLOCK == 0 && have_avx2()) {
+    if ((type == QT_Q8_0 || type == QT_Q4_0) && n % BLOCK == 0 && qdot_active_level() >= QDOT_AVX2) {
         if (type == QT_Q8_0) q8_0_row(src, dst, n / BLOCK);
         else q4_0_row(src, dst, n / BLOCK);
         return;

@@ -384,16 +384,18 @@ static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const in
     else if (nq == 2) values_heads_body(p, p_ld, 2, V, FP16, ACC, n_keys, row_stride, width, out, out_ld);         \
     else values_heads_body(p, p_ld, 1, V, FP16, ACC, n_keys, row_stride, width, out, out_ld)
 
-AVX2 static void values_fp16_heads_avx2(const float *p, int64_t p_ld, int nq, const uint16_t *V, int64_t n_keys,
-                                        int64_t row_stride, int width, float *out, int64_t out_ld)
+/* n_q heads in passes of VALUE_HEADS; over fp16 rows from zero, over f32 rows onto what out holds (the two uses). */
+AVX2 static void values_heads_avx2(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
+                                   int64_t row_stride, int width, float *out, int64_t out_ld)
 {
-    VALUES_HEADS_CASES(true, false);
-}
-
-AVX2 static void values_acc_heads_avx2(const float *p, int64_t p_ld, int nq, const float *V, int64_t n_keys,
-                                       int64_t row_stride, int width, float *out, int64_t out_ld)
-{
-    VALUES_HEADS_CASES(false, true);
+    for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS, p += VALUE_HEADS * p_ld, out += VALUE_HEADS * out_ld) {
+        int nq = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
+        if (fp16) {
+            VALUES_HEADS_CASES(true, false);
+        } else {
+            VALUES_HEADS_CASES(false, true);
+        }
+    }
 }
 #undef VALUES_HEADS_CASES
 
@@ -450,16 +452,15 @@ static AVX2_INLINE void scores_heads_body(const float *q, int n_q, const void *K
     scores_heads_scalar(q, n_q, rest, fp16, n_keys - j, row_stride, head_dim, scale, scores + j, ld);
 }
 
-AVX2 static void scores_fp16_heads_avx2(const float *q, int n_q, const uint16_t *K, int64_t n_keys, int64_t row_stride,
-                                        int head_dim, float scale, float *scores, int64_t ld)
+/* n_q heads in passes of SCORE_HEADS, each row type its own inlined body. */
+AVX2 static void scores_heads_avx2(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys,
+                                   int64_t row_stride, int head_dim, float scale, float *scores, int64_t ld)
 {
-    scores_heads_body(q, n_q, K, true, n_keys, row_stride, head_dim, scale, scores, ld);
-}
-
-AVX2 static void scores_f32_heads_avx2(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride,
-                                       int head_dim, float scale, float *scores, int64_t ld)
-{
-    scores_heads_body(q, n_q, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
+    for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS, q += SCORE_HEADS * head_dim, scores += SCORE_HEADS * ld) {
+        int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
+        if (fp16) scores_heads_body(q, n, K, true, n_keys, row_stride, head_dim, scale, scores, ld);
+        else scores_heads_body(q, n, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
+    }
 }
 #endif
 
@@ -576,41 +577,27 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
     values(scores, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
-/* Scores of n_q heads over f32 or fp16 key rows at the active level (scores_heads_scalar's bits), up to
- * SCORE_HEADS heads per pass over the rows. */
+/* Scores of n_q heads over f32 or fp16 key rows at the active level (scores_heads_scalar's bits). */
 static void scores_heads(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys, int64_t row_stride,
                          int head_dim, float scale, float *scores, int64_t ld)
 {
 #ifdef ATT_X86
     if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS) {
-            int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
-            const float *qh = q + h0 * head_dim;
-            float *sh = scores + h0 * ld;
-            if (fp16) scores_fp16_heads_avx2(qh, n, K, n_keys, row_stride, head_dim, scale, sh, ld);
-            else scores_f32_heads_avx2(qh, n, K, n_keys, row_stride, head_dim, scale, sh, ld);
-        }
+        scores_heads_avx2(q, n_q, K, fp16, n_keys, row_stride, head_dim, scale, scores, ld);
         return;
     }
 #endif
     scores_heads_scalar(q, n_q, K, fp16, n_keys, row_stride, head_dim, scale, scores, ld);
 }
 
-/* values_scalar's sums of n_q heads over the same value rows at the active level, up to VALUE_HEADS heads per
- * pass: over fp16 rows from zero (one softmax over all keys), over f32 rows onto what out holds (the online
- * softmax's running sums) — the two uses there are. */
+/* values_scalar's sums of n_q heads over the same value rows at the active level: over fp16 rows from zero (one
+ * softmax over all keys), over f32 rows onto what out holds (the online softmax's running sums). */
 static void values_heads(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
                          int64_t row_stride, int width, float *out, int64_t out_ld)
 {
 #ifdef ATT_X86
     if (use_avx2()) {
-        for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS) {
-            int n = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
-            const float *ph = p + h0 * p_ld;
-            float *oh = out + h0 * out_ld;
-            if (fp16) values_fp16_heads_avx2(ph, p_ld, n, V, n_keys, row_stride, width, oh, out_ld);
-            else values_acc_heads_avx2(ph, p_ld, n, V, n_keys, row_stride, width, oh, out_ld);
-        }
+        values_heads_avx2(p, p_ld, n_q, V, fp16, n_keys, row_stride, width, out, out_ld);
         return;
     }
 #endif
