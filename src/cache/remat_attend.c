@@ -364,7 +364,7 @@ static int64_t run_end(const tile_rows *r, int64_t prefix, int64_t j, int64_t j1
 static void rescale_head(const attend_call *a, float *st, float *p, int64_t n)
 {
     float mx = ops_max_row(p, n);
-    float m_new = st[0] > mx ? st[0] : mx, corr = expf(st[0] - m_new); /* exp(−inf) = 0 on the first tile */
+    float m_new = st[0] > mx ? st[0] : mx, corr = ops_expf(st[0] - m_new); /* exp(−inf) = 0 on the first tile */
     float *acc = st + 2;
     for (int c = 0; c < a->w_acc; c++) acc[c] *= corr;
     for (int64_t j = 0; j < n; j++) p[j] -= m_new;

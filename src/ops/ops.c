@@ -282,7 +282,7 @@ float ops_max_row(const float *x, int64_t n)
     return mx;
 }
 
-/* exp has libm's bits (ops_expf_row); the sum stays one double chain in order. */
+/* exp is ops_expf_row (the same bits at every SIMD level); the sum stays one double chain in order. */
 void ops_softmax(float *x, int64_t n)
 {
     float mx = ops_max_row(x, n);
