@@ -165,6 +165,30 @@ static int bind_weights(model *m, xq_err *err)
     return XQ_OK;
 }
 
+/* The layer index of a tensor named "blk.N.…", or −1. */
+static long layer_of(gguf_str name)
+{
+    const char *p = name.ptr, *end = name.ptr + name.len;
+    if (name.len < 6 || memcmp(p, "blk.", 4) != 0) return -1;
+    long il = 0;
+    for (p += 4; p < end && *p >= '0' && *p <= '9' && il < 1000000; p++) il = il * 10 + (*p - '0');
+    return p < end && *p == '.' && p > name.ptr + 4 ? il : -1;
+}
+
+/* A layer tensor past llama.block_count means the count is wrong (llama.cpp refuses such a file too): running
+ * the layers the count names would silently skip the rest. */
+static int check_layer_tensors(const model *m, xq_err *err)
+{
+    const gguf_file *f = m->gguf;
+    for (uint64_t i = 0; i < gguf_tensor_count(f); i++) {
+        gguf_str name = gguf_tensor_at(f, i)->name;
+        if (layer_of(name) >= m->cfg.n_layer)
+            return xq_fail(err, XQ_EINPUT, "%s: tensor %.*s is past llama.block_count = %d", gguf_path(f),
+                           (int)(name.len > 80 ? 80 : name.len), name.ptr, m->cfg.n_layer);
+    }
+    return XQ_OK;
+}
+
 static void count_params(model *m)
 {
     const gguf_file *f = m->gguf;
@@ -194,6 +218,7 @@ int model_load(const char *path, model **out, xq_err *err)
     int rc = gguf_open(path, &m->gguf, err);
     if (!rc) rc = read_config(m->gguf, &m->cfg, err);
     if (!rc) rc = bind_weights(m, err);
+    if (!rc) rc = check_layer_tensors(m, err);
     if (!rc) {
         rc = tokenizer_create(m->gguf, &m->tok, err);
         if (rc && strncmp(err->msg, path, strlen(path)) != 0) xq_err_prefix(err, path);

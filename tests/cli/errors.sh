@@ -28,7 +28,7 @@ M="$tmp/tiny.gguf"
 expect 2 "missing model file" -- "$X" generate -m "$tmp/nope.gguf" -p hi -n 1
 expect 2 "directory as model" -- "$X" info "$tmp"
 for c in not_gguf truncated truncated_header absurd_tensor_count absurd_kv_count bad_version unsupported_type \
-         unknown_type missing_tensor absurd_dims shape_mismatch bad_token_type absurd_layers; do
+         unknown_type missing_tensor absurd_dims shape_mismatch bad_token_type absurd_layers too_few_layers; do
   expect 2 "$c" -- "$X" generate -m "$tmp/$c.gguf" -p hi -n 1
 done
 expect 2 "bad UTF-8 prompt" -- "$X" generate -m "$M" -p $'abc\xff\xfe' -n 1

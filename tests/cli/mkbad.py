@@ -92,6 +92,7 @@ def main():
     cases["bad_token_type"] = patched(data, off + 4 + 8, "<i", 99)
     t, off = w.kv["llama.block_count"]
     cases["absurd_layers"] = patched(data, off, "<I", 1 << 30)
+    cases["too_few_layers"] = patched(data, off, "<I", 1)  # the file has layers 0 and 1
     for name, blob in cases.items():
         with open(f"{out}/{name}.gguf", "wb") as f:
             f.write(blob)
