@@ -1,6 +1,7 @@
 /* The decode step as a list of ops (per layer: element-wise glue, projections, attention, rebuild, TP
  * collectives; then the output head), each timed on the roofline; capacity; the break-even context. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gpu/project.h"
@@ -217,12 +218,29 @@ static void capacity(step *st)
     r->max_batch = floor_count(free_bytes, per_token_all * (double)s->ctx);
 }
 
+/* Tensor parallelism gives each rank whole query heads, and whole KV heads or one KV head shared by several
+ * ranks (replicated): tp divides the query heads, and divides or is a multiple of the KV heads. */
+static bool tp_splits_heads(const gpu_model *m, int tp)
+{
+    return m->n_head % tp == 0 && (m->n_head_kv % tp == 0 || tp % m->n_head_kv == 0);
+}
+
+static int fail_tp(const gpu_model *m, int tp, xq_err *err)
+{
+    char valid[256] = "";
+    for (int t = 1, len = 0; t <= m->n_head && len < (int)sizeof valid - 16; t++)
+        if (tp_splits_heads(m, t)) len += snprintf(valid + len, sizeof valid - (size_t)len, "%s%d", len ? ", " : "", t);
+    return xq_fail(err, XQ_EINPUT, "projection: TP %d does not split %s's %d query / %d KV heads (valid: %s)", tp,
+                   m->name, m->n_head, m->n_head_kv, valid);
+}
+
 int gpu_project(const gpu_spec *g, const gpu_model *m, const gpu_mode *mode, const gpu_setting *s, const gpu_options *o,
                 gpu_result *out, xq_err *err)
 {
     memset(out, 0, sizeof *out);
     if (s->ctx < 1 || s->batch < 1 || s->tp < 1)
         return xq_fail(err, XQ_EINPUT, "projection: context, batch and TP must be at least 1");
+    if (!tp_splits_heads(m, s->tp)) return fail_tp(m, s->tp, err);
     if (g->tensor_tflops <= 0 || g->bw_tbs <= 0)
         return xq_fail(err, XQ_EINPUT, "gpu '%s': no FLOP/s or bandwidth to project with", g->id);
     if (s->tp > 1 && g->link_gbs <= 0)

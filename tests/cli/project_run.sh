@@ -50,7 +50,7 @@ awk -F, 'NR > 1 { t[$1 "," $3 "," $4] = $6; s[$1 "," $3 "," $4] = $7 }
   END { for (g in t) { split(g, k, ","); if (k[2] == 1024 && !(t[k[1] ",8192," k[3]] > t[g])) exit 1
                        if (k[3] == 1 && !(s[k[1] "," k[2] ",8"] > s[g])) exit 1 } }' "$tmp/p.csv" &&
   ok "RUN.db: time grows with ctx, tokens/s with batch" || fail "RUN.db monotonicity"
-"$X" project "$tmp/xq.db" --gpu h100-pcie --ctx 1k --tp 1,2 --csv "$tmp/x.csv" >"$tmp/out" 2>"$tmp/err" ||
+"$X" project "$tmp/xq.db" --gpu h100-pcie --ctx 1k --tp 1,3 --csv "$tmp/x.csv" >"$tmp/out" 2>"$tmp/err" ||
   fail "project xq RUN.db: $(cat "$tmp/err")"
 awk -F, 'NR == 2 && $2 == "xq-4" && $13 > 0 { found = 1 } END { exit !found }' "$tmp/x.csv" &&
   ok "xq-4 run: break-even $(awk -F, 'NR == 2 { print $13 }' "$tmp/x.csv")" || fail "xq-4 run break-even"

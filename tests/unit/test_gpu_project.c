@@ -171,6 +171,18 @@ static void test_roofline_sanity(void)
     /* Bad settings and a model a type cannot hold. */
     s.batch = 0;
     CHECK(gpu_project(h, &m, &md, &s, &o, &ov, &err) == XQ_EINPUT);
+    /* TP must give each rank whole query heads and whole (or shared) KV heads: 32 / 8 heads on llama3-8b. */
+    s.batch = 1;
+    static const int tp_ok[] = {1, 2, 4, 8, 16, 32}, tp_bad[] = {3, 6, 12, 64, 1024};
+    for (int i = 0; i < 6; i++) {
+        s.tp = tp_ok[i];
+        CHECK(gpu_project(h, &m, &md, &s, &o, &ov, &err) == XQ_OK);
+    }
+    for (int i = 0; i < 5; i++) {
+        s.tp = tp_bad[i];
+        CHECK(gpu_project(h, &m, &md, &s, &o, &ov, &err) == XQ_EINPUT);
+    }
+    CHECK(strstr(err.msg, "valid: 1, 2, 4, 8, 16, 32") != NULL);
     gpu_model q;
     CHECK(gpu_model_from_shape(model_shape_find("smollm2-135m"), QT_Q4_K, &q, &err) == XQ_EINPUT);
     CHECK(gpu_model_from_shape(model_shape_find("llama3-8b"), QT_Q4_K, &q, &err) == XQ_OK &&
