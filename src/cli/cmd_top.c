@@ -81,7 +81,8 @@ static void help(void)
 {
     printf("usage: xqprof top [-m MODEL] [-p PROMPT] [--cache MODE] [--trace FILE] [options]\n\n"
            "Runs the model in the background, prompt after prompt, while the screen shows where each step's time\n"
-           "and bytes go: Overview, Layers, Roofline, Timeline (keys 1-6 or Tab, ? help, q quit).\n\n"
+           "and bytes go: 1 Overview, 2 Layers, 3 Roofline, 4 Timeline, 5 Modes (switch the cache mode live),\n"
+           "6 Compare (two recorded runs: xqprof view A.db B.db). Keys 1-6 or Tab, ? help, q quit.\n\n"
            "  -m, --model FILE        GGUF model (default: $XQPROF_MODEL, else models/default.gguf)\n"
            "  -p, --prompt TEXT       the prompt, generated from again and again (default: the lines of\n"
            "                          samples/prompts.txt in a loop)\n"
@@ -167,23 +168,53 @@ static const char *default_prompts(void)
     return access("samples/prompts.txt", R_OK) == 0 ? "samples/prompts.txt" : NULL;
 }
 
-static int load_prompts(worker *w)
+/* Every prompt tokenizes (valid UTF-8), checked before the screen starts rather than failing under it. */
+static int check_prompts(const worker *w)
+{
+    for (int i = 0; i < w->n_prompts; i++) {
+        if (!w->prompts[i]) return cli_error(XQ_ERUN, CMD, "out of memory");
+        int32_t *ids = NULL;
+        int64_t n = 0;
+        xq_err err = {0};
+        int rc = cli_tokenize(w->m, w->prompts[i], strlen(w->prompts[i]), false, true, &ids, &n, &err);
+        free(ids);
+        if (rc && w->o->prompt) return cli_error(rc, CMD, "-p: %s", err.msg);
+        if (rc) return cli_error(rc, CMD, "--prompts %s: prompt %d: %s", w->o->prompts_file, i + 1, err.msg);
+    }
+    return 0;
+}
+
+static int read_prompts(worker *w)
 {
     if (w->o->prompt) return (w->prompts[w->n_prompts++] = strdup(w->o->prompt)) ? 0 : XQ_ERUN;
     const char *path = w->o->prompts_file ? w->o->prompts_file : default_prompts();
     char *text = NULL;
-    size_t len;
+    size_t len = 0;
     xq_err err = {0};
     if (path && cli_read_file(path, &text, &len, &err)) {
         xq_err_prefix(&err, CMD);
         return cli_report(&err);
     }
+    const char *nul = text ? memchr(text, 0, len) : NULL;
+    if (nul) {
+        size_t at = (size_t)(nul - text);
+        free(text);
+        return cli_error(XQ_EINPUT, CMD, "--prompts %s: not a text file (a NUL byte at offset %zu)", path, at);
+    }
     for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line && w->n_prompts < MAX_PROMPTS;
          line = strtok_r(NULL, "\n", &save))
         if (*line) w->prompts[w->n_prompts++] = strdup(line);
     free(text);
+    if (!w->n_prompts && w->o->prompts_file)
+        return cli_error(XQ_EINPUT, CMD, "--prompts %s: no prompts in it (one per line)", w->o->prompts_file);
     if (!w->n_prompts) w->prompts[w->n_prompts++] = strdup("Once upon a time");
     return 0;
+}
+
+static int load_prompts(worker *w)
+{
+    int rc = read_prompts(w);
+    return rc ? rc : check_prompts(w);
 }
 
 static void set_status(worker *w, const char *fmt, long long a, long long b, long long c)
@@ -590,7 +621,8 @@ static int run(const top_opts *o)
     if (rc) return rc;
     w.m = m;
     pthread_t th;
-    if (!(rc = load_prompts(&w)) && !(rc = cli_cache_check(CMD, &w.cp, m)) && !(rc = check_switch_mode(o, m))) {
+    if (!(rc = load_prompts(&w)) && !(rc = cli_cache_check(CMD, &w.cp, m)) && !(rc = check_switch_mode(o, m)) &&
+        !(rc = cli_ui_check_layers(CMD, &o->ui, m->cfg.n_layer))) {
         if (pthread_create(&th, NULL, worker_main, &w)) rc = cli_error(XQ_ERUN, CMD, "cannot start the engine thread");
         else {
             rc = wait_ready(&w) <= 0 ? w.setup_rc : o->ui.once ? print_once(&w, o) : show(&w, o);

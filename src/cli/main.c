@@ -40,8 +40,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
+    if (argc < 2) { /* bad input: one line, naming what would be valid */
+        fprintf(stderr, "xqprof: no command given (one of:");
+        for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i].name);
+        fprintf(stderr, "; xqprof --help explains them)\n");
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

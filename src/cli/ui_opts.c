@@ -1,9 +1,13 @@
 /* Screen options of top and view (ui_opts.h). */
 #include "cli/ui_opts.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/common.h"
+#include "gpu/catalogue.h"
 #include "ui/export.h"
 #include "ui/layer_rows.h"
 
@@ -25,6 +29,60 @@ void cli_ui_opts_init(ui_opts *o)
     *o = (ui_opts){.color = !ui_env_no_color(), .interval_ms = 250, .gpus = "h100-sxm,a100-80g", .layer = -1};
 }
 
+/* --gpus: ids of the built-in catalogue (the overlay has no --gpus-file); an empty list overlays none. */
+static int check_gpus(const char *cmd, const char *list)
+{
+    gpu_catalogue *cat = gpu_catalogue_create();
+    if (!cat) return cli_error(XQ_ERUN, cmd, "out of memory");
+    char buf[256];
+    int rc = XQ_OK;
+    if (strlen(list) >= sizeof buf) rc = cli_error(XQ_EINPUT, cmd, "--gpus: list too long");
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *id = strtok_r(buf, ",", &save); id && !rc; id = strtok_r(NULL, ",", &save))
+        if (!gpu_catalogue_find(cat, id))
+            rc = cli_error(XQ_EINPUT, cmd, "--gpus: unknown gpu '%s' (known: %s)", id, gpu_catalogue_builtin_ids());
+    gpu_catalogue_destroy(cat);
+    return rc;
+}
+
+/* A term that starts with a digit is a layer or range, N or N-M with N <= M; any other names an op kind. */
+static bool layer_term_ok(const char *t)
+{
+    char *end;
+    long lo = strtol(t, &end, 10), hi = lo;
+    if (*end == '-' && isdigit((unsigned char)end[1])) hi = strtol(end + 1, &end, 10);
+    return *end == 0 && lo <= hi && hi < UI_MAX_LAYERS;
+}
+
+static int check_filter(const char *cmd, const char *text)
+{
+    if (strlen(text) >= UI_FILTER_MAX) return cli_error(XQ_EINPUT, cmd, "--filter: at most %d characters", UI_FILTER_MAX - 1);
+    char buf[UI_FILTER_MAX];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        if (isdigit((unsigned char)*t) && !layer_term_ok(t))
+            return cli_error(XQ_EINPUT, cmd, "--filter: '%s' is not a layer N or a range N-M with N <= M", t);
+    ui_filter f;
+    ui_filter_parse(text, &f);
+    if (f.unmatched[0])
+        return cli_error(XQ_EINPUT, cmd, "--filter: no op name contains '%s' (a layer N, a range N-M, or part of an op "
+                         "name such as attend, matmul, remat)", f.unmatched);
+    return XQ_OK;
+}
+
+int cli_ui_check_layers(const char *cmd, const ui_opts *o, int n_layer)
+{
+    if (o->layer >= n_layer)
+        return cli_error(XQ_EINPUT, cmd, "--layer %d: the run has %d layers (0-%d)", o->layer, n_layer, n_layer - 1);
+    ui_filter f;
+    ui_filter_parse(o->filter, &f);
+    for (int i = n_layer; f.by_layer && i < UI_MAX_LAYERS; i++)
+        if (f.layers[i / 64] >> (i % 64) & 1)
+            return cli_error(XQ_EINPUT, cmd, "--filter: layer %d: the run has %d layers (0-%d)", i, n_layer,
+                             n_layer - 1);
+    return XQ_OK;
+}
+
 bool cli_ui_opt(const char *cmd, int ch, const char *arg, ui_opts *o, int *rc)
 {
     long long v;
@@ -32,7 +90,9 @@ bool cli_ui_opt(const char *cmd, int ch, const char *arg, ui_opts *o, int *rc)
     switch (ch) {
     case CLI_UI_NO_COLOR: o->color = false; return true;
     case CLI_UI_ASCII: o->ascii = true; return true;
-    case CLI_UI_GPUS: o->gpus = arg; return true;
+    case CLI_UI_GPUS:
+        if (!(*rc = check_gpus(cmd, arg))) o->gpus = arg;
+        return true;
     case CLI_UI_INTERVAL:
         if (!(*rc = cli_int(cmd, "--interval", arg, 10, 60000, &v))) o->interval_ms = (int)v;
         return true;
@@ -49,8 +109,7 @@ bool cli_ui_opt(const char *cmd, int ch, const char *arg, ui_opts *o, int *rc)
         else *rc = cli_error(XQ_EINPUT, cmd, "--format must be json or csv, not '%s'", arg);
         return true;
     case CLI_UI_FILTER:
-        if (strlen(arg) >= UI_FILTER_MAX) *rc = cli_error(XQ_EINPUT, cmd, "--filter: at most %d characters", UI_FILTER_MAX - 1);
-        else o->filter = arg;
+        if (!(*rc = check_filter(cmd, arg))) o->filter = arg;
         return true;
     case CLI_UI_LAYER:
         if (!(*rc = cli_int(cmd, "--layer", arg, 0, UI_MAX_LAYERS - 1, &v))) o->layer = (int)v;

@@ -23,5 +23,7 @@ extern const char CLI_UI_HELP[];
 void cli_ui_opts_init(ui_opts *o);
 /* If ch is one of the options, applies it and returns true (*rc = 0, or XQ_EINPUT after printing the error). */
 bool cli_ui_opt(const char *cmd, int ch, const char *arg, ui_opts *o, int *rc);
+/* XQ_EINPUT (printed) when --layer or a layer of --filter is not one of the run's n_layer layers. */
+int cli_ui_check_layers(const char *cmd, const ui_opts *o, int n_layer);
 
 #endif

@@ -25,6 +25,8 @@ expect() {
 /usr/bin/python3 "$SRC/tests/cli/mkbad.py" "$tmp/tiny.gguf" "$tmp" || { echo "FAIL: mkbad.py"; exit 1; }
 M="$tmp/tiny.gguf"
 
+expect 2 "no command" -- "$X"
+expect 2 "unknown command" -- "$X" frobnicate
 expect 2 "missing model file" -- "$X" generate -m "$tmp/nope.gguf" -p hi -n 1
 expect 2 "directory as model" -- "$X" info "$tmp"
 for c in not_gguf truncated truncated_header absurd_tensor_count absurd_kv_count bad_version unsupported_type \
