@@ -2,11 +2,76 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "base/runfiles.h"
+
+/* ---- Temporaries removed on a fatal signal. The handler may only read a fixed table and call unlink: a slot is
+ * taken (FILLING), its name written, then published (LIVE); it is freed after the rename or unlink. A run with
+ * more temporaries open at once than slots leaves the extra ones untracked (their cleanup is then best effort).
+ */
+
+enum { MAX_TEMPS = 32, SLOT_FREE = 0, SLOT_FILLING = 1, SLOT_LIVE = 2 };
+static int temp_state[MAX_TEMPS];
+static char temp_name[MAX_TEMPS][sizeof((xq_outfile *)0)->tmp];
+static const int cleaned_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void remove_temps_and_die(int sig)
+{
+    for (int i = 0; i < MAX_TEMPS; i++)
+        if (__atomic_load_n(&temp_state[i], __ATOMIC_ACQUIRE) == SLOT_LIVE) unlink(temp_name[i]);
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered once the handler returns: the process dies of the signal, as it would have */
+}
+
+/* Only where the signal still has its default action: a program's own handler (a clean stop) or an ignored
+ * signal (nohup) stays as it is. */
+static void catch_fatal_signals(void)
+{
+    for (size_t i = 0; i < sizeof cleaned_signals / sizeof *cleaned_signals; i++) {
+        struct sigaction old, sa;
+        if (sigaction(cleaned_signals[i], NULL, &old) != 0) continue;
+        if ((old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = remove_temps_and_die;
+        sigaction(cleaned_signals[i], &sa, NULL);
+    }
+}
+
+static void track_temp(xq_outfile *o)
+{
+    catch_fatal_signals();
+    for (int i = 0; i < MAX_TEMPS; i++) {
+        int expected = SLOT_FREE;
+        if (!__atomic_compare_exchange_n(&temp_state[i], &expected, SLOT_FILLING, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED))
+            continue;
+        memcpy(temp_name[i], o->tmp, sizeof o->tmp);
+        __atomic_store_n(&temp_state[i], SLOT_LIVE, __ATOMIC_RELEASE);
+        o->slot = i + 1;
+        return;
+    }
+}
+
+static void untrack_temp(xq_outfile *o)
+{
+    if (o->slot) __atomic_store_n(&temp_state[o->slot - 1], SLOT_FREE, __ATOMIC_RELEASE);
+    o->slot = 0;
+}
+
+/* ---- Output files */
+
+/* A target that cannot be written at all, whatever the run produces: refused before the temporary exists. */
+static int check_target(const char *path, xq_err *err)
+{
+    if (!*path) return xq_fail(err, XQ_EINPUT, "empty output file name");
+    return xq_files_check_output(path, err);
+}
 
 int xq_out_open(xq_outfile *o, const char *path, xq_err *err)
 {
@@ -16,6 +81,8 @@ int xq_out_open(xq_outfile *o, const char *path, xq_err *err)
         o->f = stdout;
         return XQ_OK;
     }
+    int rc = check_target(path, err);
+    if (rc) return rc;
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* /dev/null, a FIFO: written in place, never replaced */
         if (S_ISDIR(st.st_mode)) return xq_fail(err, XQ_EINPUT, "%s: is a folder", path);
@@ -31,12 +98,14 @@ int xq_out_open(xq_outfile *o, const char *path, xq_err *err)
         o->tmp[0] = '\0';
         return xq_fail(err, XQ_EINPUT, "%s: path too long", path);
     }
+    track_temp(o); /* before it exists: a signal between the two finds nothing to remove, which is harmless */
     int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
         int e = errno;
-        int rc = xq_fail(err, XQ_ERUN, "%s: cannot write (cannot create %s): %s", path, o->tmp, strerror(e));
+        xq_fail(err, XQ_ERUN, "%s: cannot write (cannot create %s): %s", path, o->tmp, strerror(e));
         o->tmp[0] = '\0';
-        return rc;
+        untrack_temp(o);
+        return XQ_ERUN;
     }
     if (!(o->f = fdopen(fd, "w"))) {
         int e = errno;
@@ -74,6 +143,7 @@ int xq_out_commit(xq_outfile *o, xq_err *err)
     o->f = NULL;
     if (ok && o->tmp[0] && rename(o->tmp, o->path) != 0) ok = false, e = errno;
     if (ok) {
+        untrack_temp(o);
         if (!in_place) fsync_parent_dir(o->path);
         o->tmp[0] = '\0';
         return XQ_OK;
@@ -88,4 +158,5 @@ void xq_out_abort(xq_outfile *o)
     o->f = NULL;
     if (o->tmp[0]) unlink(o->tmp);
     o->tmp[0] = '\0';
+    untrack_temp(o);
 }

@@ -102,6 +102,26 @@ static int parse_modes(const char *s, bench_opts *o)
     return o->n_modes ? 0 : cli_error(XQ_EINPUT, CMD, "--modes: empty list");
 }
 
+/* Every mode and output, before the first row: a bad one found after minutes of measuring wastes them. */
+static int check_before_run(const bench_opts *o)
+{
+    cache_params cp;
+    for (int k = 0; k < o->n_modes; k++)
+        if (cli_cache_params(CMD, o->modes[k], &o->cache, &cp)) return XQ_EINPUT;
+    int rc = cli_check_input(CMD, "-m", o->model);
+    if (!rc && o->csv) rc = cli_check_output(CMD, "--csv", o->csv);
+    return rc ? rc : cli_trace_check(CMD, o->trace);
+}
+
+/* The modes against the model (e.g. a GQA mode on a model without GQA), once it is loaded. */
+static int check_modes(const bench_opts *o, const model *m)
+{
+    cache_params cp;
+    for (int k = 0; k < o->n_modes; k++)
+        if (cli_cache_params(CMD, o->modes[k], &o->cache, &cp) || cli_cache_check(CMD, &cp, m)) return XQ_EINPUT;
+    return 0;
+}
+
 static int parse(int argc, char **argv, bench_opts *o)
 {
     static const struct option longs[] = {
@@ -143,7 +163,7 @@ static int parse(int argc, char **argv, bench_opts *o)
     if (o->n_prompt == 0 && o->n_gen == 0) return cli_error(XQ_EINPUT, CMD, "-p and -n are both 0: nothing to run");
     if (o->trace && (o->threads.n > 1 || o->n_modes > 1 || o->ctx.n > 1))
         return cli_error(XQ_EINPUT, CMD, "--trace records one setting: give one -t, one mode and one --ctx");
-    return 0;
+    return check_before_run(o);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -312,6 +332,10 @@ static int run(const bench_opts *o)
     model *m;
     int rc = cli_load_model(o->model, false, &m);
     if (rc) return rc;
+    if ((rc = check_modes(o, m))) {
+        model_free(m);
+        return rc;
+    }
     long long max_ctx = 0;
     for (int i = 0; i < o->ctx.n; i++) max_ctx = o->ctx.v[i] > max_ctx ? o->ctx.v[i] : max_ctx;
     int64_t n_ids = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/runfiles.h"
 #include "cache/svd.h"
 #include "cli/cache_opts.h"
 #include "cli/commands.h"
@@ -68,7 +69,7 @@ static void help(void)
            "the same tokens: a delta-ppl within about two of it is not a measured difference from fp16).\n\n"
            "  -m, --model FILE   GGUF model (default: $XQPROF_MODEL, else models/default.gguf)\n"
            "  -f, --file FILE    text file (at least 2*N_CTX tokens)\n"
-           "  -c, --ctx-size N   chunk length in tokens (default 512)\n"
+           "  -c, --ctx-size N   chunk length in tokens (default 512; past the model's trained context: a note)\n"
            "      --chunks K     score at most K chunks (default: all)\n"
            "  -t, --threads N    threads (default: all cores)\n"
            "      --modes LIST   comma-separated modes, or 'all' (default all):\n"
@@ -87,7 +88,8 @@ static void help(void)
 /* An existing file must be a trace (one we can append to); a new one must be creatable. Checked before the run. */
 static int check_trace(const char *path)
 {
-    if (access(path, F_OK) != 0) return cli_check_output(CMD, "--trace", path);
+    int rc = cli_trace_check(CMD, path);
+    if (rc || access(path, F_OK) != 0) return rc;
     store_reader *r;
     xq_err err = {0};
     if (store_reader_open(path, &r, &err)) {
@@ -95,7 +97,20 @@ static int check_trace(const char *path)
         return cli_report(&err);
     }
     store_reader_close(r);
+    xq_files_forget_input(path); /* opened only to see that it is a trace: the run appends to it */
     return 0;
+}
+
+/* Every output, before the model loads: inputs first, so that no output can be one of them. */
+static int check_files(const eval_opts *o)
+{
+    int rc = cli_check_input(CMD, "-m", o->model);
+    if (!rc) rc = cli_check_input(CMD, "-f", o->file);
+    if (!rc && o->csv) rc = cli_check_output(CMD, "--csv", o->csv);
+    if (!rc && o->md) rc = cli_check_output(CMD, "--md", o->md);
+    if (!rc) rc = cli_chart_check(CMD, o->svg, o->png);
+    if (!rc && o->trace) rc = check_trace(o->trace);
+    return rc;
 }
 
 static int parse(int argc, char **argv, eval_opts *o)
@@ -133,8 +148,7 @@ static int parse(int argc, char **argv, eval_opts *o)
     if (rc) return rc;
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->file) return cli_error(XQ_EINPUT, CMD, "a text file is required (-f FILE)");
-    if ((rc = cli_chart_check(CMD, o->svg, o->png))) return rc;
-    return o->trace ? check_trace(o->trace) : 0;
+    return check_files(o);
 }
 
 /* ---- the list of modes -------------------------------------------------------------------------------------- */
@@ -414,7 +428,7 @@ static int write_outputs(const eval_state *st)
     const eval_opts *o = st->o;
     int rc = write_charts(st);
     if (!rc && o->trace) rc = record_trace(st);
-    if (o->csv) rc = write_table(st, o->csv, write_csv);
+    if (!rc && o->csv) rc = write_table(st, o->csv, write_csv);
     if (!rc && o->md) rc = write_table(st, o->md, write_md);
     if (!rc && !o->csv && !o->md) rc = write_table(st, "-", write_md);
     return rc;
@@ -427,12 +441,16 @@ static int load_tokens(const eval_state *st, int32_t **ids, int64_t *n)
     xq_err err = {0};
     char *text = NULL;
     size_t len = 0;
-    if (cli_read_file(st->o->file, &text, &len, &err)) return cli_report(&err);
+    if (cli_read_file(st->o->file, &text, &len, &err)) {
+        xq_err_prefix(&err, CMD);
+        return cli_report(&err);
+    }
     if (len > 0 && text[len - 1] == '\n') text[--len] = 0;
     int rc = cli_tokenize(st->m, text, len, false, false, ids, n, &err);
     free(text);
     if (rc) {
         xq_err_prefix(&err, st->o->file);
+        xq_err_prefix(&err, CMD);
         return cli_report(&err);
     }
     if (*n < 2 * st->o->n_ctx)
@@ -477,6 +495,7 @@ static int run(const eval_opts *o)
     if (!rc) rc = cli_load_model(o->model, false, &m);
     st.m = m;
     if (!rc) rc = check_modes(&st);
+    if (!rc) cli_note_past_trained(CMD, m, o->n_ctx);
     if (!rc) rc = load_tokens(&st, &ids, &n_ids);
     if (!rc) rc = share_svd(&st);
     if (!rc) warn_short_chunks(&st);

@@ -85,7 +85,8 @@ static int parse(int argc, char **argv, gen_opts *o)
     if (rc) return rc;
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->prompt) return cli_error(XQ_EINPUT, CMD, "a prompt is required (-p TEXT)");
-    return 0;
+    if ((rc = cli_check_input(CMD, "-m", o->model))) return rc;
+    return cli_trace_check(CMD, o->trace);
 }
 
 static void write_piece(const model *m, int32_t id)
@@ -148,7 +149,7 @@ static int build_prompt(const model *m, const gen_opts *o, char **text)
     }
     xq_err err = {0};
     if (chat_format_for_model(m->gguf, NULL, o->prompt, text, &err)) {
-        xq_err_prefix(&err, "generate: --chat");
+        xq_err_prefix(&err, CMD); /* the message starts with "chat: " */
         return cli_report(&err);
     }
     return 0;
@@ -170,7 +171,7 @@ static int run(const gen_opts *o)
     cli_trace *tr = NULL;
     if ((rc = build_prompt(m, o, &text))) goto done;
     if ((rc = cli_tokenize(m, text, strlen(text), false, true, &ids, &n_ids, &err))) {
-        xq_err_prefix(&err, "generate");
+        xq_err_prefix(&err, o->chat ? "generate: -p (in the chat template)" : "generate: -p");
         rc = cli_report(&err);
         goto done;
     }

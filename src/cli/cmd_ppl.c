@@ -32,7 +32,7 @@ static void help(void)
            "Prints the running value after each chunk and finally 'PPL = x +/- y' on stdout.\n\n"
            "  -m, --model FILE   GGUF model (default: $XQPROF_MODEL, else models/default.gguf)\n"
            "  -f, --file FILE    text file\n"
-           "  -c, --ctx-size N   chunk length in tokens (default 512)\n"
+           "  -c, --ctx-size N   chunk length in tokens (default 512; past the model's trained context: a note)\n"
            "      --chunks K     score at most K chunks (default: all)\n"
            "  -t, --threads N    threads (default: all cores)\n"
            "      --cache MODE   cache mode (default fp16):\n"
@@ -72,7 +72,8 @@ static int parse(int argc, char **argv, ppl_opts *o)
     if (rc) return rc;
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->file) return cli_error(XQ_EINPUT, CMD, "a text file is required (-f FILE)");
-    return 0;
+    if ((rc = cli_check_input(CMD, "-m", o->model)) || (rc = cli_check_input(CMD, "-f", o->file))) return rc;
+    return cli_trace_check(CMD, o->trace);
 }
 
 typedef struct progress {
@@ -106,7 +107,10 @@ static int run(const ppl_opts *o)
     if (cli_cache_params(CMD, o->cache, &o->copts, &cp)) return XQ_EINPUT;
     char *text = NULL;
     size_t len = 0;
-    if (cli_read_file(o->file, &text, &len, &err)) return cli_report(&err);
+    if (cli_read_file(o->file, &text, &len, &err)) {
+        xq_err_prefix(&err, CMD);
+        return cli_report(&err);
+    }
     if (len > 0 && text[len - 1] == '\n') text[--len] = 0;
     model *m = NULL;
     int32_t *ids = NULL;
@@ -115,8 +119,10 @@ static int run(const ppl_opts *o)
     cli_trace *tr = NULL;
     int rc = cli_load_model(o->model, false, &m);
     if (rc || (rc = cli_cache_check(CMD, &cp, m))) goto done;
+    cli_note_past_trained(CMD, m, o->n_ctx);
     if ((rc = cli_tokenize(m, text, len, false, false, &ids, &n_ids, &err))) {
         xq_err_prefix(&err, o->file);
+        xq_err_prefix(&err, CMD);
         goto report;
     }
     if (n_ids < 2 * o->n_ctx) {

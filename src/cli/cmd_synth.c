@@ -138,5 +138,6 @@ int cmd_synth(int argc, char **argv)
     }
     if (!a.shape) return cli_error(XQ_EINPUT, "synth", "--shape is required (see xqprof synth --list)");
     if (!a.out) return cli_error(XQ_EINPUT, "synth", "--out is required");
+    if ((rc = cli_check_output("synth", "--out", a.out))) return rc;
     return run_synth(&a);
 }

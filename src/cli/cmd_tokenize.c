@@ -1,5 +1,6 @@
 /* xqprof tokenize: "[id, id, …]" on one line, as llama-tokenize --ids prints; --detokenize reverses. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,8 @@ static int parse(int argc, char **argv, tok_opts *o)
     }
     if (optind < argc) return cli_error(XQ_EINPUT, CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->prompt == !o->file) return cli_error(XQ_EINPUT, CMD, "give exactly one of -p TEXT or -f FILE");
-    return 0;
+    int rc = cli_check_input(CMD, "-m", o->model);
+    return rc || !o->file ? rc : cli_check_input(CMD, "-f", o->file);
 }
 
 /* Parses "[1, 2, 3]" (whitespace free-form). Returns count or -1 on a syntax error. */
@@ -68,9 +70,11 @@ static int64_t parse_id_list(const char *s, int32_t *ids, int64_t cap, int32_t n
         while (isspace((unsigned char)*s)) s++;
         if (*s == ']' && n == 0) break;
         char *end;
+        errno = 0;
         long long v = strtoll(s, &end, 10);
         if (end == s) return snprintf(why, why_n, "expected a token id at '%.10s'", s), -1;
-        if (v < 0 || v >= n_vocab) return snprintf(why, why_n, "token id %lld out of range [0, %d)", v, n_vocab), -1;
+        if (errno || v < 0 || v >= n_vocab) /* the id as written: strtoll clamps what overflows */
+            return snprintf(why, why_n, "token id %.*s out of range [0, %d)", (int)(end - s), s, n_vocab), -1;
         if (n < cap) ids[n] = (int32_t)v;
         n++;
         s = end;
@@ -111,7 +115,10 @@ static int run(const tok_opts *o)
     char *text = NULL;
     size_t len;
     if (o->file) {
-        if (cli_read_file(o->file, &text, &len, &err)) return cli_report(&err);
+        if (cli_read_file(o->file, &text, &len, &err)) {
+            xq_err_prefix(&err, CMD);
+            return cli_report(&err);
+        }
     } else {
         text = strdup(o->prompt);
         len = strlen(text);
@@ -128,7 +135,8 @@ static int run(const tok_opts *o)
         int32_t *ids;
         int64_t n;
         if ((rc = cli_tokenize(m, text, len, o->no_bos, !o->no_parse_special, &ids, &n, &err))) {
-            xq_err_prefix(&err, "tokenize");
+            xq_err_prefix(&err, o->file ? o->file : "-p");
+            xq_err_prefix(&err, CMD);
             rc = cli_report(&err);
         } else {
             putchar('[');

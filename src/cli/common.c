@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/runfiles.h"
 
 int cli_error(int code, const char *cmd, const char *fmt, ...)
 {
@@ -56,11 +57,27 @@ int cli_out_commit(xq_outfile *o, const char *cmd)
 
 int cli_check_output(const char *cmd, const char *flag, const char *path)
 {
+    if (!*path) return cli_error(XQ_EINPUT, cmd, "%s: empty file name", flag);
+    if (!strcmp(path, "-")) return 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return cli_error(XQ_EINPUT, cmd, "%s %s: is a folder", flag, path);
     char dir[4096];
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
     if (access(dir, W_OK) != 0)
         return cli_error(XQ_EINPUT, cmd, "%s %s: cannot write into %s: %s", flag, path, dir, strerror(errno));
+    xq_err err = {0};
+    if (xq_files_claim_output(path, flag, &err)) {
+        xq_err_prefix(&err, cmd);
+        return cli_report(&err);
+    }
+    return 0;
+}
+
+int cli_check_input(const char *cmd, const char *flag, const char *path)
+{
+    if (!*path) return cli_error(XQ_EINPUT, cmd, "%s: empty file name", flag);
+    xq_files_note_input(path, flag);
     return 0;
 }
 
@@ -92,8 +109,10 @@ int cli_float(const char *cmd, const char *flag, const char *val, double lo, dou
 {
     char *end;
     errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !(v >= lo && v <= hi))
+    /* Decimal only, as cli_int: strtod would also take hex (0x10 = 16), inf and nan. */
+    bool decimal = strspn(val, "0123456789+-.eE") == strlen(val);
+    double v = decimal ? strtod(val, &end) : 0.0;
+    if (!decimal || errno || end == val || *end || !(v >= lo && v <= hi))
         return cli_error(XQ_EINPUT, cmd, "%s expects a number in [%g, %g], got '%s'", flag, lo, hi, val);
     *out = v;
     return XQ_OK;
@@ -125,6 +144,7 @@ const char *cli_default_model(void)
 
 int cli_load_model(const char *path, bool quiet, model **out)
 {
+    if (!*path) return cli_error(XQ_EINPUT, "-m", "empty model file name");
     xq_err err = {0};
     int64_t t0 = xq_now_ns();
     int rc = model_load(path, out, &err);
@@ -138,37 +158,43 @@ int cli_load_model(const char *path, bool quiet, model **out)
 
 int cli_load_vocab(const char *path, model **out)
 {
+    if (!*path) return cli_error(XQ_EINPUT, "-m", "empty model file name");
     xq_err err = {0};
     int rc = model_load_vocab(path, out, &err);
     return rc ? cli_report(&err) : XQ_OK;
 }
 
-int cli_read_file(const char *path, char **data, size_t *len, xq_err *err)
+/* A regular file's size, or what a pipe holds, checked against CLI_MAX_FILE_BYTES: devices never end. */
+static int check_readable(const char *path, const struct stat *st, xq_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return xq_fail(err, XQ_EINPUT, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return xq_fail(err, XQ_EINPUT, "%s: is a directory or unreadable", path);
-    }
-    /* Read to EOF in growing chunks, so pipes and process substitutions work as well as files. */
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+    if (S_ISDIR(st->st_mode)) return xq_fail(err, XQ_EINPUT, "%s: is a directory", path);
+    if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode) && !S_ISSOCK(st->st_mode))
+        return xq_fail(err, XQ_EINPUT, "%s: not a regular file", path);
+    if (S_ISREG(st->st_mode) && st->st_size > CLI_MAX_FILE_BYTES)
+        return xq_fail(err, XQ_EINPUT, "%s: %lld bytes, larger than the limit of %d MiB", path,
+                       (long long)st->st_size, CLI_MAX_FILE_BYTES >> 20);
+    return XQ_OK;
+}
+
+/* Reads f to EOF in growing chunks (pipes have no size), at most CLI_MAX_FILE_BYTES. */
+static int read_all(FILE *f, const char *path, size_t cap, char **data, size_t *len, xq_err *err)
+{
+    size_t n = 0;
     char *buf = malloc(cap);
     for (;;) {
-        if (!buf) {
-            fclose(f);
-            return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
-        }
+        if (!buf) return xq_fail(err, XQ_ERUN, "%s: out of memory", path);
         n += fread(buf + n, 1, cap - n - 1, f);
         if (n < cap - 1) break;
-        char *bigger = realloc(buf, cap *= 2);
+        if (n > CLI_MAX_FILE_BYTES) {
+            free(buf);
+            return xq_fail(err, XQ_EINPUT, "%s: more than the limit of %d MiB", path, CLI_MAX_FILE_BYTES >> 20);
+        }
+        cap = 2 * cap < (size_t)CLI_MAX_FILE_BYTES + 2 ? 2 * cap : (size_t)CLI_MAX_FILE_BYTES + 2;
+        char *bigger = realloc(buf, cap);
         if (!bigger) free(buf);
         buf = bigger;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
+    if (ferror(f)) {
         free(buf);
         return xq_fail(err, XQ_EINPUT, "%s: read error", path);
     }
@@ -178,9 +204,45 @@ int cli_read_file(const char *path, char **data, size_t *len, xq_err *err)
     return XQ_OK;
 }
 
+int cli_read_file(const char *path, char **data, size_t *len, xq_err *err)
+{
+    if (!*path) return xq_fail(err, XQ_EINPUT, "empty file name");
+    FILE *f = fopen(path, "rb");
+    if (!f) return xq_fail(err, XQ_EINPUT, "%s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = fstat(fileno(f), &st) != 0 ? xq_fail(err, XQ_EINPUT, "%s: %s", path, strerror(errno))
+                                        : check_readable(path, &st, err);
+    if (!rc) rc = read_all(f, path, S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16, data, len, err);
+    if (!rc) xq_files_note_input(path, "text");
+    fclose(f);
+    return rc;
+}
+
+/* Offset of the first byte that is not part of valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), or len. The tokenizer checks the same, but cannot say which file it read. */
+static size_t utf8_bad_offset(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (!n || i + n > len) return i;
+        uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += n;
+    }
+    return len;
+}
+
 int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool parse_special, int32_t **ids,
                  int64_t *n, xq_err *err)
 {
+    size_t bad = utf8_bad_offset((const unsigned char *)text, len);
+    if (bad < len) return xq_fail(err, XQ_EINPUT, "text is not valid UTF-8 at byte %zu", bad);
     bool add_bos = !no_bos && tokenizer_adds_bos(m->tok);
     int64_t cap = (int64_t)len + 8;
     int32_t *buf = malloc((size_t)cap * sizeof *buf);
@@ -199,6 +261,13 @@ int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool
     *ids = buf;
     *n = got;
     return XQ_OK;
+}
+
+void cli_note_past_trained(const char *cmd, const model *m, int64_t n_ctx)
+{
+    if (m->cfg.n_ctx_train > 0 && n_ctx > m->cfg.n_ctx_train)
+        fprintf(stderr, "%s: note: -c %lld is past the model's trained context of %d tokens\n", cmd, (long long)n_ctx,
+                m->cfg.n_ctx_train);
 }
 
 static int progress_shown;

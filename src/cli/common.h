@@ -30,15 +30,24 @@ int cli_float(const char *cmd, const char *flag, const char *val, double lo, dou
 const char *cli_default_model(void);
 /* Loads a model, printing the error on failure. Prints load time to stderr unless quiet. */
 int cli_load_model(const char *path, bool quiet, model **out);
-/* Reads a whole file into a nul-terminated buffer. XQ_EINPUT if missing/unreadable. */
 /* Loads only the tokenizer of a model or vocabulary-only file. */
 int cli_load_vocab(const char *path, model **out);
+/* The largest text cli_read_file takes: far above any evaluation text, far below what the tokens of it take. */
+#define CLI_MAX_FILE_BYTES (256 << 20)
+/* Reads a whole file (or what a pipe holds) into a nul-terminated buffer and notes it as an input of the run
+ * (base/runfiles.h). XQ_EINPUT if missing, unreadable, not a regular file or pipe (a device never ends), or
+ * over CLI_MAX_FILE_BYTES. */
 int cli_read_file(const char *path, char **data, size_t *len, xq_err *err);
 
 /* Tokenizes text with the BOS rule (XQUANT.md §3) unless no_bos; parse_special as llama.cpp's tools do.
- * Returns a malloc'd array and its length, or an error (invalid UTF-8 → XQ_EINPUT). */
+ * Returns a malloc'd array and its length, or an error (XQ_EINPUT "text is not valid UTF-8 at byte N": the
+ * caller prefixes where the text came from). */
 int cli_tokenize(const model *m, const char *text, size_t len, bool no_bos, bool parse_special, int32_t **ids,
                  int64_t *n, xq_err *err);
+
+/* "<cmd>: note: ..." on stderr when n_ctx goes past the model's trained context (a number is still computed,
+ * but not one the model was trained to give). */
+void cli_note_past_trained(const char *cmd, const model *m, int64_t n_ctx);
 
 /* Progress bar on stderr (only when stderr is a terminal): "label [#####.....] 12/40 extra". */
 void cli_progress(const char *label, int64_t done, int64_t total, const char *extra);
@@ -48,9 +57,13 @@ void cli_progress_done(void);
 int cli_out_open(xq_outfile *o, const char *cmd, const char *path);
 int cli_out_commit(xq_outfile *o, const char *cmd);
 
-/* Whether path's folder takes a new file: checked before a long run rather than after it. XQ_EINPUT with
- * "<cmd>: <flag> <path>: cannot write into <folder>: <why>". */
+/* Whether path can be an output of the run, checked before the work rather than after it: not empty, not a
+ * folder, its folder writable ("<cmd>: <flag> <path>: cannot write into <folder>: <why>"), not an input of the
+ * run nor an output already claimed (base/runfiles.h); then claims it. "-" (stdout) passes. XQ_EINPUT. */
 int cli_check_output(const char *cmd, const char *flag, const char *path);
+/* An input named on the command line: refuses an empty name, notes the file as an input of the run (when it
+ * exists; a missing one is reported where it is opened), so that outputs checked next cannot be it. */
+int cli_check_input(const char *cmd, const char *flag, const char *path);
 
 /* Resident set size of this process in bytes (0 if unknown). */
 int64_t cli_rss_bytes(void);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/runfiles.h"
 #include "cli/commands.h"
 
 typedef struct command {
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
         printf("xqprof %s (commit %s)\n", XQ_VERSION, XQ_COMMIT);
         return 0;
     }
+    xq_files_guard(true); /* one run per process: no output of it may be one of its inputs */
     for (int i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "xqprof: unknown command '%s' (try xqprof --help)\n", argv[1]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/runfiles.h"
 #include "cli/common.h"
 #include "prof/prof.h"
 #include "store/store.h"
@@ -102,13 +103,41 @@ static void free_parts(cli_trace *t)
     free(t);
 }
 
+/* A name SQLite would take for something other than a file on disk: an empty name and ":memory:" make a
+ * database that vanishes at exit, "file:..." is a URI (?mode=memory, ?vfs=...). */
+static int check_trace_name(const char *path, xq_err *err)
+{
+    if (!*path) return xq_fail(err, XQ_EINPUT, "--trace: empty file name");
+    if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+        return xq_fail(err, XQ_EINPUT,
+                       "--trace '%s': not a file on disk (SQLite would keep nothing; for a file of that "
+                       "name, write ./%s)",
+                       path, path);
+    return XQ_OK;
+}
+
+int cli_trace_check(const char *cmd, const char *path)
+{
+    xq_err err = {0};
+    if (!path) return 0;
+    if (check_trace_name(path, &err)) {
+        xq_err_prefix(&err, cmd);
+        return cli_report(&err);
+    }
+    return cli_check_output(cmd, "--trace", path);
+}
+
 int cli_trace_open(const char *path, const cli_trace_info *info, cli_trace **out)
 {
     *out = NULL;
     if (!path) return 0;
+    xq_err err = {0};
+    if (check_trace_name(path, &err) || xq_files_check_output(path, &err)) {
+        xq_err_prefix(&err, "trace");
+        return cli_report(&err);
+    }
     cli_trace *t = calloc(1, sizeof *t);
     if (!t) return cli_error(XQ_ERUN, "trace", "out of memory");
-    xq_err err = {0};
     int rc = open_parts(t, path, info, &err);
     if (rc) {
         free_parts(t);

@@ -24,8 +24,12 @@ typedef struct cli_trace_info {
     int64_t n_ctx;
 } cli_trace_info;
 
+/* Checks a --trace path before the work (cli_check_output, and no name SQLite keeps in memory: "", ":memory:",
+ * "file:" URIs); prints the error and returns 2. path NULL: 0. */
+int cli_trace_check(const char *cmd, const char *path);
 /* Opens path (creating it, or appending a run) and catches SIGINT/SIGTERM. On failure prints the one-line error
- * and returns the exit code (2: not a trace or a newer one; 1: cannot write). path NULL: *out = NULL, 0. */
+ * and returns the exit code (2: not a trace or a newer one, a name SQLite keeps in memory, an input of this
+ * run; 1: cannot write). path NULL: *out = NULL, 0. */
 int cli_trace_open(const char *path, const cli_trace_info *info, cli_trace **out);
 const span_sink *cli_trace_sink(cli_trace *t);
 /* The profiler behind the sink (its live snapshot feeds `top`), or NULL. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/outfile.h"
+#include "base/runfiles.h"
 #include "model/qtypes.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -500,6 +501,7 @@ int gguf_open(const char *path, gguf_file **out, xq_err *err)
         const char *why = S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file";
         return xq_fail(err, XQ_EINPUT, "%s: %s", path, why);
     }
+    xq_files_note_input(path, "GGUF");
     uint64_t size = (uint64_t)st.st_size;
     void *map = NULL;
     if (size > 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/runfiles.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -46,6 +47,7 @@ int store_reader_open(const char *path, store_reader **out, xq_err *err)
         store_reader_close(r);
         return rc;
     }
+    xq_files_note_input(path, "trace");
     *out = r;
     return XQ_OK;
 }

@@ -1,12 +1,16 @@
 /* base/outfile: a finished file appears whole or not at all; an aborted one leaves the old content; a path that
- * is not a regular file (here a FIFO, standing in for /dev/null) is written in place and stays what it was. */
+ * is not a regular file (here a FIFO, standing in for /dev/null) is written in place and stays what it was; an
+ * input of the run is refused; SIGINT/SIGTERM/SIGHUP remove the temporaries unless the program handles them. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/outfile.h"
+#include "base/runfiles.h"
 #include "testlib.h"
 
 static char dir[] = "/tmp/xq-outfile-XXXXXX";
@@ -89,11 +93,81 @@ static void test_not_regular(void)
     CHECK(count_temporaries() == 0);
 }
 
+static void test_input_refused(void)
+{
+    char path[256], buf[64];
+    snprintf(path, sizeof path, "%s/model.gguf", dir);
+    FILE *f = fopen(path, "w");
+    if (f) fputs("weights", f), fclose(f);
+    xq_files_note_input(path, "-m");
+    xq_outfile o;
+    xq_err err = {0};
+    CHECK(xq_out_open(&o, path, &err) == XQ_EINPUT && strstr(err.msg, "is also an input of this run"));
+    CHECK(xq_out_open(&o, "", &err) == XQ_EINPUT && strstr(err.msg, "empty"));
+    xq_out_abort(&o);
+    slurp(path, buf, sizeof buf);
+    CHECK(!strcmp(buf, "weights"));
+    CHECK(count_temporaries() == 0);
+    xq_files_reset();
+}
+
+static volatile sig_atomic_t stop_asked;
+static void on_stop(int sig) { stop_asked = sig; }
+
+/* A child writes half a file, tells the parent, waits for sig; returns how it ended (waitpid status). With
+ * own_handler, it stops cleanly on the signal as a command with Ctrl-C handling does, and exits 7. */
+static int interrupted_child(const char *path, int sig, bool own_handler)
+{
+    int ready[2];
+    if (pipe(ready) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (own_handler) signal(sig, on_stop);
+        xq_outfile o;
+        if (xq_out_open(&o, path, NULL)) _exit(3);
+        fputs("half-writ", o.f);
+        fflush(o.f);
+        if (write(ready[1], "r", 1) != 1) _exit(4);
+        while (!stop_asked) pause();
+        xq_out_abort(&o);
+        _exit(7);
+    }
+    char c;
+    if (read(ready[0], &c, 1) == 1) kill(pid, sig);
+    close(ready[0]);
+    close(ready[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+static void test_signals(void)
+{
+    char path[256], buf[64];
+    snprintf(path, sizeof path, "%s/kept.bin", dir);
+    FILE *f = fopen(path, "w");
+    if (f) fputs("before", f), fclose(f);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        int status = interrupted_child(path, sigs[i], false);
+        CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == sigs[i], "signal %d: status %#x", sigs[i], status);
+        CHECKF(count_temporaries() == 0, "signal %d left a temporary", sigs[i]);
+    }
+    int status = interrupted_child(path, SIGINT, true); /* the program's own handler still runs */
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+    CHECK(count_temporaries() == 0);
+    slurp(path, buf, sizeof buf);
+    CHECK(!strcmp(buf, "before"));
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) SKIP("no temporary folder");
+    xq_files_guard(true);
     test_regular();
     test_not_regular();
+    test_input_refused();
+    test_signals();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
