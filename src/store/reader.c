@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/schema.h"
@@ -25,10 +26,22 @@ static void build_orphaned_ops(sqlite3 *db, const char *path)
         store_close(st);
 }
 
+/* A trace is a regular file: SQLite would report a folder as a disk I/O error, and would block on a FIFO. */
+static int check_file(const char *path, xq_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0)
+        return xq_fail(err, XQ_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return xq_fail(err, XQ_EINPUT, "%s: is a directory, not an xqprof trace", path);
+    if (!S_ISREG(st.st_mode)) return xq_fail(err, XQ_EINPUT, "%s: not a regular file, not an xqprof trace", path);
+    return XQ_OK;
+}
+
 int store_reader_open(const char *path, store_reader **out, xq_err *err)
 {
     *out = NULL;
-    if (access(path, R_OK) != 0) return xq_fail(err, XQ_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    int checked = check_file(path, err);
+    if (checked) return checked;
     store_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);

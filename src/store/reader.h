@@ -11,8 +11,9 @@
 
 typedef struct store_reader store_reader;
 
-/* XQ_EINPUT: missing, not SQLite, not ours, newer schema. When the file is writable, op spans that a killed run
- * left packed (op_pending) are first built into op rows. */
+/* XQ_EINPUT: missing, a folder or device, not SQLite, not ours, newer schema, or lacking a table, view or column of
+ * its schema version. When the file is writable, op spans that a killed run left packed (op_pending) are first
+ * built into op rows. */
 int store_reader_open(const char *path, store_reader **out, xq_err *err);
 void store_reader_close(store_reader *r);
 sqlite3 *store_reader_db(store_reader *r);

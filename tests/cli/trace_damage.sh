@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Damaged or wrong trace files given to the commands that read traces (view, export in every format, project,
+# compare, plan --eval) are bad input: one line "xqprof: <cmd>: <file>: …" and exit 2, the same in each command.
+# Covered: a folder or a device instead of a file; a dropped table, view or column; a CSV folder export that
+# fails half-way (the folder's old files stay as they were). Uses stories260K from ../shared; skipped without it.
+set -u
+X=${XQPROF:?}; SRC=${XQ_SRC:-.}; SHARED=${XQ_SHARED:-$SRC/../shared}
+M=$SHARED/models/stories260K/stories260K.gguf
+TEXT=$SHARED/text/tiny_stories_own.txt
+if [ ! -r "$M" ] || [ ! -r "$TEXT" ]; then echo "SKIP: no stories260K or its text in $SHARED"; exit 0; fi
+command -v sqlite3 > /dev/null || { echo "SKIP: sqlite3 shell not installed"; exit 0; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.bash" # fail, ok, expect
+
+# expect_msg CODE WHAT PATTERN -- command...: as expect, and the error line matches PATTERN (grep -E).
+expect_msg() {
+  local want=$1 what=$2 pattern=$3; shift 4
+  expect "$want" "$what" -- "$@"
+  grep '^xqprof: ' "$tmp/err" | grep -qE "$pattern" || fail "$what: message does not match '$pattern'"
+}
+# every_reader CODE WHAT PATTERN FILE: each trace-reading command on FILE.
+every_reader() {
+  local want=$1 what=$2 pattern=$3 f=$4
+  expect_msg "$want" "view $what" "$pattern" -- "$X" view "$f" --once
+  for fmt in md chrome; do expect_msg "$want" "export $fmt $what" "$pattern" -- "$X" export "$f" --format "$fmt"; done
+  expect_msg "$want" "export csv --table op $what" "$pattern" -- "$X" export "$f" --format csv --table op
+  expect_msg "$want" "export csv folder $what" "$pattern" -- "$X" export "$f" --format csv -o "$tmp/csv-$RANDOM"
+  expect_msg "$want" "project $what" "$pattern" -- "$X" project "$f"
+  expect_msg "$want" "compare $what" "$pattern" -- "$X" compare "$f" "$tmp/t.db"
+}
+
+"$X" generate -m "$M" -p Once -n 40 -t 1 --trace "$tmp/t.db" > /dev/null 2>&1 || { echo "FAIL: generate"; exit 1; }
+"$X" eval -m "$M" -f "$TEXT" -c 32 --chunks 1 --modes fp16,kv-4 --trace "$tmp/ev.db" > /dev/null 2>&1 ||
+  { echo "FAIL: eval"; exit 1; }
+damaged() { # NAME SQL: a copy of t.db (ev.db for names ev*) with SQL applied
+  local from=$tmp/t.db; case $1 in ev*) from=$tmp/ev.db ;; esac
+  cp "$from" "$tmp/$1.db" && sqlite3 "$tmp/$1.db" "$2" || fail "cannot make $1.db"
+}
+
+# Not a trace file at all.
+every_reader 2 "of a folder" ': is a directory, not an xqprof trace$' "$tmp"
+every_reader 2 "of /dev/zero" '/dev/zero: not a regular file, not an xqprof trace$' /dev/zero
+expect_msg 2 "plan --eval of a folder" 'is a directory' -- "$X" plan --model "$M" --eval "$tmp" --max-dppl 0.1
+
+# A schema with a table, a view or a column missing.
+damaged no-op "DROP TABLE op"
+every_reader 2 "without the op table" 'no-op.db: damaged trace: the table op is missing$' "$tmp/no-op.db"
+damaged no-depth "ALTER TABLE op DROP COLUMN depth"
+every_reader 2 "without op.depth" 'damaged trace: the column op.depth is missing$' "$tmp/no-depth.db"
+damaged no-view "DROP VIEW op_totals"
+expect_msg 2 "export md without the op_totals view" 'damaged trace: the view op_totals is missing$' -- \
+  "$X" export "$tmp/no-view.db" --format md
+damaged ev-no-metric "ALTER TABLE metric RENAME TO m"
+expect_msg 2 "plan --eval without the metric table" 'damaged trace: the table metric is missing$' -- \
+  "$X" plan --model "$M" --eval "$tmp/ev-no-metric.db" --max-dppl 0.1
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
