@@ -54,5 +54,29 @@ damaged ev-no-metric "ALTER TABLE metric RENAME TO m"
 expect_msg 2 "plan --eval without the metric table" 'damaged trace: the table metric is missing$' -- \
   "$X" plan --model "$M" --eval "$tmp/ev-no-metric.db" --max-dppl 0.1
 
+# A CSV folder export is all or nothing: a failure half-way (here the file size limit reached in op.csv, after
+# run, device and step were written) leaves the folder's old files exactly as they were, and no temporary.
+old_folder() { mkdir -p "$1" && for t in run device step op metric op_kind; do echo "old $t" > "$1/$t.csv"; done; }
+unchanged() { # WHAT FOLDER
+  local t bad=0
+  for t in run device step op metric op_kind; do [ "$(cat "$2/$t.csv")" = "old $t" ] || bad=1; done
+  [ "$(ls "$2" | wc -l)" = 6 ] || bad=1
+  [ "$bad" = 0 ] && ok "$1: old files untouched" || { fail "$1: folder changed:"; ls -l "$2" | sed 's/^/    /'; }
+}
+old_folder "$tmp/full"
+(ulimit -f 64; trap '' XFSZ; "$X" export "$tmp/t.db" --format csv -o "$tmp/full" > /dev/null 2> "$tmp/full.err")
+rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c '^xqprof: ' "$tmp/full.err")" = 1 ] && ok "csv folder on a full disk: exit 1" ||
+  fail "csv folder on a full disk: exit $rc: $(cat "$tmp/full.err")"
+unchanged "csv folder on a full disk" "$tmp/full"
+old_folder "$tmp/dropped"
+expect 2 "csv folder of a trace without op" -- "$X" export "$tmp/no-op.db" --format csv -o "$tmp/dropped"
+unchanged "csv folder of a trace without op" "$tmp/dropped"
+(ulimit -f 64; trap '' XFSZ; "$X" export "$tmp/t.db" --format csv -o "$tmp/new" > /dev/null 2>&1)
+[ ! -e "$tmp/new" ] && ok "no folder left by a failed export" || fail "a failed export left $tmp/new"
+"$X" export "$tmp/t.db" --format csv -o "$tmp/good" 2> /dev/null && [ "$(ls "$tmp/good" | wc -l)" = 6 ] &&
+  [ "$(wc -l < "$tmp/good/op.csv")" -gt 100 ] && ok "csv folder export writes its 6 tables" ||
+  fail "csv folder export: $(ls "$tmp/good")"
+
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
