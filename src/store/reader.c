@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/check_run.h"
 #include "store/schema.h"
 #include "store/store.h"
 
 struct store_reader {
     sqlite3 *db;
     char *path;
+    int64_t checked_run; /* the run whose numbers passed store_check_run; 0: none yet */
 };
 
 /* Op spans a killed run left packed (op_pending) become rows through a writable open, which builds them; a live
@@ -80,6 +82,35 @@ const char *store_reader_path(const store_reader *r)
     return r->path;
 }
 
+/* A run whose writer is gone and that still has packed op spans after the open tried to build them (or on a
+ * read-only file, which keeps them): a damaged block is said here, not shown as a run with ops missing. */
+static int check_pending(store_reader *r, int64_t run, xq_err *err)
+{
+    enum { MAX_RUNS = 256 };
+    int64_t runs[MAX_RUNS], bad = 0;
+    int n = store_orphaned_runs(r->db, runs, MAX_RUNS);
+    bool orphaned = false;
+    for (int i = 0; i < n; i++)
+        orphaned = orphaned || runs[i] == run;
+    int rc = orphaned ? store_first_damaged_block(r->db, run, &bad) : SQLITE_OK;
+    if (rc != SQLITE_OK) return store_sqlite_fail(r->db, rc, r->path, "cannot read", err);
+    if (bad)
+        return xq_fail(err, XQ_EINPUT,
+                       "%s: damaged trace: op_pending row %lld (packed op spans of run %lld) cannot be decoded",
+                       r->path, (long long)bad, (long long)run);
+    return XQ_OK;
+}
+
+/* Once per run and reader: the checks cost a scan of the run's op rows. */
+static int check_run(store_reader *r, int64_t run, xq_err *err)
+{
+    if (run == r->checked_run) return XQ_OK;
+    int rc = check_pending(r, run, err);
+    if (!rc) rc = store_check_run(r->db, r->path, run, err);
+    if (!rc) r->checked_run = run;
+    return rc;
+}
+
 int store_reader_resolve_run(store_reader *r, int64_t want, int64_t *run, xq_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -94,5 +125,5 @@ int store_reader_resolve_run(store_reader *r, int64_t want, int64_t *run, xq_err
     if (rc == SQLITE_DONE || null || *run <= 0)
         return want > 0 ? xq_fail(err, XQ_EINPUT, "%s: no run %lld", r->path, (long long)want)
                         : xq_fail(err, XQ_EINPUT, "%s: the trace holds no run", r->path);
-    return XQ_OK;
+    return check_run(r, *run, err);
 }

@@ -18,7 +18,8 @@ int store_reader_open(const char *path, store_reader **out, xq_err *err);
 void store_reader_close(store_reader *r);
 sqlite3 *store_reader_db(store_reader *r);
 const char *store_reader_path(const store_reader *r);
-/* want ≤ 0: the latest run. XQ_EINPUT if the file has no such run. */
+/* want ≤ 0: the latest run. XQ_EINPUT if the file has no such run, or if the run is damaged: a packed op span
+ * block of a killed run that does not decode, or numbers outside their columns' ranges (store_check_run). */
 int store_reader_resolve_run(store_reader *r, int64_t want, int64_t *run, xq_err *err);
 
 #endif

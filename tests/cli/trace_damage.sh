@@ -2,7 +2,8 @@
 # Damaged or wrong trace files given to the commands that read traces (view, export in every format, project,
 # compare, plan --eval) are bad input: one line "xqprof: <cmd>: <file>: …" and exit 2, the same in each command.
 # Covered: a folder or a device instead of a file; a dropped table, view or column; a CSV folder export that
-# fails half-way (the folder's old files stay as they were). Uses stories260K from ../shared; skipped without it.
+# fails half-way (the folder's old files stay as they were); numbers out of their columns' ranges; a damaged
+# block of a killed run's packed op spans. Uses stories260K from ../shared; skipped without it.
 set -u
 X=${XQPROF:?}; SRC=${XQ_SRC:-.}; SHARED=${XQ_SHARED:-$SRC/../shared}
 M=$SHARED/models/stories260K/stories260K.gguf
@@ -77,6 +78,55 @@ unchanged "csv folder of a trace without op" "$tmp/dropped"
 "$X" export "$tmp/t.db" --format csv -o "$tmp/good" 2> /dev/null && [ "$(ls "$tmp/good" | wc -l)" = 6 ] &&
   [ "$(wc -l < "$tmp/good/op.csv")" -gt 100 ] && ok "csv folder export writes its 6 tables" ||
   fail "csv folder export: $(ls "$tmp/good")"
+
+# Numbers no xqprof writes (negative times, REALs or text in count columns, values near 2^63, totals that would
+# overflow a sum) are refused naming table, row and column, in every reader alike.
+damaged neg "UPDATE op SET self_ns = -1 WHERE rowid = 7"
+every_reader 2 "with a negative self_ns" 'damaged trace: op row 7 of run 1: self_ns is -1 \(want an integer' "$tmp/neg.db"
+damaged huge "UPDATE op SET bytes_cache_read = 1e308 WHERE rowid = 9"
+every_reader 2 "with a REAL 1e308" 'op row 9 of run 1: bytes_cache_read is 1e\+308' "$tmp/huge.db"
+damaged max "UPDATE op SET flops = 9223372036854775807 WHERE rowid = 3"
+every_reader 2 "with flops 2^63 - 1" 'op row 3 of run 1: flops is 9223372036854775807' "$tmp/max.db"
+damaged text "UPDATE op SET ns = 'abc' WHERE rowid = 5"
+expect_msg 2 "view with a text ns" "op row 5 of run 1: ns is the text 'abc'" -- "$X" view "$tmp/text.db" --once
+damaged sum "UPDATE op SET flops = 1152921504606846975 WHERE rowid IN (3, 4)"
+expect_msg 2 "export md with flops adding up past 2^60" 'op.flops of run 1 adds up to 2.3' -- \
+  "$X" export "$tmp/sum.db" --format md
+damaged step "UPDATE step SET ns = -5 WHERE idx = 2"
+expect_msg 2 "compare with a negative step time" 'step idx 2 of run 1: ns is -5' -- "$X" compare "$tmp/t.db" "$tmp/step.db"
+damaged peak "UPDATE device SET peak_flops = -1"
+expect_msg 2 "view with a negative device peak" 'device id 1 of run 1: peak_flops is -1' -- "$X" view "$tmp/peak.db" --once
+
+# A killed run's packed op spans (op_pending, written while the engine has every core): one damaged block is
+# refused naming it, never shown as a run without ops. Truncated, an unknown codec, text, the chain's first
+# block deleted, a byte changed.
+"$X" bench -m "$M" -p 0 -n 1024 -r 1000 -t "$(nproc)" --trace "$tmp/k0.db" > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  [ "$(sqlite3 "$tmp/k0.db" "SELECT count(*) FROM op_pending" 2> /dev/null || echo 0)" -gt 3 ] && break; sleep 0.1
+done
+kill -KILL "$pid"; wait "$pid" 2> /dev/null
+if [ "$(sqlite3 "$tmp/k0.db" "SELECT count(*) FROM op_pending")" -lt 3 ]; then
+  echo "SKIP: the killed run left fewer than 3 packed blocks (the writer built rows instead)"
+else
+  first=$(sqlite3 "$tmp/k0.db" "SELECT min(rowid) FROM op_pending")
+  last=$(sqlite3 "$tmp/k0.db" "SELECT max(rowid) FROM op_pending")
+  kill_damaged() { # NAME ROWID SQL
+    cp "$tmp/k0.db" "$tmp/$1.db" && sqlite3 "$tmp/$1.db" "$3" || fail "cannot make $1.db"
+    expect_msg 2 "view of a killed run, $1" "damaged trace: op_pending row $2 \(packed op spans of run 1\) cannot" -- \
+      "$X" view "$tmp/$1.db" --once --view 2 --format csv
+    expect_msg 2 "export op of a killed run, $1" "op_pending row $2 " -- "$X" export "$tmp/$1.db" --format csv --table op
+  }
+  kill_damaged truncated "$last" "UPDATE op_pending SET data = substr(data, 1, length(data) - 1) WHERE rowid = $last"
+  kill_damaged codec3 "$first" "UPDATE op_pending SET codec = 3 WHERE rowid = $first"
+  kill_damaged text "$last" "UPDATE op_pending SET data = 'hello' WHERE rowid = $last"
+  kill_damaged no-first $((first + 1)) "DELETE FROM op_pending WHERE rowid = $first"
+  kill_damaged byte "$first" "UPDATE op_pending SET data = substr(data, 1, 3) || x'ff' || substr(data, 5) WHERE rowid = $first"
+  cp "$tmp/k0.db" "$tmp/k.db"
+  "$X" export "$tmp/k.db" --format csv --table op > "$tmp/k-op.csv" 2> "$tmp/err" &&
+    [ "$(sqlite3 "$tmp/k.db" "SELECT count(*) FROM op_pending")" = 0 ] && [ "$(wc -l < "$tmp/k-op.csv")" -gt 100 ] &&
+    ok "an undamaged killed run's ops are built and exported" || fail "undamaged killed run: $(cat "$tmp/err")"
+fi
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
