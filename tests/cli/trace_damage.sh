@@ -3,7 +3,7 @@
 # compare, plan --eval) are bad input: one line "xqprof: <cmd>: <file>: …" and exit 2, the same in each command.
 # Covered: a folder or a device instead of a file; a dropped table, view or column; a CSV folder export that
 # fails half-way (the folder's old files stay as they were); numbers out of their columns' ranges; a damaged
-# block of a killed run's packed op spans. Uses stories260K from ../shared; skipped without it.
+# block of a killed run's packed op spans; eval metrics that are not finite numbers. Uses stories260K from ../shared; skipped without it.
 set -u
 X=${XQPROF:?}; SRC=${XQ_SRC:-.}; SHARED=${XQ_SHARED:-$SRC/../shared}
 M=$SHARED/models/stories260K/stories260K.gguf
@@ -96,6 +96,23 @@ damaged step "UPDATE step SET ns = -5 WHERE idx = 2"
 expect_msg 2 "compare with a negative step time" 'step idx 2 of run 1: ns is -5' -- "$X" compare "$tmp/t.db" "$tmp/step.db"
 damaged peak "UPDATE device SET peak_flops = -1"
 expect_msg 2 "view with a negative device peak" 'device id 1 of run 1: peak_flops is -1' -- "$X" view "$tmp/peak.db" --once
+
+# plan --eval: a Δppl that is not a finite number is damage, not a perfect 0; an absurd one prints in its column.
+plan_eval() { "$X" plan --model "$M" --eval "$1" --max-dppl 0.1; }
+damaged ev-null "UPDATE metric SET value = NULL WHERE name = 'dppl'"
+expect_msg 2 "plan --eval with a NULL dppl" 'damaged trace: metric dppl of run 1 is NULL \(want a finite number\)$' -- \
+  plan_eval "$tmp/ev-null.db"
+damaged ev-text "UPDATE metric SET value = 'abc' WHERE name = 'dppl' AND run = 2"
+expect_msg 2 "plan --eval with a text dppl" 'metric dppl of run 2 is not a number' -- plan_eval "$tmp/ev-text.db"
+damaged ev-inf "UPDATE metric SET value = 9e999 WHERE name = 'dppl' AND run = 2"
+expect_msg 2 "plan --eval with an infinite dppl" 'metric dppl of run 2 is not finite' -- plan_eval "$tmp/ev-inf.db"
+damaged ev-kl "UPDATE metric SET value = NULL WHERE name = 'kl' AND run = 2"
+expect_msg 2 "plan --eval with a NULL kl" 'metric kl of run 2 is NULL' -- plan_eval "$tmp/ev-kl.db"
+damaged ev-tiny "UPDATE metric SET value = -1e308 WHERE name = 'dppl' AND run = 2"
+if plan_eval "$tmp/ev-tiny.db" > "$tmp/out" 2> /dev/null && grep -q ' kv-4 .* -1e+308 ' "$tmp/out" &&
+  [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$tmp/out")" -lt 200 ]; then
+  ok "plan --eval prints a dppl of -1e308 as -1e+308"
+else fail "plan --eval with a dppl of -1e308:"; sed 's/^/    /' "$tmp/out" | head -5; fi
 
 # A killed run's packed op spans (op_pending, written while the engine has every core): one damaged block is
 # refused naming it, never shown as a run without ops. Truncated, an unknown codec, text, the chain's first
