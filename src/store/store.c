@@ -666,6 +666,11 @@ bool store_run_writer_gone(sqlite3 *db, int64_t run)
     return gone;
 }
 
+const char *store_run_status_shown(sqlite3 *db, int64_t run, const char *recorded)
+{
+    return recorded && !strcmp(recorded, "running") && store_run_writer_gone(db, run) ? STORE_STATUS_GONE : recorded;
+}
+
 int store_orphaned_runs(sqlite3 *db, int64_t *runs, int max)
 {
     sqlite3_stmt *s = NULL;

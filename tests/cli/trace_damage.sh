@@ -3,7 +3,8 @@
 # compare, plan --eval) are bad input: one line "xqprof: <cmd>: <file>: …" and exit 2, the same in each command.
 # Covered: a folder or a device instead of a file; a dropped table, view or column; a CSV folder export that
 # fails half-way (the folder's old files stay as they were); numbers out of their columns' ranges; a damaged
-# block of a killed run's packed op spans; eval metrics that are not finite numbers. Uses stories260K from ../shared; skipped without it.
+# block of a killed run's packed op spans (and such a run shown as killed); eval metrics that are not finite
+# numbers. Uses stories260K from ../shared; skipped without it.
 set -u
 X=${XQPROF:?}; SRC=${XQ_SRC:-.}; SHARED=${XQ_SHARED:-$SRC/../shared}
 M=$SHARED/models/stories260K/stories260K.gguf
@@ -143,6 +144,11 @@ else
   "$X" export "$tmp/k.db" --format csv --table op > "$tmp/k-op.csv" 2> "$tmp/err" &&
     [ "$(sqlite3 "$tmp/k.db" "SELECT count(*) FROM op_pending")" = 0 ] && [ "$(wc -l < "$tmp/k-op.csv")" -gt 100 ] &&
     ok "an undamaged killed run's ops are built and exported" || fail "undamaged killed run: $(cat "$tmp/err")"
+  # Its status stays 'running' in the file; the readers show that its writer is gone.
+  "$X" view "$tmp/k.db" --once | grep -q '"status": "recorded run 1 (killed: writer gone)"' &&
+    "$X" export "$tmp/k.db" --format md | grep -qx '| status | killed: writer gone |' &&
+    "$X" export "$tmp/k.db" --format chrome | grep -q '"status":"killed: writer gone"' &&
+    ok "a killed run shows as killed: writer gone" || fail "a killed run does not show as killed"
 fi
 
 echo "$fails failure(s)"
