@@ -48,13 +48,14 @@ static void describe_run(const store_profile *p, ui_compare_run *r)
 /* The refusal in one line, naming the models as a reader knows them (no paths: --once must not depend on them). */
 static void refuse(ui_compare *c, const store_run_meta *a, const store_run_meta *b)
 {
-    char how[320];
+    char *how = c->differ;
+    size_t size = sizeof c->differ;
     if (strcmp(c->a.model, c->b.model) != 0)
-        snprintf(how, sizeof how, "baseline %s, compare %s", c->a.model, c->b.model);
+        snprintf(how, size, "baseline %s, compare %s", c->a.model, c->b.model);
     else if (a->model_sha256[0] && b->model_sha256[0])
-        snprintf(how, sizeof how, "both %s, sha256 %.12s vs %.12s", c->a.model, a->model_sha256, b->model_sha256);
+        snprintf(how, size, "both %s, sha256 %.12s vs %.12s", c->a.model, a->model_sha256, b->model_sha256);
     else
-        snprintf(how, sizeof how, "both %s, configurations differ", c->a.model);
+        snprintf(how, size, "both %s, configurations differ", c->a.model);
     c->refused = true;
     snprintf(c->why, sizeof c->why,
              "Compare: refused, the runs are of different models (%s); the other views show the baseline", how);

@@ -24,6 +24,7 @@ typedef struct ui_compare_run {
 typedef struct ui_compare {
     char why[512]; /* non-empty: nothing aligned, and why (runs of different models, a run without steps) */
     bool refused;  /* why: the runs are of different models */
+    char differ[320]; /* refused: how, "baseline fixture-4L, compare fixture-2L" (no paths) */
     store_phase phase;
     ui_compare_run a, b;      /* baseline, compare */
     store_alignment layers;   /* by layer, 0 up, then layer −1: the ops outside layers (embed, lm_head …) */

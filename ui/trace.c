@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/reader.h"
+#include "store/store.h"
 
 static int query(sqlite3 *db, const char *sql, int64_t run, sqlite3_stmt **st, xq_err *err)
 {
@@ -52,7 +53,8 @@ static int load_run(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
         d->threads = sqlite3_column_int(st, 2);
         d->n_ctx_max = sqlite3_column_int64(st, 3);
         text_col(st, 4, status, sizeof status, "?");
-        snprintf(d->status, sizeof d->status, "recorded run %lld (%s)", (long long)run, status);
+        snprintf(d->status, sizeof d->status, "recorded run %lld (%s)", (long long)run,
+                 store_run_status_shown(db, run, status));
         const char *cfg = (const char *)sqlite3_column_text(st, 5);
         long n_layer = json_int(cfg, "n_layer");
         d->n_layer = n_layer > 0 && n_layer <= UI_MAX_LAYERS ? (int)n_layer : 0;

@@ -1,9 +1,11 @@
 /* xqprof export: one run of a trace as Chrome Trace Event JSON (Perfetto), CSV or Markdown. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -24,7 +26,8 @@ static void help(void)
            "  --format chrome   Trace Event JSON for Perfetto (ui.perfetto.dev), chrome://tracing and Holistic\n"
            "                    Trace Analysis: one track per layer, steps as ProfilerStep#N, counters\n"
            "  --format csv      one file per table (run, device, step, op, metric, op_kind) into the folder -o OUT,\n"
-           "                    or one table (--table T) to -o FILE or stdout\n"
+           "                    or one table (--table T) to -o FILE or stdout; the folder's files are replaced\n"
+           "                    only once every table is written (on a failure they stay as they were)\n"
            "  --format md       a report: run configuration, totals, top ops, per-layer table\n"
            "  --run ID          the run to export (see: sqlite3 RUN.db 'SELECT id, started, command FROM run')\n"
            "  -o, --output OUT  output file (folder for csv without --table); default stdout\n"
@@ -65,34 +68,52 @@ static int parse(int argc, char **argv, export_opts *o)
     return 0;
 }
 
-/* Writes one export to path (or stdout when path is NULL). */
-static int export_to(store_reader *r, int64_t run, const export_opts *o, const char *table, const char *path)
+/* One export into an open output; the error printed when it fails. */
+static int export_into(store_reader *r, int64_t run, const export_opts *o, const char *table, FILE *out)
 {
-    xq_outfile of;
-    int opened = cli_out_open(&of, CMD, path ? path : "-");
-    if (opened) return opened;
-    FILE *out = of.f;
     xq_err err = {0};
     int rc = !strcmp(o->format, "chrome") ? store_export_chrome(r, run, out, &err)
              : !strcmp(o->format, "md")   ? store_export_md(r, run, out, &err)
                                           : store_export_csv(r, run, table, out, &err);
-    if (!rc) return cli_out_commit(&of, CMD);
-    xq_out_abort(&of);
+    if (!rc) return 0;
     xq_err_prefix(&err, CMD);
     return cli_report(&err);
 }
 
+/* Writes one export to path (or stdout when path is NULL). */
+static int export_to(store_reader *r, int64_t run, const export_opts *o, const char *table, const char *path)
+{
+    xq_outfile of;
+    int rc = cli_out_open(&of, CMD, path ? path : "-");
+    if (!rc) rc = export_into(r, run, o, table, of.f);
+    if (!rc) return cli_out_commit(&of, CMD);
+    xq_out_abort(&of);
+    return rc;
+}
+
+/* Every table goes to a temporary beside its file first, and the files are replaced only once all are written:
+ * a failure leaves the folder as it was, never this run's tables beside an older export's. */
 static int export_csv_folder(store_reader *r, int64_t run, const export_opts *o)
 {
-    if (mkdir(o->out, 0755) != 0 && errno != EEXIST)
+    enum { MAX_TABLES = 16 };
+    assert(store_csv_table_count <= MAX_TABLES);
+    bool created = mkdir(o->out, 0755) == 0;
+    if (!created && errno != EEXIST)
         return cli_error(XQ_ERUN, CMD, "cannot create folder %s: %s", o->out, strerror(errno));
-    for (int i = 0; i < store_csv_table_count; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.csv", o->out, store_csv_tables[i]);
-        int rc = export_to(r, run, o, store_csv_tables[i], path);
-        if (rc) return rc;
+    char paths[MAX_TABLES][4096];
+    xq_outfile files[MAX_TABLES] = {0};
+    int rc = 0, n = 0;
+    for (; !rc && n < store_csv_table_count; n++) {
+        snprintf(paths[n], sizeof paths[n], "%s/%s.csv", o->out, store_csv_tables[n]);
+        rc = cli_out_open(&files[n], CMD, paths[n]);
+        if (!rc) rc = export_into(r, run, o, store_csv_tables[n], files[n].f);
     }
-    return 0;
+    for (int i = 0; !rc && i < n; i++)
+        rc = cli_out_commit(&files[i], CMD);
+    for (int i = 0; i < n; i++)
+        xq_out_abort(&files[i]);
+    if (rc && created) rmdir(o->out);
+    return rc;
 }
 
 int cmd_export(int argc, char **argv)

@@ -99,7 +99,7 @@ static void explain(const gpu_plan_entry *e, const gpu_spec *g, const gpu_settin
     else if (!e->within_budget && isnan(e->dppl))
         snprintf(buf, size, "no dppl known for this mode and model (budget %.2f)", max_dppl);
     else if (!e->within_budget)
-        snprintf(buf, size, "dppl %.2f over the budget %.2f", e->dppl, max_dppl);
+        snprintf(buf, size, "dppl %.4g over the budget %.2f", e->dppl, max_dppl);
     else if (r->compute_bound)
         snprintf(buf, size, "compute-bound: %.2f TFLOP per step%s", r->flops / 1e12,
                  r->break_even_ctx >= 0 && s->ctx > r->break_even_ctx ? ", past the rebuild's break-even" : "");
@@ -112,8 +112,10 @@ static void print_dppl(double dppl)
 {
     if (isnan(dppl))
         printf(" %6s", "?");
-    else
+    else if (fabs(dppl) < 1e4)
         printf(" %6.3f", dppl);
+    else
+        printf(" %6.0e", dppl); /* an absurd value keeps its column rather than printing 300 digits */
 }
 
 static void print_ranking(const gpu_spec *g, const gpu_model *m, const gpu_setting *s, const gpu_options *o,

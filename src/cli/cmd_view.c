@@ -11,6 +11,7 @@
 #include "ui/compare.h"
 #include "ui/export.h"
 #include "ui/trace.h"
+#include "ui/view.h"
 
 static const char *const CMD = "view";
 static const char *const NO_SECOND = "Compare: needs a second trace (xqprof view A.db B.db) or run (--run-b N)";
@@ -20,7 +21,8 @@ static void help(void)
     printf("usage: xqprof view RUN.db [OTHER.db] [--run N] [--run-b N] [options]\n\n"
            "Browses a trace written by --trace (generate, ppl, top …): Overview, Layers, Roofline and Timeline\n"
            "of one run; with a second trace or run, Compare puts the two side by side per layer and op, baseline\n"
-           "RUN.db and compare OTHER.db (runs of one model only; others are refused with a message).\n"
+           "RUN.db and compare OTHER.db (runs of one model only; others are refused with a message, and\n"
+           "--once --view 6 exits 2).\n"
            "Keys: 1-6 or Tab switch views, ? help, q quit. --once prints a view's data instead (for scripts;\n"
            "deterministic for a given trace).\n\n"
            "      --run N             the run to show, the baseline (default: the latest in the file)\n"
@@ -97,12 +99,15 @@ static int load_compare(const view_opts *o, ui_compare **cmp)
     return report(strncmp(err.msg, o->path, strlen(o->path)) == 0 ? o->path : file_b, &err);
 }
 
-/* --once: the view's data on stdout; a --layer the run does not have is an input error. */
+/* --once: the view's data on stdout; a --layer or --filter layer the run does not have is an input error. */
 static int print_once(const view_opts *o, const ui_data *d, const ui_compare *cmp)
 {
-    if (o->ui.layer >= d->n_layer)
-        return cli_error(XQ_EINPUT, CMD, "--layer %d: the run has %d layers (0-%d)", o->ui.layer, d->n_layer,
-                         d->n_layer - 1);
+    /* The screen keeps the other views when Compare is refused; a script asking for Compare alone gets nothing. */
+    if (o->ui.first_view == UI_VIEW_COMPARE && cmp && cmp->refused)
+        return cli_error(XQ_EINPUT, CMD, "Compare: the runs are of different models (%s): not comparable",
+                         cmp->differ);
+    int rc = cli_ui_check_layers(CMD, &o->ui, d->n_layer);
+    if (rc) return rc;
     ui_export_req r = {.format = (ui_format)o->ui.format, .view = o->ui.first_view, .d = d, .cmp = cmp,
                        .other_why = cmp ? NULL : NO_SECOND, .filter = o->ui.filter, .layer = o->ui.layer,
                        .gpus = o->ui.gpus};

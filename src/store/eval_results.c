@@ -1,5 +1,6 @@
 #include "store/eval_results.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +8,7 @@
 
 /* Runs recorded by eval carry a dppl metric; later runs of a mode replace earlier ones (ascending id). */
 static const char *const RESULTS_SQL =
-    "SELECT r.cache_mode, d.value, k.value, t.value FROM run r "
+    "SELECT r.cache_mode, d.value, k.value, t.value, r.id, k.run IS NOT NULL, t.run IS NOT NULL FROM run r "
     "JOIN metric d ON d.run = r.id AND d.name = 'dppl' "
     "LEFT JOIN metric k ON k.run = r.id AND k.name = 'kl' "
     "LEFT JOIN metric t ON t.run = r.id AND t.name = 'top1' "
@@ -48,6 +49,26 @@ static void list_shapes(sqlite3 *db, char *buf, size_t size)
     sqlite3_finalize(s);
 }
 
+/* A metric is a finite number: NULL, text or ±inf (an edited or damaged file) must not pass for 0 or a bound. */
+static int check_metric(sqlite3_stmt *s, int col, const char *name, const char *path, xq_err *err)
+{
+    int type = sqlite3_column_type(s, col);
+    double v = sqlite3_column_double(s, col);
+    if ((type == SQLITE_INTEGER || type == SQLITE_FLOAT) && isfinite(v)) return XQ_OK;
+    const char *what = type == SQLITE_NULL ? "NULL" : type == SQLITE_FLOAT ? "not finite" : "not a number";
+    return xq_fail(err, XQ_EINPUT, "%s: damaged trace: metric %s of run %lld is %s (want a finite number)", path,
+                   name, (long long)sqlite3_column_int64(s, 4), what);
+}
+
+/* dppl always; kl and top1 when the run has them. */
+static int check_row(sqlite3_stmt *s, const char *path, xq_err *err)
+{
+    int rc = check_metric(s, 1, "dppl", path, err);
+    if (!rc && sqlite3_column_int(s, 5)) rc = check_metric(s, 2, "kl", path, err);
+    if (!rc && sqlite3_column_int(s, 6)) rc = check_metric(s, 3, "top1", path, err);
+    return rc;
+}
+
 int store_eval_results(store_reader *r, const store_eval_shape *shape, store_eval_result *out, int cap, int *n,
                        xq_err *err)
 {
@@ -58,9 +79,15 @@ int store_eval_results(store_reader *r, const store_eval_shape *shape, store_eva
     if (rc == SQLITE_OK) {
         int v[4] = {shape->n_layer, shape->n_embd, shape->n_head, shape->n_head_kv};
         for (int i = 0; i < 4; i++) sqlite3_bind_int(s, i + 1, v[i]);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            int bad = check_row(s, store_reader_path(r), err);
+            if (bad) {
+                sqlite3_finalize(s);
+                return bad;
+            }
             add_result(out, cap, n, (const char *)sqlite3_column_text(s, 0), sqlite3_column_double(s, 1),
                        sqlite3_column_double(s, 2), sqlite3_column_double(s, 3));
+        }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) return store_sqlite_fail(db, rc, store_reader_path(r), "cannot read eval results", err);

@@ -18,7 +18,8 @@ typedef struct store_eval_shape { /* what must match between the evaluated model
 } store_eval_shape;
 
 /* The newest result per mode among finished eval runs on a model of this shape. XQ_EINPUT with a message naming
- * the shapes that are there when none matches (or the file holds no eval results). */
+ * the shapes that are there when none matches (or the file holds no eval results), and "damaged trace" when a
+ * matching run's dppl (or its kl or top1, when present) is not a finite number: NULL, text, ±inf. */
 int store_eval_results(store_reader *r, const store_eval_shape *shape, store_eval_result *out, int cap, int *n,
                        xq_err *err);
 

@@ -4,9 +4,11 @@
  * ns precision, relative to the run's profiler start. Steps are "ProfilerStep#<idx>" (cat user_annotation),
  * ops "cpu_op" with their FLOPs and bytes in args. */
 #include <inttypes.h>
+#include <string.h>
 
 #include "store/export.h"
 #include "store/export_util.h"
+#include "store/store.h"
 
 enum { TID_STEPS = 0, TID_NONLAYER = 1, TID_LAYER0 = 2 };
 
@@ -14,6 +16,7 @@ typedef struct chrome_ctx {
     FILE *out;
     int64_t run;
     bool first;
+    bool writer_gone; /* the run is 'running' but its writer has exited */
 } chrome_ctx;
 
 static void begin_event(chrome_ctx *c)
@@ -152,7 +155,8 @@ static int run_info_row(void *user, sqlite3_stmt *row)
     fprintf(c->out, ",\"xqprof\":{\"run\":%" PRId64, c->run);
     for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
         fprintf(c->out, ",\"%s\":", keys[i]);
-        export_json_string(c->out, (const char *)sqlite3_column_text(row, i));
+        bool gone = c->writer_gone && !strcmp(keys[i], "status");
+        export_json_string(c->out, gone ? STORE_STATUS_GONE : (const char *)sqlite3_column_text(row, i));
     }
     fputc('}', c->out);
     return XQ_OK;
@@ -174,7 +178,7 @@ static int header(chrome_ctx *c, store_reader *r, xq_err *err)
 
 int store_export_chrome(store_reader *r, int64_t run, FILE *out, xq_err *err)
 {
-    chrome_ctx c = {out, run, true};
+    chrome_ctx c = {out, run, true, store_run_writer_gone(store_reader_db(r), run)};
     int rc = header(&c, r, err);
     if (!rc) rc = export_rows(r, "SELECT model_name, cache_mode FROM run WHERE id = ?1", run, run_meta_row, &c, err);
     if (!rc)

@@ -5,6 +5,7 @@
 
 #include "store/export.h"
 #include "store/export_util.h"
+#include "store/store.h"
 
 #define TOP_OPS 15
 #define XQ_STR2(x) #x
@@ -21,11 +22,21 @@ static void md_text(FILE *out, const unsigned char *s)
     }
 }
 
+typedef struct config_ctx {
+    FILE *out;
+    bool writer_gone; /* the run is 'running' but its writer has exited */
+} config_ctx;
+
 static int config_row(void *user, sqlite3_stmt *row)
 {
-    FILE *out = user;
-    fprintf(out, "| %s | ", sqlite3_column_text(row, 0));
-    md_text(out, sqlite3_column_text(row, 1));
+    const config_ctx *c = user;
+    FILE *out = c->out;
+    const char *key = (const char *)sqlite3_column_text(row, 0);
+    fprintf(out, "| %s | ", key);
+    if (c->writer_gone && !strcmp(key, "status"))
+        fputs(STORE_STATUS_GONE, out);
+    else
+        md_text(out, sqlite3_column_text(row, 1));
     fputs(" |\n", out);
     return XQ_OK;
 }
@@ -124,7 +135,8 @@ int store_export_md(store_reader *r, int64_t run, FILE *out, xq_err *err)
                                              "rebuild (ms)"};
     fprintf(out, "# xqprof run %" PRId64 " (%s)\n\n", run, store_reader_path(r));
     table_head(out, config_cols, 2);
-    int rc = export_rows(r, CONFIG_SQL, run, config_row, out, err);
+    config_ctx config = {out, store_run_writer_gone(store_reader_db(r), run)};
+    int rc = export_rows(r, CONFIG_SQL, run, config_row, &config, err);
     if (!rc) rc = section(r, run, out, "Totals", totals_cols, 11, TOTALS_SQL, err);
     if (!rc)
         fputs("\nUtilization is achieved ÷ this CPU's measured roofline (device row), not a datasheet peak.\n", out);

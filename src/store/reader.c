@@ -4,15 +4,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/runfiles.h"
+#include "store/check_run.h"
 #include "store/schema.h"
 #include "store/store.h"
 
 struct store_reader {
     sqlite3 *db;
     char *path;
+    int64_t checked_run; /* the run whose numbers passed store_check_run; 0: none yet */
 };
 
 /* Op spans a killed run left packed (op_pending) become rows through a writable open, which builds them; a live
@@ -26,10 +29,22 @@ static void build_orphaned_ops(sqlite3 *db, const char *path)
         store_close(st);
 }
 
+/* A trace is a regular file: SQLite would report a folder as a disk I/O error, and would block on a FIFO. */
+static int check_file(const char *path, xq_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0)
+        return xq_fail(err, XQ_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return xq_fail(err, XQ_EINPUT, "%s: is a directory, not an xqprof trace", path);
+    if (!S_ISREG(st.st_mode)) return xq_fail(err, XQ_EINPUT, "%s: not a regular file, not an xqprof trace", path);
+    return XQ_OK;
+}
+
 int store_reader_open(const char *path, store_reader **out, xq_err *err)
 {
     *out = NULL;
-    if (access(path, R_OK) != 0) return xq_fail(err, XQ_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    int checked = check_file(path, err);
+    if (checked) return checked;
     store_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
@@ -69,6 +84,35 @@ const char *store_reader_path(const store_reader *r)
     return r->path;
 }
 
+/* A run whose writer is gone and that still has packed op spans after the open tried to build them (or on a
+ * read-only file, which keeps them): a damaged block is said here, not shown as a run with ops missing. */
+static int check_pending(store_reader *r, int64_t run, xq_err *err)
+{
+    enum { MAX_RUNS = 256 };
+    int64_t runs[MAX_RUNS], bad = 0;
+    int n = store_orphaned_runs(r->db, runs, MAX_RUNS);
+    bool orphaned = false;
+    for (int i = 0; i < n; i++)
+        orphaned = orphaned || runs[i] == run;
+    int rc = orphaned ? store_first_damaged_block(r->db, run, &bad) : SQLITE_OK;
+    if (rc != SQLITE_OK) return store_sqlite_fail(r->db, rc, r->path, "cannot read", err);
+    if (bad)
+        return xq_fail(err, XQ_EINPUT,
+                       "%s: damaged trace: op_pending row %lld (packed op spans of run %lld) cannot be decoded",
+                       r->path, (long long)bad, (long long)run);
+    return XQ_OK;
+}
+
+/* Once per run and reader: the checks cost a scan of the run's op rows. */
+static int check_run(store_reader *r, int64_t run, xq_err *err)
+{
+    if (run == r->checked_run) return XQ_OK;
+    int rc = check_pending(r, run, err);
+    if (!rc) rc = store_check_run(r->db, r->path, run, err);
+    if (!rc) r->checked_run = run;
+    return rc;
+}
+
 int store_reader_resolve_run(store_reader *r, int64_t want, int64_t *run, xq_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -83,5 +127,5 @@ int store_reader_resolve_run(store_reader *r, int64_t want, int64_t *run, xq_err
     if (rc == SQLITE_DONE || null || *run <= 0)
         return want > 0 ? xq_fail(err, XQ_EINPUT, "%s: no run %lld", r->path, (long long)want)
                         : xq_fail(err, XQ_EINPUT, "%s: the trace holds no run", r->path);
-    return XQ_OK;
+    return check_run(r, *run, err);
 }

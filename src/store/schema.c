@@ -3,6 +3,7 @@
  * is missing and sets the new user_version. Everything happens in one IMMEDIATE transaction. */
 #include "store/schema.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,88 @@ static int apply_schema(sqlite3 *db, const char *path, long long from_version, x
     return err ? err->code : XQ_ERUN;
 }
 
+/* Whether a file of `version` may lack the table (column NULL) or column: a migration since that version adds
+ * it (a file opened read-only is not upgraded). */
+static bool added_since(long long version, const char *table, const char *column)
+{
+    char what[160];
+    if (column)
+        snprintf(what, sizeof what, "ALTER TABLE %s ADD COLUMN %s ", table, column);
+    else
+        snprintf(what, sizeof what, "CREATE TABLE %s ", table);
+    for (long long v = version; v >= 1 && v < store_schema_version(); v++)
+        if (strstr(migrations[v - 1], what)) return true;
+    return false;
+}
+
+/* "" when the file has every column of `table` that the reference schema (ref) has, else the first missing. */
+static int missing_column(sqlite3 *ref, sqlite3 *db, const char *table, long long version, char *missing, size_t size)
+{
+    sqlite3_stmt *want = NULL, *have = NULL;
+    int rc = sqlite3_prepare_v2(ref, "SELECT name FROM pragma_table_info(?1)", -1, &want, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &have, NULL);
+    if (rc == SQLITE_OK) sqlite3_bind_text(want, 1, table, -1, SQLITE_STATIC);
+    while (rc == SQLITE_OK && !missing[0] && sqlite3_step(want) == SQLITE_ROW) {
+        const char *column = (const char *)sqlite3_column_text(want, 0);
+        sqlite3_bind_text(have, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(have, 2, column, -1, SQLITE_STATIC);
+        int found = sqlite3_step(have);
+        if (found == SQLITE_DONE && !added_since(version, table, column))
+            snprintf(missing, size, "column %s.%s", table, column);
+        else if (found != SQLITE_ROW && found != SQLITE_DONE)
+            rc = found;
+        sqlite3_reset(have);
+    }
+    sqlite3_finalize(want);
+    sqlite3_finalize(have);
+    return rc;
+}
+
+/* The first table, view or column of schema.sql that the file lacks ("" if none) into missing. */
+static int find_missing(sqlite3 *db, long long version, char *missing, size_t size)
+{
+    sqlite3 *ref = NULL;
+    sqlite3_stmt *objects = NULL, *have = NULL;
+    missing[0] = '\0';
+    int rc = sqlite3_open_v2(":memory:", &ref, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(ref, trace_schema_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(ref, "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')", -1,
+                                &objects, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = ?1 AND name = ?2", -1, &have, NULL);
+    while (rc == SQLITE_OK && !missing[0] && sqlite3_step(objects) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(objects, 0),
+                   *name = (const char *)sqlite3_column_text(objects, 1);
+        sqlite3_bind_text(have, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(have, 2, name, -1, SQLITE_STATIC);
+        int found = sqlite3_step(have);
+        sqlite3_reset(have);
+        if (found == SQLITE_DONE && !added_since(version, name, NULL))
+            snprintf(missing, size, "%s %s", type, name);
+        else if (found == SQLITE_ROW && !strcmp(type, "table"))
+            rc = missing_column(ref, db, name, version, missing, size);
+        else if (found != SQLITE_DONE && found != SQLITE_ROW)
+            rc = found;
+    }
+    sqlite3_finalize(objects);
+    sqlite3_finalize(have);
+    sqlite3_close(ref);
+    return rc;
+}
+
+/* A file that is ours but lacks a table, view or column of its schema version was damaged (or edited): bad
+ * input, said once here rather than as "no such table" by whichever query meets the gap first. */
+static int check_objects(sqlite3 *db, const char *path, long long version, xq_err *err)
+{
+    char missing[192];
+    int rc = find_missing(db, version, missing, sizeof missing);
+    if (rc != SQLITE_OK) return store_sqlite_fail(db, rc, path, "cannot read", err);
+    if (missing[0]) return xq_fail(err, XQ_EINPUT, "%s: damaged trace: the %s is missing", path, missing);
+    return XQ_OK;
+}
+
 int store_schema_prepare(sqlite3 *db, const char *path, bool writable, xq_err *err)
 {
     long long app = 0, version = 0, objects = 0;
@@ -97,6 +180,7 @@ int store_schema_prepare(sqlite3 *db, const char *path, bool writable, xq_err *e
         return xq_fail(err, XQ_EINPUT, "%s: written by a newer xqprof (trace schema %lld, this build reads up to %d)",
                        path, version, store_schema_version());
     if (empty && !writable) return xq_fail(err, XQ_EINPUT, "%s: empty file, not an xqprof trace", path);
+    if (!empty && (rc = check_objects(db, path, version, err))) return rc;
     if (!writable) return XQ_OK;
     /* WAL only after the file proved ours: a foreign database must be left exactly as it was. */
     rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);

@@ -16,7 +16,8 @@ int32_t store_application_id(void);
 const char *store_schema_text(void);
 
 /* Checks (and, if writable, creates or migrates) the schema of an open database. Errors: XQ_EINPUT for a file
- * that is not SQLite, not ours or newer; XQ_ERUN for an I/O failure. Messages start with path. */
+ * that is not SQLite, not ours, newer, or lacks a table, view or column that its version has ("damaged trace");
+ * XQ_ERUN for an I/O failure. Messages start with path. */
 int store_schema_prepare(sqlite3 *db, const char *path, bool writable, xq_err *err);
 
 /* "<path>: <what>: <sqlite's message>", with XQ_EINPUT for SQLITE_NOTADB and XQ_ERUN otherwise. */

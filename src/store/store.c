@@ -489,6 +489,45 @@ int store_insert_pending(store *st, int64_t run, const prof_op_rec *ops, size_t 
     return XQ_OK;
 }
 
+/* The n records of one pending block into *buf (grown to fit), chained blocks through dec: n, or −1 when the
+ * block is damaged, −2 out of memory. */
+static long decode_block(oppack_ctx *dec, prof_op_rec **buf, size_t *cap, int64_t rowid, int64_t run, int64_t step,
+                         int64_t n, int codec, const void *data, int size)
+{
+    if (n < 0 || n > size) return -1; /* a record takes a byte at least: no allocation from a damaged count */
+    if (!xq_grow((void **)buf, cap, (size_t)n, sizeof **buf)) return -2;
+    long got = codec == OPPACK_CODEC_RECORDS ? oppack_decode(data, (size_t)size, *buf, (size_t)n)
+               : codec == OPPACK_CODEC_CHAINED
+                   ? oppack_block_decode(dec, run, rowid, data, (size_t)size, step >= 0, *buf, (size_t)n)
+                   : -1;
+    return got == -2 ? -2 : got == n ? got : -1;
+}
+
+int store_first_damaged_block(sqlite3 *db, int64_t run, int64_t *rowid)
+{
+    sqlite3_stmt *s = NULL;
+    oppack_ctx dec = {.run = -1};
+    prof_op_rec *recs = NULL;
+    size_t cap = 0;
+    long got = 0;
+    *rowid = 0;
+    int rc = sqlite3_prepare_v2(db, "SELECT rowid, step, n, data, codec FROM op_pending WHERE run = ? ORDER BY rowid",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK) sqlite3_bind_int64(s, 1, run);
+    while (rc == SQLITE_OK && got >= 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t step = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
+        *rowid = sqlite3_column_int64(s, 0);
+        got = decode_block(&dec, &recs, &cap, *rowid, run, step, sqlite3_column_int64(s, 2), sqlite3_column_int(s, 4),
+                           sqlite3_column_blob(s, 3), sqlite3_column_bytes(s, 3));
+        rc = got == -2 ? SQLITE_NOMEM : SQLITE_OK;
+    }
+    sqlite3_finalize(s);
+    oppack_ctx_free(&dec);
+    free(recs);
+    if (got >= 0) *rowid = 0;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* The op rows of one pending block (in the open transaction), then its step's rowid range, then its deletion. */
 static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int64_t n, int codec, const void *data,
                         int size)
@@ -497,14 +536,9 @@ static int expand_block(store *st, int64_t rowid, int64_t run, int64_t step, int
         st->exp_run = run;
         st->exp_first = -1;
     }
-    if (n < 0 || !xq_grow((void **)&st->unpacked, &st->unpacked_cap, (size_t)n, sizeof(prof_op_rec)))
-        return SQLITE_NOMEM;
-    long got = codec == OPPACK_CODEC_RECORDS ? oppack_decode(data, (size_t)size, st->unpacked, (size_t)n)
-               : codec == OPPACK_CODEC_CHAINED
-                   ? oppack_block_decode(&st->dec, run, rowid, data, (size_t)size, step >= 0, st->unpacked, (size_t)n)
-                   : -1;
+    long got = decode_block(&st->dec, &st->unpacked, &st->unpacked_cap, rowid, run, step, n, codec, data, size);
     if (got == -2) return SQLITE_NOMEM;
-    if (got != n) return SQLITE_CORRUPT;
+    if (got < 0) return SQLITE_CORRUPT;
     int rc = SQLITE_OK;
     for (size_t i = 0, done = 0; rc == SQLITE_OK && i < (size_t)n; i += done)
         rc = insert_op_rows(st, run, st->unpacked + i, (size_t)n - i, &done, &st->exp_first, &st->exp_last);
@@ -565,11 +599,13 @@ int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expa
     sqlite3_bind_int64(s, 1, run);
     int rc = SQLITE_OK;
     bool mid_step = false;
+    int64_t block = 0;
     /* Never stopping mid-step: the rowids of a step's first ops are known only in memory until its step row. */
     while (rc == SQLITE_OK && (*expanded < max_blocks || mid_step)) {
         if ((rc = sqlite3_step(s)) != SQLITE_ROW) break;
         int64_t step = sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
-        rc = expand_block(st, sqlite3_column_int64(s, 0), run, step, sqlite3_column_int64(s, 2),
+        block = sqlite3_column_int64(s, 0);
+        rc = expand_block(st, block, run, step, sqlite3_column_int64(s, 2),
                           sqlite3_column_int(s, 4), sqlite3_column_blob(s, 3), sqlite3_column_bytes(s, 3));
         if (rc == SQLITE_OK) (*expanded)++, mid_step = step < 0;
     }
@@ -578,7 +614,8 @@ int store_expand_pending(store *st, int64_t run, size_t max_blocks, size_t *expa
     if (rc == SQLITE_DONE || rc == SQLITE_OK) return XQ_OK;
     if (rc == SQLITE_NOMEM) return xq_fail(err, XQ_ERUN, "%s: out of memory for packed spans", st->path);
     if (rc == SQLITE_CORRUPT)
-        return xq_fail(err, XQ_EINPUT, "%s: a block of packed op spans is damaged (op_pending)", st->path);
+        return xq_fail(err, XQ_EINPUT, "%s: damaged trace: op_pending row %lld (packed op spans of run %lld) cannot be decoded",
+                       st->path, (long long)block, (long long)run);
     return fail(st, rc, "cannot write", err);
 }
 
@@ -613,6 +650,27 @@ static bool writer_alive(const char *status, int64_t pid, const char *host)
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+bool store_run_writer_gone(sqlite3 *db, int64_t run)
+{
+    sqlite3_stmt *s = NULL;
+    bool gone = false;
+    if (sqlite3_prepare_v2(db, "SELECT status, pid, host FROM run WHERE id = ?", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, run);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            const char *status = (const char *)sqlite3_column_text(s, 0);
+            gone = status && !strcmp(status, "running") && sqlite3_column_type(s, 1) != SQLITE_NULL &&
+                   !writer_alive(status, sqlite3_column_int64(s, 1), (const char *)sqlite3_column_text(s, 2));
+        }
+    }
+    sqlite3_finalize(s);
+    return gone;
+}
+
+const char *store_run_status_shown(sqlite3 *db, int64_t run, const char *recorded)
+{
+    return recorded && !strcmp(recorded, "running") && store_run_writer_gone(db, run) ? STORE_STATUS_GONE : recorded;
+}
+
 int store_orphaned_runs(sqlite3 *db, int64_t *runs, int max)
 {
     sqlite3_stmt *s = NULL;
@@ -634,12 +692,14 @@ static int recover_orphans(store *st, xq_err *err)
 {
     enum { MAX_RUNS = 256 };
     int64_t runs[MAX_RUNS];
-    int n = store_orphaned_runs(st->db, runs, MAX_RUNS);
-    for (int i = 0; i < n; i++) {
-        int r = store_expand_all(st, runs[i], SIZE_MAX, NULL, err);
-        if (r) return r;
+    int n = store_orphaned_runs(st->db, runs, MAX_RUNS), first = XQ_OK;
+    for (int i = 0; i < n; i++) { /* one run's damaged block does not keep the others' ops from being built */
+        xq_err e = {0};
+        int r = store_expand_all(st, runs[i], SIZE_MAX, NULL, &e);
+        if (r && !first && err) *err = e;
+        if (r && !first) first = r;
     }
-    return XQ_OK;
+    return first;
 }
 
 int store_insert_step(store *st, int64_t run, const prof_step_rec *step, xq_err *err)

@@ -75,5 +75,14 @@ int store_expand_all(store *st, int64_t run, size_t max_blocks, bool *more, xq_e
 /* Runs of the trace open as db whose op spans wait packed while their writer is gone (status 'running' and its
  * process on this host has exited, or a finished status); up to max ids into runs, returns the count. */
 int store_orphaned_runs(sqlite3 *db, int64_t *runs, int max);
+/* Whether run's writer is gone: its status is still 'running', but its process on this host has exited (SIGKILL,
+ * a crash). False when it may be alive (another host's, or a version 1 file without run.pid) or the run ended. */
+bool store_run_writer_gone(sqlite3 *db, int64_t run);
+/* The status to show for run: its recorded one, but STORE_STATUS_GONE for a 'running' run whose writer is gone. */
+#define STORE_STATUS_GONE "killed: writer gone"
+const char *store_run_status_shown(sqlite3 *db, int64_t run, const char *recorded);
+/* Decodes run's pending blocks without writing: *rowid = the first that is damaged, 0 when all decode. An SQLite
+ * result code. */
+int store_first_damaged_block(sqlite3 *db, int64_t run, int64_t *rowid);
 
 #endif

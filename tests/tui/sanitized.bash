@@ -39,7 +39,9 @@ for v in 1 2 3 4 5 6; do
   done
 done
 "$X" view "$tmp/fixture.db" "$tmp/fixture.db" --once --view 6 > /dev/null 2> "$tmp/err" || fail "view A A --once"
-for args in "$tmp/fixture_b.db" "$tmp/fixture_b.db --layer 0" "$tmp/fixture_other.db" "--run-b 1"; do
+"$X" view "$tmp/fixture.db" "$tmp/fixture_other.db" --once --view 6 > /dev/null 2> "$tmp/err"
+[ $? = 2 ] || { fail "view A other --once --view 6: not exit 2"; head -20 "$tmp/err"; }
+for args in "$tmp/fixture_b.db" "$tmp/fixture_b.db --layer 0" "--run-b 1"; do
   # shellcheck disable=SC2086 # the arguments are meant to split
   "$X" view "$tmp/fixture.db" $args --once --view 6 --format csv > /dev/null 2> "$tmp/err" ||
     { fail "view A $args --once --view 6"; head -20 "$tmp/err"; }
