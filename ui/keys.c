@@ -37,9 +37,13 @@ static const ui_key KEYS[] = {
 };
 
 static const ui_legend LEGENDS[] = {
-    {"█", "#", "memory-bound time (cyan): limited by bytes moved"},
-    {"▓", "=", "compute-bound time (yellow): limited by FLOPs"},
-    {"░", ".", "the rest of a bar's 100% (each bar names its 100%)"},
+    {"█", "#", "bars: memory-bound time (cyan), limited by bytes moved; Timeline: weights"},
+    {"▓", "=", "bars: compute-bound time (yellow), limited by FLOPs; Timeline: attention"},
+    {"▒", "+", "Timeline: rebuild (dequantize and rematerialize K/V)"},
+    {"░", ".", "bars: the rest of a bar's 100% (each bar names its 100%); Timeline: other ops"},
+    {"^", "^", "Timeline: a step taller than the scale's top (a prefill, a slow step), clipped"},
+    {"P ·", "P .", "Timeline, under each column: P a prefill step, · a decode step"},
+    {"▶", ">", "Modes: the stretch of the cache mode running now"},
     {"⣿", "*", "an op on the roofline plot; the solid line is this CPU's measured roof"},
     {"·", ":", "another GPU's roof (catalogue figures, dotted)"},
     {"+12.5%", "+12.5%", "Compare: green when the compare run is better, red when worse (the sign says it too)"},

@@ -54,7 +54,7 @@ static void legend(const ui_ctx *c, int y, int x, int w, int64_t max, bool known
 {
     char t[32], line[256];
     ui_fmt_ns(t, sizeof t, (double)max);
-    int n = snprintf(line, sizeof line, "top = %s · P prefill, %s decode · ", t, c->style.ascii ? "." : "·");
+    int n = snprintf(line, sizeof line, "top = %s (^ clipped) · P prefill, %s decode · ", t, c->style.ascii ? "." : "·");
     for (int k = 0; k < UI_CLASS_COUNT && known; k++)
         n += snprintf(line + n, sizeof line - (size_t)n, "%s %s  ", c->style.ascii ? ASC[k] : UTF[k],
                       ui_class_name((ui_class)k));
