@@ -208,11 +208,11 @@ static void print_calibration(const store_profile *p, const store_profile *prefi
                 printf(" %10.2f", rate[j]);
             else
                 printf(" %10s", "-");
-            printf(" %8.4f %-*s", factor[j], j ? 0 : 8, gpu_factor_source_name(c->source[k][j]));
+            printf(" %8.4g %-*s", factor[j], j ? 0 : 8, gpu_factor_source_name(c->source[k][j])); /* a tiny factor stays > 0 */
         }
         printf("\n");
     }
-    printf("%-12s %10s %8s %-8s %10s %8.4f %s\n", "link", "", "", "", "-", c->eff.link, "default");
+    printf("%-12s %10s %8s %-8s %10s %8.4g %s\n", "link", "", "", "", "-", c->eff.link, "default");
 }
 
 /* The run's prefill steps, when it has any (they lend compute factors decode cannot measure); NULL if none. */
