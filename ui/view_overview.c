@@ -21,7 +21,7 @@ static void panel_decode(const ui_ctx *c, ui_rect r)
     if (spark_w > 2) ui_text(in.y, in.x + 1 + used + spark_w, in.w - 1 - used - spark_w, 0, span);
     ui_fmt_ns(a, sizeof a, (double)ui_decode_percentile(d, 50));
     ui_fmt_ns(b, sizeof b, (double)ui_decode_percentile(d, 99));
-    if (in.h > 1) ui_textf(in.y + 1, in.x + 1, in.w - 1, 0, "step p50 %s   p99 %s", a, b);
+    if (in.h > 1) ui_textf(in.y + 1, in.x + 1, in.w - 1, 0, "decode step p50 %s   p99 %s", a, b);
     double pf = ui_prefill_rate(d);
     if (in.h > 2) ui_textf(in.y + 2, in.x + 1, in.w - 1, 0, pf > 0 ? "prefill %.0f tok/s (last prompt)" : "prefill N/A (no prompt yet)", pf);
     if (in.h > 3) ui_textf(in.y + 3, in.x + 1, in.w - 1, 0, "context %lld / %lld tokens", (long long)d->ctx, (long long)d->n_ctx_max);
@@ -53,7 +53,8 @@ static void panel_split(const ui_ctx *c, ui_rect r)
     int n = d->window_steps > 0 ? d->window_steps : 1;
     char t[32], title[96];
     ui_fmt_ns(t, sizeof t, (double)total / n);
-    snprintf(title, sizeof title, "where a step's %s go (last %d steps)", t, d->window_steps);
+    /* A mean over every step of the window, prefill included: it differs from the decode percentiles above. */
+    snprintf(title, sizeof title, "where a step's %s go (mean of last %d steps)", t, d->window_steps);
     ui_box(&c->style, r, title);
     ui_rect in = ui_inner(r);
     int bar_w = in.w - 40;
