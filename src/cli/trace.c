@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pool.h"
 #include "base/runfiles.h"
 #include "cli/common.h"
 #include "prof/prof.h"
@@ -76,7 +77,8 @@ static int begin_run(cli_trace *t, const cli_trace_info *in, xq_err *err)
                          .model_config_json = config,
                          .cache_mode = in->cache_mode,
                          .cache_params_json = in->cache_params_json ? in->cache_params_json : "{}",
-                         .threads = in->threads,
+                         /* as the session resolves it: a run killed before its close keeps this value */
+                         .threads = in->threads > 0 ? in->threads : xq_cpu_count(),
                          .n_ctx = in->n_ctx};
     int rc = store_run_begin(t->st, &ri, &t->run, err);
     free(cmd);

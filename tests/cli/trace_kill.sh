@@ -47,6 +47,14 @@ missing=$(sqlite3 "$tmp/k.db" "SELECT count(*) FROM step WHERE op_first IS NULL 
 [ "$(sqlite3 "$tmp/k.db" "PRAGMA integrity_check")" = ok ] || fail "integrity_check after the rebuild"
 echo "SIGKILL: $after steps ($before seen before the kill, $packed packed blocks rebuilt), integrity ok"
 
+# Without -t the run row names the threads the session resolves (all cores) from the start: a killed run keeps it.
+"$X" generate -m "$M" -p "Once upon a time" -n 100000 -c 8192 --temp 0 --trace "$tmp/t0.db" > /dev/null 2>&1 &
+pid=$!
+wait_steps "$tmp/t0.db" || fail "generate without -t: no committed step after 20 s"
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+[ "$(sqlite3 "$tmp/t0.db" "SELECT threads FROM run")" = "$(nproc)" ] ||
+  fail "a killed run without -t records $(sqlite3 "$tmp/t0.db" "SELECT threads FROM run") threads, not $(nproc)"
+
 # SIGTERM and SIGINT: flushed, closed, marked interrupted.
 for sig in TERM INT; do
   long_run "$tmp/$sig.db"
