@@ -123,12 +123,18 @@ static int interrupted_child(const char *path, int sig, bool own_handler)
     pid_t pid = fork();
     if (pid == 0) {
         if (own_handler) signal(sig, on_stop);
+        /* Blocked until sigsuspend: a signal between the test of stop_asked and a pause() would be lost, and the
+         * child would wait forever (it did, once in a few hundred runs under ASan). */
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, sig);
+        sigprocmask(SIG_BLOCK, &block, &old);
         xq_outfile o;
         if (xq_out_open(&o, path, NULL)) _exit(3);
         fputs("half-writ", o.f);
         fflush(o.f);
         if (write(ready[1], "r", 1) != 1) _exit(4);
-        while (!stop_asked) pause();
+        while (!stop_asked) sigsuspend(&old);
         xq_out_abort(&o);
         _exit(7);
     }
