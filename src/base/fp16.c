@@ -4,6 +4,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define XQ_F16C_ROWS 1
 #define F16C_TARGET __attribute__((target("avx2,f16c")))
@@ -112,6 +113,16 @@ F16C_TARGET static void round_f16c(const float *src, float *dst, int64_t n)
 }
 #endif
 
+int xq_cpu_has_f16c(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d; /* CPUID leaf 1, ECX bit 29: __builtin_cpu_supports("f16c") is GCC's alone (clang 14 has none) */
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+#else
+    return 0;
+#endif
+}
+
 int xq_fp16_rows_simd(void)
 {
 #ifdef XQ_F16C_ROWS
@@ -119,7 +130,7 @@ int xq_fp16_rows_simd(void)
     if (cached < 0) {
         __builtin_cpu_init();
         const char *env = getenv("XQ_SIMD");
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && !(env && !strcmp(env, "scalar"));
+        cached = __builtin_cpu_supports("avx2") && xq_cpu_has_f16c() && !(env && !strcmp(env, "scalar"));
     }
     return cached;
 #else

@@ -25,5 +25,7 @@ void xq_f32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
 void xq_round_fp16_row(const float *src, float *dst, int64_t n);
 /* Whether the row forms use F16C (for tests and reports). */
 int xq_fp16_rows_simd(void);
+/* Whether this x86 CPU has F16C (the fp16 <-> f32 conversion instructions); 0 elsewhere. */
+int xq_cpu_has_f16c(void);
 
 #endif

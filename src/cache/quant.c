@@ -170,7 +170,7 @@ static bool have_avx2(void)
 {
     static int cached = -1;
     if (cached < 0)
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && xq_cpu_has_f16c();
     return cached;
 }
 #endif

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/fp16.h"
 #include "model/qtypes.h"
 #include "ops/qdot.h"
 
@@ -378,7 +379,7 @@ static int has_vnni(void)
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512dq") &&
                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("f16c");
+                 xq_cpu_has_f16c();
     }
     return cached;
 }
