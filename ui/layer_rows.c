@@ -40,7 +40,10 @@ void ui_filter_parse(const char *text, ui_filter *f)
     snprintf(buf, sizeof buf, "%s", text ? text : "");
     for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
         long lo, hi;
-        if (parse_range(t, &lo, &hi))
+        bool range = parse_range(t, &lo, &hi);
+        if (isdigit((unsigned char)*t) && !(range && lo <= hi && hi < UI_MAX_LAYERS) && !f->bad_layers[0])
+            snprintf(f->bad_layers, sizeof f->bad_layers, "%s", t);
+        if (range)
             add_layers(f, lo, hi);
         else
             add_ops(f, t);

@@ -18,6 +18,7 @@ typedef struct ui_filter {
     uint64_t layers[UI_MAX_LAYERS / 64]; /* bit per layer */
     uint32_t ops;                        /* bit per span_op */
     char unmatched[UI_FILTER_MAX];       /* the first op term that names no op kind, "" if none */
+    char bad_layers[UI_FILTER_MAX];      /* the first term that starts with a digit but is not N or N-M, N <= M */
 } ui_filter;
 
 typedef struct ui_row {

@@ -156,6 +156,8 @@ int xq_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+int xq_threads_or_all(int n) { return n > 0 ? n : xq_cpu_count(); }
+
 typedef struct range_job {
     xq_range_fn fn;
     void *ctx;

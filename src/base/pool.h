@@ -29,5 +29,7 @@ typedef void (*xq_range_fn)(void *ctx, long long lo, long long hi);
 void xq_pool_for(xq_pool *p, long long n, long long min_parallel, xq_range_fn fn, void *ctx);
 
 int xq_cpu_count(void);
+/* A thread count as given, or all cores for n <= 0 (the commands' default -t). */
+int xq_threads_or_all(int n);
 
 #endif

@@ -78,7 +78,7 @@ static int begin_run(cli_trace *t, const cli_trace_info *in, xq_err *err)
                          .cache_mode = in->cache_mode,
                          .cache_params_json = in->cache_params_json ? in->cache_params_json : "{}",
                          /* as the session resolves it: a run killed before its close keeps this value */
-                         .threads = in->threads > 0 ? in->threads : xq_cpu_count(),
+                         .threads = xq_threads_or_all(in->threads),
                          .n_ctx = in->n_ctx};
     int rc = store_run_begin(t->st, &ri, &t->run, err);
     free(cmd);

@@ -1,9 +1,7 @@
 /* Screen options of top and view (ui_opts.h). */
 #include "cli/ui_opts.h"
 
-#include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/common.h"
@@ -45,25 +43,13 @@ static int check_gpus(const char *cmd, const char *list)
     return rc;
 }
 
-/* A term that starts with a digit is a layer or range, N or N-M with N <= M; any other names an op kind. */
-static bool layer_term_ok(const char *t)
-{
-    char *end;
-    long lo = strtol(t, &end, 10), hi = lo;
-    if (*end == '-' && isdigit((unsigned char)end[1])) hi = strtol(end + 1, &end, 10);
-    return *end == 0 && lo <= hi && hi < UI_MAX_LAYERS;
-}
-
 static int check_filter(const char *cmd, const char *text)
 {
     if (strlen(text) >= UI_FILTER_MAX) return cli_error(XQ_EINPUT, cmd, "--filter: at most %d characters", UI_FILTER_MAX - 1);
-    char buf[UI_FILTER_MAX];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
-        if (isdigit((unsigned char)*t) && !layer_term_ok(t))
-            return cli_error(XQ_EINPUT, cmd, "--filter: '%s' is not a layer N or a range N-M with N <= M", t);
     ui_filter f;
     ui_filter_parse(text, &f);
+    if (f.bad_layers[0])
+        return cli_error(XQ_EINPUT, cmd, "--filter: '%s' is not a layer N or a range N-M with N <= M", f.bad_layers);
     if (f.unmatched[0])
         return cli_error(XQ_EINPUT, cmd, "--filter: no op name contains '%s' (a layer N, a range N-M, or part of an op "
                          "name such as attend, matmul, remat)", f.unmatched);

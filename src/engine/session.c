@@ -13,7 +13,7 @@ int session_create(const model *m, const session_params *p, session **out, xq_er
     const model_config *c = &m->cfg;
     int64_t n_ctx = p->n_ctx > 0 ? p->n_ctx : c->n_ctx_train;
     if (n_ctx > (1 << 24)) return xq_fail(err, XQ_EINPUT, "context %lld is too large", (long long)n_ctx);
-    int n_threads = p->n_threads > 0 ? p->n_threads : xq_cpu_count();
+    int n_threads = xq_threads_or_all(p->n_threads);
     int64_t n_batch = p->n_batch > 0 ? p->n_batch : (n_ctx < 512 ? n_ctx : 512);
     if (n_batch > n_ctx) n_batch = n_ctx;
 

@@ -330,7 +330,7 @@ int prof_create(const prof_params *params, prof **out, xq_err *err)
     p->owner = pthread_self();
     p->n_layer = params->n_layer < 0 ? 0 : params->n_layer > PROF_MAX_LAYERS ? PROF_MAX_LAYERS : params->n_layer;
     p->sink = (span_sink){p, sink_begin, sink_end};
-    p->engine_threads = params->n_threads > 0 ? params->n_threads : xq_cpu_count();
+    p->engine_threads = xq_threads_or_all(params->n_threads);
     for (int i = 0; i < PROF_CTR_COUNT; i++)
         p->ctr.fd[i] = p->last_ctr[i] = -1;
     snprintf(p->ctr.status, sizeof p->ctr.status, "not available (not asked for)");
@@ -347,7 +347,7 @@ int prof_create(const prof_params *params, prof **out, xq_err *err)
     size_t op_slots = prof_ring_capacity(&p->op_ring);
     p->step_reserve = op_slots / 4 < STEP_RESERVE ? op_slots / 4 : STEP_RESERVE;
     if (params->counters) prof_counters_open(&p->ctr);
-    if (params->calibrate) p->calib = prof_calib_start(params->n_threads > 0 ? params->n_threads : xq_cpu_count());
+    if (params->calibrate) p->calib = prof_calib_start(xq_threads_or_all(params->n_threads));
     xq_ticks_init();
     clock_pair(&p->t0, &p->tick0);
     p->ns_per_tick = 1.0;
