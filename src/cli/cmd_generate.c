@@ -181,6 +181,7 @@ static int run(const gen_opts *o)
                          .sink = cli_trace_sink(tr)};
     if ((rc = session_create(m, &sp, &s, &err))) goto report;
     cli_trace_bind(tr, s);
+    cli_cache_report(CMD, session_cache(s));
     if (n_ids == 0) {
         rc = cli_error(XQ_EINPUT, CMD, "the prompt is empty and the model adds no BOS token");
         goto done;

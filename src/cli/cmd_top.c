@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/progress.h"
 #include "cli/cache_opts.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -600,6 +601,14 @@ static void print_modes(const worker *w)
     }
 }
 
+/* Once the screen is up, work reported from below (a mode switch's SVD factors) goes to the status line. */
+static void progress_to_status(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    char fmt[96];
+    snprintf(fmt, sizeof fmt, "%.60s %%lld/%%lld", what);
+    set_status(ctx, fmt, (long long)done, (long long)total, 0);
+}
+
 /* --switch-after's mode, checked before the screen starts. */
 static int check_switch_mode(const top_opts *o, const model *m)
 {
@@ -625,7 +634,11 @@ static int run(const top_opts *o)
         !(rc = cli_ui_check_layers(CMD, &o->ui, m->cfg.n_layer))) {
         if (pthread_create(&th, NULL, worker_main, &w)) rc = cli_error(XQ_ERUN, CMD, "cannot start the engine thread");
         else {
-            rc = wait_ready(&w) <= 0 ? w.setup_rc : o->ui.once ? print_once(&w, o) : show(&w, o);
+            if (wait_ready(&w) <= 0) rc = w.setup_rc;
+            else {
+                xq_progress_hook(progress_to_status, &w, NULL);
+                rc = o->ui.once ? print_once(&w, o) : show(&w, o);
+            }
             atomic_store(&w.stop, true);
             pthread_join(th, NULL);
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/progress.h"
 #include "base/runfiles.h"
 
 int cli_error(int code, const char *cmd, const char *fmt, ...)
@@ -289,6 +290,18 @@ void cli_progress_done(void)
 {
     if (progress_shown) fputc('\n', stderr);
     progress_shown = 0;
+}
+
+static void progress_bar(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    (void)ctx;
+    cli_progress(what, done, total, NULL);
+    if (done >= total) cli_progress_done();
+}
+
+void cli_progress_install(void)
+{
+    xq_progress_hook(progress_bar, NULL, NULL);
 }
 
 int64_t cli_rss_bytes(void)

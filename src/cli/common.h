@@ -52,6 +52,8 @@ void cli_note_past_trained(const char *cmd, const model *m, int64_t n_ctx);
 /* Progress bar on stderr (only when stderr is a terminal): "label [#####.....] 12/40 extra". */
 void cli_progress(const char *label, int64_t done, int64_t total, const char *extra);
 void cli_progress_done(void);
+/* Draws the progress that lower layers report (base/progress.h) as the same bar on stderr. */
+void cli_progress_install(void);
 
 /* Output files through base/outfile.h, errors printed as "xqprof: <cmd>: <path>: …". */
 int cli_out_open(xq_outfile *o, const char *cmd, const char *path);

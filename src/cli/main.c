@@ -4,6 +4,7 @@
 
 #include "base/runfiles.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 
 typedef struct command {
     const char *name;
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
         return 0;
     }
     xq_files_guard(true); /* one run per process: no output of it may be one of its inputs */
+    cli_progress_install();
     for (int i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "xqprof: unknown command '%s' (try xqprof --help)\n", argv[1]);

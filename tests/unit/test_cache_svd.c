@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/progress.h"
 #include "cache/svd.h"
 #include "model/qtypes.h"
 #include "model/synth.h"
@@ -111,6 +112,21 @@ static void check_joint(const model *m, const cache_svd *svd, const float *x)
     }
 }
 
+/* What the progress hook saw: every call must continue the count, done = 0, 1, …, total. */
+typedef struct progress_seen {
+    int calls, out_of_order;
+    int64_t last_done, total;
+} progress_seen;
+
+static void note_progress(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    progress_seen *p = ctx;
+    if (done != p->calls || strcmp(what, "SVD factors") != 0) p->out_of_order++;
+    p->calls++;
+    p->last_done = done;
+    p->total = total;
+}
+
 static void check_model(const model *m, const char *label)
 {
     int64_t d = m->cfg.n_embd;
@@ -119,7 +135,15 @@ static void check_model(const model *m, const char *label)
     for (int64_t i = 0; i < N_ROWS * d; i++) x[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
     cache_svd *sep = NULL, *joint = NULL;
     xq_err err = {0};
-    CHECK(cache_svd_create(m, false, &sep, &err) == XQ_OK && cache_svd_create(m, true, &joint, &err) == XQ_OK);
+    progress_seen seen = {0};
+    xq_progress_hook(note_progress, &seen, NULL);
+    CHECK(cache_svd_create(m, false, &sep, &err) == XQ_OK);
+    xq_progress_hook(NULL, NULL, NULL);
+    CHECKF(seen.calls == m->cfg.n_layer + 1 && !seen.out_of_order && seen.last_done == seen.total &&
+               seen.total == m->cfg.n_layer,
+           "%s: progress reported %d calls (%d out of order), last %lld of %lld, for %d layers", label, seen.calls,
+           seen.out_of_order, (long long)seen.last_done, (long long)seen.total, m->cfg.n_layer);
+    CHECK(cache_svd_create(m, true, &joint, &err) == XQ_OK);
     if (sep && joint) {
         printf("%s: %d + %d factorizations in %.3f + %.3f s\n", label, cache_svd_count(sep), cache_svd_count(joint),
                cache_svd_seconds(sep), cache_svd_seconds(joint));
