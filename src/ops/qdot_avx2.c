@@ -49,6 +49,20 @@ __attribute__((noinline)) static float q6k_tail(float sum, float d, float yd, in
     return sum;
 }
 
+/* The same tails for the T tokens of a tile at one super-block: one call per super-block, not per token (a call
+ * per token spilled the tile's unpacked codes around it and took half the time). Each element is the
+ * expression above, which the compiler contracts the same way in this loop (the bit tests check it). */
+__attribute__((noinline)) static void kq_tails(float *sum, int64_t T, float d, float dmin, const float *yd,
+                                               const int *s1, const int *s2)
+{
+    for (int64_t t = 0; t < T; t++) sum[t] += d * yd[t] * (float)s1[t] - dmin * yd[t] * (float)s2[t];
+}
+
+__attribute__((noinline)) static void q6k_tails(float *sum, int64_t T, float d, const float *yd, const int *total)
+{
+    for (int64_t t = 0; t < T; t++) sum[t] += d * yd[t] * (float)total[t];
+}
+
 /* ---- vector helpers ------------------------------------------------------------------------------------- */
 
 static AVX2_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
@@ -651,9 +665,148 @@ static AVX2_INLINE void float_micro(const uint8_t *w, size_t ws, const uint8_t *
 FLOAT_TILE(tile_f32, FLOAT_MICRO_F32)
 FLOAT_TILE(tile_f16, FLOAT_MICRO_F16)
 FLOAT_TILE(tile_bf16, FLOAT_MICRO_BF16)
-TILE_OF_DOT(tile_q4_k, dot_q4_k)
-TILE_OF_DOT(tile_q5_k, dot_q5_k)
-TILE_OF_DOT(tile_q6_k, dot_q6_k)
+
+/* ---- K-quant tiles: a row's super-block unpacked once, dotted with every token of the tile ------------------ */
+
+enum { KQ_MAX_T = 64 };
+
+/* Decode (one token): the one-row kernel per row, which unpacks straight into its sums; the tile's stores of
+ * per-token sums only pay when a block is reused. */
+static AVX2_INLINE void one_token(qdot_fn dot, const void *w, size_t ws, int64_t nr, const void *act, int64_t n,
+                                  float *y)
+{
+    for (int64_t r = 0; r < nr; r++) y[r] = dot((const uint8_t *)w + (size_t)r * ws, act, n);
+}
+
+/* Q4_K/Q5_K, one row's super-block against T tokens: codes[s] holds sub-block s's 32 codes, scale[s] its scale
+ * for madd. Integer sums per token are kq_dot's (s1: Σ scaled code·y, s2: Σ min·block sum). */
+static AVX2_INLINE void kq_block_sums(const __m256i codes[8], const __m256i scale[8], __m128i mins,
+                                      const uint8_t *a, size_t as, int64_t T, float *yd, int *s1, int *s2)
+{
+    for (int64_t t = 0; t < T; t++, a += as) {
+        const int8_t *yv = (const int8_t *)(a + 4);
+        __m256i sum = _mm256_setzero_si256();
+        for (int k = 0; k < 8; k++)
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], load256(yv + 32 * k)), scale[k]));
+        s1[t] = hsum_i32(sum);
+        s2[t] = hsum_i32x4(_mm_madd_epi16(mins, q8k_pair_sums(a)));
+        memcpy(&yd[t], a, 4);
+    }
+}
+
+/* Q4_K/Q5_K rows × tokens: per row and super-block the codes and broadcast scales are built once and used for
+ * every token; per (row, token) the integer sums and the float tails are kq_dot's, in its super-block order, so
+ * every result has its bits. */
+static AVX2_INLINE void kq_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
+                                int64_t n, float *y, int64_t ys, int five)
+{
+    const __m256i low4 = bytes_of(0x0F), bit4 = bytes_of(0x10);
+    size_t wbytes = five ? 176 : 144;
+    int64_t nb = n / QK_K;
+    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
+        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
+        const uint8_t *a0 = act + (size_t)t0 * as;
+        for (int64_t r = 0; r < nr; r++) {
+            float acc[KQ_MAX_T], yd[KQ_MAX_T];
+            int s1[KQ_MAX_T], s2[KQ_MAX_T];
+            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
+            const uint8_t *b = w + (size_t)r * ws;
+            for (int64_t i = 0; i < nb; i++, b += wbytes) {
+                __m128i mins, sc = kq_scales(b + 4, &mins);
+                __m256i scales = _mm256_broadcastsi128_si256(sc), codes[8], scale[8];
+                const uint8_t *qs = five ? b + 48 : b + 16;
+                __m256i hbits = five ? load256(b + 16) : _mm256_setzero_si256(); /* shifted down 2 bits per pair */
+                for (int j = 0; j < 4; j++) {
+                    __m256i bytes = load256(qs + 32 * j);
+                    __m256i lo = _mm256_and_si256(bytes, low4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
+                    if (five) {
+                        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hbits, 4), bit4));
+                        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), bit4));
+                        hbits = _mm256_srli_epi16(hbits, 2);
+                    }
+                    codes[2 * j] = lo;
+                    codes[2 * j + 1] = hi;
+                }
+                for (int k = 0; k < 8; k++) scale[k] = broadcast_word(scales, k);
+                kq_block_sums(codes, scale, mins, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, s1, s2);
+                kq_tails(acc, T, half(b), half(b + 2), yd, s1, s2);
+            }
+            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
+        }
+    }
+}
+
+AVX2 static void tile_q4_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                           float *y, int64_t ys)
+{
+    if (nt == 1) one_token(dot_q4_k, w, ws, nr, act, n, y);
+    else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 0);
+}
+
+AVX2 static void tile_q5_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                           float *y, int64_t ys)
+{
+    if (nt == 1) one_token(dot_q5_k, w, ws, nr, act, n, y);
+    else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
+}
+
+/* Q6_K, one row's super-block against T tokens: q6k_scaled_sum's total per token. */
+static AVX2_INLINE void q6k_block_sums(const __m256i codes[8], const __m256i scale[8], __m256i sc16, const uint8_t *a,
+                                       size_t as, int64_t T, float *yd, int *total)
+{
+    for (int64_t t = 0; t < T; t++, a += as) {
+        const int8_t *yv = (const int8_t *)(a + 4);
+        __m256i sum = _mm256_setzero_si256();
+        for (int k = 0; k < 8; k++)
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], load256(yv + 32 * k)), scale[k]));
+        __m256i offset = _mm256_madd_epi16(sc16, load256(a + 4 + QK_K));
+        total[t] = hsum_i32(sum) - 32 * hsum_i32(offset);
+        memcpy(&yd[t], a, 4);
+    }
+}
+
+/* Q6_K rows × tokens as kq_tile: q6k_scaled_sum's codes and group scales built once per row and super-block. */
+AVX2 static void tile_q6_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                           float *y, int64_t ys)
+{
+    if (nt == 1) {
+        one_token(dot_q6_k, w, ws, nr, act, n, y);
+        return;
+    }
+    const __m256i low4 = bytes_of(0x0F), low2 = bytes_of(3);
+    int64_t nb = n / QK_K;
+    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
+        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
+        const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * as;
+        for (int64_t r = 0; r < nr; r++) {
+            float acc[KQ_MAX_T], yd[KQ_MAX_T];
+            int total[KQ_MAX_T];
+            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
+            const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
+            for (int64_t i = 0; i < nb; i++, b += 210) {
+                const uint8_t *ql = b, *qh = b + 128;
+                __m128i sc8 = _mm_loadu_si128((const __m128i *)(b + 192));
+                __m256i codes[8], scale[8];
+                for (int h = 0; h < 2; h++) {
+                    __m256i hbits = load256(qh + 32 * h);
+                    for (int k = 0; k < 4; k++) {
+                        __m256i bytes = load256(ql + 64 * h + 32 * (k & 1));
+                        __m256i lo = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
+                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * k), low2);
+                        codes[4 * h + k] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+                        int g = 8 * h + 2 * k; /* bytes 0..15 are group g, 16..31 group g+1 */
+                        __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ull * (unsigned)(g + 1)),
+                                                      (long long)(0x0101010101010101ull * (unsigned)g));
+                        scale[4 * h + k] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
+                    }
+                }
+                q6k_block_sums(codes, scale, _mm256_cvtepi8_epi16(sc8), a0 + (size_t)i * Q8_K_BYTES, as, T, yd, total);
+                q6k_tails(acc, T, half(b + 208), yd, total);
+            }
+            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
+        }
+    }
+}
 
 qdot_tile_fn qdot_avx2_tile_kernel(uint32_t wtype)
 {
