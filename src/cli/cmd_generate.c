@@ -137,8 +137,12 @@ static void print_stats(const gen_stats *st, int threads)
             pp_s > 0 ? (double)st->n_prompt / pp_s : 0.0);
     /* The first generated token comes from the prefill's logits, so n_gen-1 decode steps were timed. */
     int64_t steps = st->n_gen > 1 ? st->n_gen - 1 : 0;
-    fprintf(stderr, "generated: %lld tokens, decode %.1f tokens/s (%d threads)\n", (long long)st->n_gen,
-            tg_s > 0 && steps ? (double)steps / tg_s : 0.0, threads);
+    if (tg_s > 0 && steps)
+        fprintf(stderr, "generated: %lld tokens, decode %.1f tokens/s (%d threads)\n", (long long)st->n_gen,
+                (double)steps / tg_s, threads);
+    else /* no decode step was timed: a rate of 0 would read as a stall */
+        fprintf(stderr, "generated: %lld tokens (no decode step timed: the first comes from the prompt's logits)\n",
+                (long long)st->n_gen);
 }
 
 static int build_prompt(const model *m, const gen_opts *o, char **text)
