@@ -18,6 +18,7 @@ typedef enum ui_class { UI_WEIGHTS = 0, UI_ATTENTION, UI_REBUILD, UI_OTHER, UI_C
 typedef struct ui_step {
     int64_t index, n_tokens, n_ctx, ns;
     int64_t cache_persistent; /* −1: unknown */
+    int64_t cache_ring;       /* the policy's fp16 ring, allocated (window, groups not yet full); 0: none */
     int64_t class_ns[UI_CLASS_COUNT];
     bool classes_known; /* class_ns filled (live without the op stream: only ns) */
     bool prefill;

@@ -221,6 +221,7 @@ static void overview(emit *e, const ui_data *d)
     int64_t held = held_bytes(d);
     e_num(e, "cache_fp16_bytes", fp16, true);
     e_count(e, "cache_held_bytes", held, held >= 0);
+    e_count(e, "cache_ring_bytes", d->n_steps ? d->step[d->n_steps - 1].cache_ring : 0, held >= 0);
     e_num(e, "cache_saved_bytes", fp16 - (double)held, held >= 0);
     e_num(e, "cache_ratio", held > 0 ? fp16 / (double)held : 0, held > 0);
 }

@@ -194,7 +194,8 @@ static void take_op(ui_live *l, const prof_op_rec *o)
 static void take_step(ui_live *l, ui_data *d, const prof_step_rec *s)
 {
     ui_step u = {.index = s->index, .n_tokens = s->n_tokens, .n_ctx = s->n_ctx, .ns = s->ns,
-                 .cache_persistent = s->cache_persistent, .prefill = s->phase == PROF_PHASE_PREFILL};
+                 .cache_persistent = s->cache_persistent, .cache_ring = s->cache_residual,
+                 .prefill = s->phase == PROF_PHASE_PREFILL};
     if (l->pending_step == s->index) {
         memcpy(u.class_ns, l->pending, sizeof u.class_ns);
         u.classes_known = true;
@@ -224,7 +225,8 @@ static void steps_from_history(ui_live *l, ui_data *d, const prof_snapshot *s)
         const prof_step_brief *b = &s->history[i];
         ui_step *u = &d->step[d->n_steps++];
         *u = (ui_step){.index = b->index, .n_tokens = b->n_tokens, .n_ctx = b->n_ctx, .ns = b->ns,
-                       .cache_persistent = b->cache_persistent, .prefill = b->phase == PROF_PHASE_PREFILL};
+                       .cache_persistent = b->cache_persistent, .cache_ring = b->cache_residual,
+                       .prefill = b->phase == PROF_PHASE_PREFILL};
         if (u->index > l->counted_step) {
             count_in_segment(d, u);
             l->counted_step = u->index;

@@ -117,15 +117,18 @@ static int load_aggregates(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
 static int load_steps(sqlite3 *db, int64_t run, ui_data *d, xq_err *err)
 {
     sqlite3_stmt *st;
-    int rc = query(db, "SELECT idx, phase, n_tokens, n_ctx, ns, coalesce(cache_persistent, -1) FROM step "
-                       "WHERE run = ?1 ORDER BY idx DESC LIMIT 512", run, &st, err);
+    int rc = query(db,
+                   "SELECT idx, phase, n_tokens, n_ctx, ns, coalesce(cache_persistent, -1), coalesce(cache_residual, 0) "
+                   "FROM step WHERE run = ?1 ORDER BY idx DESC LIMIT 512",
+                   run, &st, err);
     if (rc) return rc;
     int n = 0;
     while (n < UI_MAX_STEPS && sqlite3_step(st) == SQLITE_ROW) {
         const char *phase = (const char *)sqlite3_column_text(st, 1);
         d->step[n++] = (ui_step){.index = sqlite3_column_int64(st, 0), .n_tokens = sqlite3_column_int64(st, 2),
                                  .n_ctx = sqlite3_column_int64(st, 3), .ns = sqlite3_column_int64(st, 4),
-                                 .cache_persistent = sqlite3_column_int64(st, 5), .classes_known = true,
+                                 .cache_persistent = sqlite3_column_int64(st, 5),
+                                 .cache_ring = sqlite3_column_int64(st, 6), .classes_known = true,
                                  .prefill = phase && !strcmp(phase, "prefill")};
     }
     if ((rc = finish(db, st, err))) return rc;

@@ -91,7 +91,8 @@ static void panel_cache(const ui_ctx *c, ui_rect r)
     ui_box(&c->style, r, title);
     ui_rect in = ui_inner(r);
     double fp16 = d->fp16_bytes_per_token * (double)d->ctx;
-    double held = d->n_steps ? (double)d->step[d->n_steps - 1].cache_persistent : -1;
+    const ui_step *last = d->n_steps ? &d->step[d->n_steps - 1] : NULL;
+    double held = last ? (double)last->cache_persistent : -1;
     int bar_w = in.w - 24;
     ui_text(in.y, in.x + 1, 10, 0, "fp16 KV");
     ui_bar(&c->style, in.y, in.x + 11, bar_w, fp16 > 0 ? 1.0 : 0, UI_COL_PAID);
@@ -110,6 +111,10 @@ static void panel_cache(const ui_ctx *c, ui_rect r)
     ui_sparkline(&c->style, in.y + 2, in.x + 11, bar_w, v, n, UI_COL_SAVED);
     ui_text(in.y + 2, in.x + 12 + bar_w, 11, 0, "this run");
     if (in.h > 3) ui_text(in.y + 3, in.x + 1, in.w - 1, 0, "bars: 100% = what fp16 K/V holds at this context");
+    if (in.h > 4 && held >= 0 && last->cache_ring > 0) { /* at a short context it can outweigh the cache */
+        ui_fmt_bytes(a, sizeof a, (double)last->cache_ring);
+        ui_textf(in.y + 4, in.x + 1, in.w - 1, 0, "+ fp16 ring %s (not in the bar)", a);
+    }
 }
 
 static void panel_trade(const ui_ctx *c, ui_rect r)

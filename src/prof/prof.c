@@ -195,8 +195,15 @@ static void step_begin(prof *p, const span_shape *sh)
 
 static void remember_step(prof *p, const prof_step_rec *r)
 {
-    p->history[p->hist_next] = (prof_step_brief){r->index,  r->n_tokens,         r->n_ctx,           r->ns,
-                                                 r->ops_ns, r->cache_persistent, r->cache_transient, r->phase};
+    p->history[p->hist_next] = (prof_step_brief){.index = r->index,
+                                                 .n_tokens = r->n_tokens,
+                                                 .n_ctx = r->n_ctx,
+                                                 .ns = r->ns,
+                                                 .ops_ns = r->ops_ns,
+                                                 .cache_persistent = r->cache_persistent,
+                                                 .cache_residual = r->cache_residual,
+                                                 .cache_transient = r->cache_transient,
+                                                 .phase = r->phase};
     p->hist_next = (p->hist_next + 1) % PROF_HISTORY;
     if (p->hist_n < PROF_HISTORY) p->hist_n++;
     memcpy(p->last_ctr, r->counters, sizeof p->last_ctr);

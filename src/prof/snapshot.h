@@ -14,7 +14,7 @@ enum { PROF_MAX_LAYERS = 256, PROF_WINDOW = 32, PROF_HISTORY = 256 };
 
 typedef struct prof_step_brief {
     int64_t index, n_tokens, n_ctx, ns, ops_ns;
-    int64_t cache_persistent, cache_transient; /* −1: no cache bound */
+    int64_t cache_persistent, cache_residual, cache_transient; /* −1: no cache bound */
     uint8_t phase;
 } prof_step_brief;
 

@@ -39,7 +39,8 @@ check compare-b-layer0.json "$tmp/fixture_b.db" --view 6 --layer 0
 
 # Known values, independently of the golden files (what fixture.sql's comment promises).
 grep -q '"decode_tokens_per_s": 88.889,' "$G/overview.json" || fail "overview: decode 88.889 tok/s"
-grep -q '"cache_ratio": 4.000' "$G/overview.json" || fail "overview: 4x less cache than fp16"
+grep -q '"cache_ratio": 4.000' "$G/overview.json" && grep -q '"cache_ring_bytes": 2048' "$G/overview.json" ||
+  fail "overview: 4x less cache than fp16, and its 2048-byte fp16 ring"
 [ "$(sed -n 2p "$G/layers.csv" | cut -d, -f1,6,7)" = "3,7.280,compute" ] || fail "layers: layer 3 first, 7.28 FLOP/B"
 [ "$(grep -c '"bound": "memory"' "$G/layers.json")" = 2 ] || fail "layers: two memory-bound layers"
 # fixture_b.sql's comment: 9 against 11.25 ms per decode token, layer 0 1.25x faster, remat only in the baseline.

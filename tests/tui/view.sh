@@ -104,7 +104,7 @@ for size in 120x40 80x24; do
   show_view "$n" 0; key "$n" 6
   wait_for "$n" "Compare · baseline A vs compare B" 5 && wait_for "$n" "compare B  fixture_b.db run 1 · fp16 · 8 threads · 16 decode steps" 5
   wait_for "$n" "decode time/token  *11.250 ms  *9.000 ms  *1.25×  *-20.0%" 5
-  wait_for "$n" "cache held (last step)  *16.4 KB  *65.5 KB  *0.25×  *+300.0%" 5
+  wait_for "$n" "cache held (last step)  *18.4 KB  *65.5 KB  *0.28×  *+255.6%" 5
   wait_for "$n" "│     0  *1.250 ms  *1.000 ms  *1.25×  *-20.0%" 5 && wait_for "$n" "│ other  *2.000 ms  *2.000 ms  *1.00×" 5
   key "$n" Enter; wait_for "$n" "Compare › layer 0: ops (Esc: back)" 5 && wait_for "$n" "│ remat  *250.0 us  *-  *gone" 5
   key "$n" Escape; wait_gone "$n" "layer 0: ops"

@@ -3,7 +3,8 @@
 --   model fixture-4L: 4 layers, 2 K/V heads of 64 → fp16 K/V holds 2·2·4·2·64 = 2048 bytes per token
 --   device: 100 GFLOP/s and 20 GB/s measured → ridge 5 FLOP/B
 --   steps: 0 prefill (16 tokens, 20 ms), 1..16 decode (1 token, 10 ms; step 9 takes 30 ms) → 16 tokens in
---          180 ms = 88.9 tok/s decode; cache 512 bytes per token (4× less than fp16)
+--          180 ms = 88.9 tok/s decode; cache 512 bytes per token (4× less than fp16), and a 2048-byte fp16
+--          ring beside it (shown, not counted in the cache held; compare counts it)
 --   ops of each step, per layer L (0..3), decode; the prefill step doubles every time:
 --     matmul_q  (0.5 + 0.25·L) ms, 2·(L+1) MFLOP, 1 MB of weights     → layer 3 is the slowest
 --     attend    0.5 ms, 0.1 MFLOP, 0.2 MB of cache read
@@ -57,7 +58,7 @@ SELECT 1, s.i, CASE s.i WHEN 0 THEN 'prefill' ELSE 'decode' END, CASE s.i WHEN 0
        (SELECT sum(self_ns) FROM op WHERE op.step = s.i AND remat = 1),
        (SELECT sum(flops) FROM op WHERE op.step = s.i AND remat = 1),
        (SELECT min(rowid) FROM op WHERE op.step = s.i), (SELECT max(rowid) FROM op WHERE op.step = s.i),
-       512 * (CASE s.i WHEN 0 THEN 16 ELSE 16 + s.i END), 0, 0, NULL, NULL, NULL, NULL
+       512 * (CASE s.i WHEN 0 THEN 16 ELSE 16 + s.i END), 2048, 0, NULL, NULL, NULL, NULL
 FROM s;
 
 UPDATE run SET spans = (SELECT count(*) FROM op);
