@@ -14,12 +14,17 @@
 
 static const char *const usage =
     "usage: xqprof synth --shape NAME --out FILE.gguf [--type T] [--seed S] [--layers N]\n"
+    "       xqprof synth --from MODEL.gguf --out FILE.gguf --type T\n"
     "       xqprof synth --list\n"
     "\n"
     "Writes a Llama-architecture GGUF model of a real shape with random weights (seeded, reproducible) and a\n"
     "byte-level SentencePiece vocabulary, for tests and for timing large shapes without downloading them.\n"
+    "With --from, writes a real model's weights re-encoded in another type instead (every matrix read in its\n"
+    "stored type and quantized again, as llama-quantize does; vocabulary and metadata copied), e.g. to see how a\n"
+    "model runs, and what its cache modes cost, in K-quants.\n"
     "\n"
     "  --shape NAME   a named shape (see --list)\n"
+    "  --from MODEL   a GGUF model whose weights to re-encode (instead of --shape; --seed and --layers do not apply)\n"
     "  --out FILE     output path (written to a temporary name, renamed when complete)\n"
     "  --type T       tensor type of every matrix, token_embd included; norms stay F32 (default F16):\n"
     "                 F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K (K types need rows of 256k),\n"
@@ -30,10 +35,10 @@ static const char *const usage =
     "  -h, --help     this help\n";
 
 typedef struct synth_args {
-    const char *shape, *out, *type;
+    const char *shape, *out, *type, *from;
     uint64_t seed;
     long long layers; /* 0: the shape's own */
-    bool list, help;
+    bool list, help, seed_given;
 } synth_args;
 
 static int parse_seed(const char *val, uint64_t *seed)
@@ -54,9 +59,13 @@ static int parse_one(int argc, char **argv, int *i, synth_args *a)
     if (!strcmp(argv[*i], "-h") || !strcmp(argv[*i], "--help")) a->help = true;
     else if (!strcmp(argv[*i], "--list")) a->list = true;
     else if ((v = cli_flag_value(argc, argv, i, "--shape", &missing))) a->shape = v;
+    else if (!missing && (v = cli_flag_value(argc, argv, i, "--from", &missing))) a->from = v;
     else if (!missing && (v = cli_flag_value(argc, argv, i, "--out", &missing))) a->out = v;
     else if (!missing && (v = cli_flag_value(argc, argv, i, "--type", &missing))) a->type = v;
-    else if (!missing && (v = cli_flag_value(argc, argv, i, "--seed", &missing))) return parse_seed(v, &a->seed);
+    else if (!missing && (v = cli_flag_value(argc, argv, i, "--seed", &missing))) {
+        a->seed_given = true;
+        return parse_seed(v, &a->seed);
+    }
     else if (!missing && (v = cli_flag_value(argc, argv, i, "--layers", &missing)))
         return cli_int("synth", "--layers", v, 1, 100000, &a->layers);
     else if (missing) return cli_error(XQ_EINPUT, "synth", "%s needs a value", argv[*i]);
@@ -123,6 +132,21 @@ static int run_synth(const synth_args *a)
     return 0;
 }
 
+static int run_requantize(const synth_args *a)
+{
+    int type = synth_type_from_name(a->type);
+    if (type < 0) return cli_error(XQ_EINPUT, "synth", "unknown tensor type '%s' (see xqprof synth --help)", a->type);
+    xq_err err = {0};
+    int rc = synth_requantize(a->from, a->out, (uint32_t)type, on_progress, NULL, &err);
+    cli_progress_done();
+    if (rc) return cli_report(&err);
+    struct stat st;
+    double mib = stat(a->out, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0;
+    fprintf(stderr, "synth: wrote %s (%s re-encoded as %s, %.1f MiB)\n", a->out, a->from,
+            synth_type_name((uint32_t)type), mib);
+    return 0;
+}
+
 int cmd_synth(int argc, char **argv)
 {
     synth_args a;
@@ -136,8 +160,10 @@ int cmd_synth(int argc, char **argv)
         print_shapes();
         return 0;
     }
-    if (!a.shape) return cli_error(XQ_EINPUT, "synth", "--shape is required (see xqprof synth --list)");
+    if (a.from && (a.shape || a.layers || a.seed_given))
+        return cli_error(XQ_EINPUT, "synth", "--from re-encodes a model: --shape, --layers and --seed do not apply");
+    if (!a.shape && !a.from) return cli_error(XQ_EINPUT, "synth", "--shape or --from is required (see xqprof synth --help)");
     if (!a.out) return cli_error(XQ_EINPUT, "synth", "--out is required");
     if ((rc = cli_check_output("synth", "--out", a.out))) return rc;
-    return run_synth(&a);
+    return a.from ? run_requantize(&a) : run_synth(&a);
 }

@@ -864,6 +864,28 @@ void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const 
     set_value(w, key, b);
 }
 
+void gguf_writer_copy_kv(gguf_writer *w, const gguf_kv *kv)
+{
+    char *key = strndup(kv->key.ptr, (size_t)kv->key.len);
+    if (!key) {
+        defer_error(w, XQ_ERUN, "out of memory");
+        return;
+    }
+    bool array = kv->type == GGUF_ARRAY;
+    gguf_vtype elem = array ? kv->arr_type : kv->type;
+    uint64_t n = array ? kv->arr_n : 1;
+    byte_buf b = {0};
+    if (array) b = array_head(elem, n);
+    else buf_u32(&b, elem);
+    for (uint64_t i = 0; elem == GGUF_STRING && i < n; i++) { /* a string is its length, then its bytes */
+        buf_u64(&b, kv->strs[i].len);
+        buf_put(&b, kv->strs[i].ptr, (size_t)kv->strs[i].len);
+    }
+    if (elem != GGUF_STRING && n) buf_put(&b, kv->data, (size_t)(n * scalar_bytes(elem)));
+    set_value(w, key, b);
+    free(key);
+}
+
 void gguf_writer_set_arr_f32(gguf_writer *w, const char *key, const float *v, uint64_t n)
 {
     byte_buf b = array_head(GGUF_F32, n);

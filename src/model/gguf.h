@@ -97,6 +97,8 @@ void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
 void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *v, uint64_t n);
 void gguf_writer_set_arr_f32(gguf_writer *w, const char *key, const float *v, uint64_t n);
 void gguf_writer_set_arr_i32(gguf_writer *w, const char *key, const int32_t *v, uint64_t n);
+/* Copies a value read from another file (any type, arrays included) under the same key. */
+void gguf_writer_copy_kv(gguf_writer *w, const gguf_kv *kv);
 /* Declares a tensor (n_dims 1..4, ne[0] contiguous) of a ggml type; nbytes is computed from the type. */
 void gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne);
 /* Writes header, metadata and tensor infos; afterwards tensor data is appended in declaration order. */

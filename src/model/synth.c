@@ -422,3 +422,119 @@ int synth_write(const char *path, const model_shape *shape, uint32_t type, uint6
 {
     return synth_write_progress(path, shape, type, seed, NULL, NULL, err);
 }
+
+/* ---- a real model's weights in another type ------------------------------------------------------------- */
+
+/* "blk.3.attn_v.weight" → role "attn_v", layer 3; "output.weight" → "output", −1. */
+static void tensor_role(gguf_str name, char *role, size_t cap, int *layer)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%.*s", (int)(name.len < 255 ? name.len : 255), name.ptr);
+    char *dot = strrchr(full, '.');
+    if (dot && !strcmp(dot, ".weight")) *dot = 0;
+    int n = 0;
+    *layer = -1;
+    const char *r = sscanf(full, "blk.%d.%n", layer, &n) == 1 && n > 0 ? full + n : full;
+    snprintf(role, cap, "%.*s", (int)(cap - 1), r);
+}
+
+/* The type a tensor of the source is written in: 1-D tensors (norms) F32; matrices as a file of `type` would hold
+ * them (a mix's rule), a K type falling back where its 256-element blocks do not divide the rows (as
+ * llama-quantize does), any type falling back to F16 where its block does not. */
+static uint32_t requant_type(const model_shape *s, uint32_t type, const gguf_tensor *t)
+{
+    if (t->n_dims == 1 || t->ne[1] == 1) return QT_F32;
+    char role[64];
+    int layer;
+    tensor_role(t->name, role, sizeof role, &layer);
+    return k_fallback(synth_tensor_type(s, type, role, layer, t->ne[0]), t->ne[0]);
+}
+
+/* The shape facts the mix rule reads, from the source's metadata (absent keys: a 1-layer model, no GQA). */
+static model_shape source_shape(const gguf_file *f)
+{
+    uint64_t v;
+    model_shape s = {.name = "source", .n_layer = 1, .n_head = 1, .n_head_kv = 1};
+    if (gguf_get_u64(f, "llama.block_count", &v)) s.n_layer = (int32_t)v;
+    if (gguf_get_u64(f, "llama.attention.head_count", &v)) s.n_head = (int32_t)v;
+    s.n_head_kv = gguf_get_u64(f, "llama.attention.head_count_kv", &v) ? (int32_t)v : s.n_head;
+    s.tied_output = gguf_find_tensor(f, "output.weight") == NULL;
+    return s;
+}
+
+static int64_t tensor_rows(const gguf_tensor *t) { return t->ne[1] * t->ne[2] * t->ne[3]; }
+
+static int requant_declare(gguf_writer *w, const gguf_file *f, const model_shape *s, uint32_t type, uint32_t *types,
+                           uint64_t *total, xq_err *err)
+{
+    for (uint64_t i = 0; i < gguf_kv_count(f); i++) {
+        const gguf_kv *kv = gguf_kv_at(f, i);
+        /* the writer aligns its data at its own default; the file type is set below */
+        if (!gguf_str_eq(kv->key, "general.alignment") && !gguf_str_eq(kv->key, "general.file_type"))
+            gguf_writer_copy_kv(w, kv);
+    }
+    gguf_writer_set_u32(w, "general.file_type", file_type_of(type));
+    for (uint64_t i = 0; i < gguf_tensor_count(f); i++) {
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        if (!t->data || !qt_supported(t->type))
+            return xq_fail(err, XQ_EINPUT, "%s: tensor '%.*s' has type %u, which cannot be read", gguf_path(f),
+                           (int)t->name.len, t->name.ptr, t->type);
+        types[i] = requant_type(s, type, t);
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(t->name.len < 255 ? t->name.len : 255), t->name.ptr);
+        gguf_writer_add_tensor(w, name, types[i], t->n_dims, t->ne);
+        *total += qt_row_bytes(types[i], t->ne[0]) * (uint64_t)tensor_rows(t);
+    }
+    return XQ_OK;
+}
+
+/* Each row read in its stored type and written in the new one; a tensor whose type stays is copied as it is. */
+static int requant_data(gguf_writer *w, const gguf_file *f, const uint32_t *types, synth_meter *meter, xq_err *err)
+{
+    int64_t max_row = 1;
+    for (uint64_t i = 0; i < gguf_tensor_count(f); i++)
+        max_row = gguf_tensor_at(f, i)->ne[0] > max_row ? gguf_tensor_at(f, i)->ne[0] : max_row;
+    float *row = malloc((size_t)max_row * sizeof *row);
+    void *qrow = malloc((size_t)max_row * sizeof(float)); /* no supported type is larger than F32 */
+    int rc = row && qrow ? XQ_OK : xq_fail(err, XQ_ERUN, "out of memory for a row of %lld", (long long)max_row);
+    for (uint64_t i = 0; i < gguf_tensor_count(f) && rc == XQ_OK; i++) {
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        size_t in_bytes = (size_t)qt_row_bytes(t->type, t->ne[0]), out_bytes = (size_t)qt_row_bytes(types[i], t->ne[0]);
+        for (int64_t r = 0; r < tensor_rows(t) && rc == XQ_OK; r++) {
+            const unsigned char *src = (const unsigned char *)t->data + (size_t)r * in_bytes;
+            if (types[i] != t->type) {
+                qt_dequant_row(t->type, src, row, t->ne[0]);
+                qt_quantize_row(types[i], row, qrow, t->ne[0]);
+            }
+            rc = gguf_writer_write(w, types[i] == t->type ? (const void *)src : qrow, out_bytes, err);
+            meter_add(meter, out_bytes);
+        }
+    }
+    free(row);
+    free(qrow);
+    return rc;
+}
+
+int synth_requantize(const char *src, const char *dst, uint32_t type, synth_progress_fn progress, void *progress_ctx,
+                     xq_err *err)
+{
+    gguf_file *f = NULL;
+    int rc = gguf_open(src, &f, err);
+    if (rc) return rc;
+    uint32_t *types = calloc(gguf_tensor_count(f) + 1, sizeof *types);
+    gguf_writer *w = NULL;
+    synth_meter meter = {.fn = progress, .ctx = progress_ctx};
+    model_shape s = source_shape(f);
+    if (!types) rc = xq_fail(err, XQ_ERUN, "out of memory");
+    if (rc == XQ_OK) rc = gguf_writer_create(dst, &w, err);
+    if (rc == XQ_OK) {
+        rc = requant_declare(w, f, &s, type, types, &meter.total, err);
+        if (rc == XQ_OK) rc = gguf_writer_begin_data(w, err);
+        if (rc == XQ_OK) rc = requant_data(w, f, types, &meter, err);
+        if (rc == XQ_OK) rc = gguf_writer_finish(w, err);
+        else gguf_writer_abort(w);
+    }
+    free(types);
+    gguf_close(f);
+    return rc;
+}

@@ -46,4 +46,10 @@ typedef void (*synth_progress_fn)(void *ctx, uint64_t bytes_done, uint64_t bytes
 int synth_write_progress(const char *path, const model_shape *shape, uint32_t type, uint64_t seed,
                          synth_progress_fn progress, void *progress_ctx, xq_err *err);
 
+/* Writes the model at src with its matrices re-encoded in `type` (a tensor type or a mix), as llama-quantize would
+ * (K types fall back where rows are not a multiple of 256, norms stay F32, every other metadata key copied): real
+ * weights in a type the source was not distributed in. Same progress reporting as synth_write_progress. */
+int synth_requantize(const char *src, const char *dst, uint32_t type, synth_progress_fn progress, void *progress_ctx,
+                     xq_err *err);
+
 #endif

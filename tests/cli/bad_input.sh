@@ -48,6 +48,8 @@ expect_msg 2 "is also an input of this run \(-f " "eval --csv the text" -- \
 expect_msg 2 "is also an input of this run \(-f " "ppl --trace the text" -- "$X" ppl -m "$M" -f "$tmp/text.txt" -c 32 --trace "$tmp/text.txt"
 expect_msg 2 "is also an input of this run \(-m " "generate --trace the model" -- "$X" generate -m "$M" -p hi -n 2 --trace "$M"
 expect_msg 2 "is also an input of this run \(-m " "bench --csv the model" -- "$X" bench -m "$M" -p 8 -n 0 -r 1 --csv "$M"
+expect_msg 2 "m.gguf: is also an input of this run \(GGUF " "synth --from the model --out the model" -- \
+  "$X" synth --from "$M" --type Q8_0 --out "$M"
 unchanged "$M" "$m_sum" "outputs on inputs"; unchanged "$tmp/t.db" "$t_sum" "outputs on inputs"
 unchanged "$tmp/text.txt" "$text_sum" "outputs on inputs"; no_temps "outputs on inputs"
 
@@ -94,6 +96,10 @@ before_work "logits -o ''" "logits: -o: empty file name" -- "$X" logits -m "$M" 
 before_work "logits -o in a missing folder" "-o /nonexist/x: cannot write into" -- "$X" logits -m "$M" --ids 1 -o /nonexist/x
 before_work "synth --out in a missing folder" "--out /nonexist/x: cannot write into" -- "$X" synth --shape tiny --out /nonexist/x
 before_work "synth --out ''" "synth: --out: empty file name" -- "$X" synth --shape tiny --out ""
+before_work "synth --from with --shape" "synth: --from re-encodes a model: --shape, --layers and --seed do not apply" -- \
+  "$X" synth --from "$M" --shape tiny --out "$tmp/r.gguf"
+expect_msg 2 "synth: unknown tensor type 'Q9'" "synth --from --type Q9" -- "$X" synth --from "$M" --type Q9 --out "$tmp/r.gguf"
+[ ! -e "$tmp/r.gguf" ] && ok "synth --from refused: nothing written" || fail "synth --from refused: r.gguf written"
 before_work "generate --trace in a missing folder" "--trace /nonexist/x.db: cannot write into" -- "$X" generate -m "$M" -p hi --trace /nonexist/x.db
 
 # 6. Past the context: logits refuses unless -c allows it (then a note); ppl notes -c past the trained context

@@ -688,6 +688,44 @@ static void test_all_types(void)
     gguf_close(f);
 }
 
+/* gguf_writer_copy_kv writes every value type (arrays, strings, empty strings) back as it was read. */
+static void test_writer_copy_kv(void)
+{
+    static hbuf h;
+    static const uint8_t size[GGUF_VTYPE_COUNT] = {[GGUF_U8] = 1,  [GGUF_I8] = 1,  [GGUF_U16] = 2,  [GGUF_I16] = 2,
+                                                  [GGUF_U32] = 4, [GGUF_I32] = 4, [GGUF_F32] = 4,  [GGUF_BOOL] = 1,
+                                                  [GGUF_U64] = 8, [GGUF_I64] = 8, [GGUF_F64] = 8};
+    gguf_file *src = open_case(build_all_types, &h), *dst = NULL;
+    if (!src) return;
+    xq_err err = {0};
+    const char *path = tmp_path("copied.gguf");
+    gguf_writer *w = NULL;
+    CHECKF(gguf_writer_create(path, &w, &err) == XQ_OK, "%s", err.msg);
+    for (uint64_t i = 0; w && i < gguf_kv_count(src); i++) gguf_writer_copy_kv(w, gguf_kv_at(src, i));
+    CHECKF(w && gguf_writer_begin_data(w, &err) == XQ_OK && gguf_writer_finish(w, &err) == XQ_OK, "%s", err.msg);
+    CHECKF(gguf_open(path, &dst, &err) == XQ_OK, "%s", err.msg);
+    int differ = 0;
+    for (uint64_t i = 0; dst && i < gguf_kv_count(src); i++) {
+        const gguf_kv *a = gguf_kv_at(src, i);
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)a->key.len, a->key.ptr);
+        const gguf_kv *b = gguf_find(dst, key);
+        bool array = a->type == GGUF_ARRAY;
+        gguf_vtype elem = array ? a->arr_type : a->type;
+        uint64_t n = array ? a->arr_n : 1;
+        bool same = b && b->type == a->type && (!array || (b->arr_type == a->arr_type && b->arr_n == a->arr_n));
+        for (uint64_t k = 0; same && elem == GGUF_STRING && k < n; k++)
+            same = a->strs[k].len == b->strs[k].len && !memcmp(a->strs[k].ptr, b->strs[k].ptr, a->strs[k].len);
+        if (same && elem != GGUF_STRING) same = !memcmp(a->data, b->data, n * size[elem]);
+        differ += !same;
+    }
+    CHECKF(dst && differ == 0 && gguf_kv_count(dst) == gguf_kv_count(src), "%d of %llu values not copied as read",
+           differ, (unsigned long long)gguf_kv_count(src));
+    gguf_close(dst);
+    gguf_close(src);
+    unlink(path);
+}
+
 /* Truncations of the hand-built valid files too (the vocabulary-only shape has no data section). */
 static void test_case_truncations(void)
 {
@@ -918,6 +956,7 @@ int main(int argc, char **argv)
     test_file_cases();
     test_v2_and_alignment();
     test_all_types();
+    test_writer_copy_kv();
     test_case_truncations();
     test_open_errors();
     test_writer_abort_and_misuse();
