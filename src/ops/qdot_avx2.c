@@ -187,14 +187,14 @@ static AVX2_INLINE __m256i broadcast_word(__m256i v, int s)
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(2 * s | (2 * s + 1) << 8)));
 }
 
-/* Σ_s sc_s · Σ q·y over one super-block. Sub-blocks 2j and 2j+1 share qs bytes 32j.. (low, high nibble); Q5_K
- * keeps bit s of each element's code in qh[l]. Pair sums ≤ 2·31·127 fit int16. */
-static AVX2_INLINE __m256i kq_scaled_sums(const uint8_t *qs, const uint8_t *qh, const int8_t *y, __m128i sc)
+/* One Q4_K/Q5_K super-block's codes and scales, unpacked for maddubs/madd: codes[s] holds sub-block s's 32
+ * codes (sub-blocks 2j and 2j+1 share qs bytes 32j.., low and high nibble; Q5_K keeps bit s of each element's
+ * code in qh[l]), scale[s] its 6-bit scale in every int16 lane. */
+static AVX2_INLINE void kq_unpack(const uint8_t *qs, const uint8_t *qh, __m128i sc, __m256i codes[8], __m256i scale[8])
 {
     const __m256i low4 = bytes_of(0x0F), bit4 = bytes_of(0x10);
     __m256i scales = _mm256_broadcastsi128_si256(sc);
     __m256i hbits = qh ? load256(qh) : _mm256_setzero_si256(); /* shifted down 2 bits per pair */
-    __m256i sum = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
         __m256i bytes = load256(qs + 32 * j);
@@ -204,11 +204,21 @@ static AVX2_INLINE __m256i kq_scaled_sums(const uint8_t *qs, const uint8_t *qh, 
             hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), bit4));
             hbits = _mm256_srli_epi16(hbits, 2);
         }
-        __m256i plo = _mm256_maddubs_epi16(lo, load256(y + 64 * j));
-        __m256i phi = _mm256_maddubs_epi16(hi, load256(y + 64 * j + 32));
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(plo, broadcast_word(scales, 2 * j)));
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(phi, broadcast_word(scales, 2 * j + 1)));
+        codes[2 * j] = lo;
+        codes[2 * j + 1] = hi;
     }
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) scale[k] = broadcast_word(scales, k);
+}
+
+/* Σ_s scale_s · Σ code·y over one super-block, as int32 lanes. Pair sums ≤ 2·63·127 fit int16 (Q6_K's codes are
+ * the largest). */
+static AVX2_INLINE __m256i scaled_sums(const __m256i codes[8], const __m256i scale[8], const int8_t *y)
+{
+    __m256i sum = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], load256(y + 32 * k)), scale[k]));
     return sum;
 }
 
@@ -226,8 +236,10 @@ static AVX2_INLINE float kq_dot(const uint8_t *w, const uint8_t *a, int64_t nb, 
     float sum = 0.0f;
     for (int64_t i = 0; i < nb; i++, w += wbytes, a += Q8_K_BYTES) {
         __m128i mins, sc = kq_scales(w + 4, &mins);
-        __m256i sums = kq_scaled_sums(five ? w + 48 : w + 16, five ? w + 16 : NULL, (const int8_t *)(a + 4), sc);
-        int s1 = hsum_i32(sums), s2 = hsum_i32x4(_mm_madd_epi16(mins, q8k_pair_sums(a)));
+        __m256i codes[8], scale[8];
+        kq_unpack(five ? w + 48 : w + 16, five ? w + 16 : NULL, sc, codes, scale);
+        int s1 = hsum_i32(scaled_sums(codes, scale, (const int8_t *)(a + 4)));
+        int s2 = hsum_i32x4(_mm_madd_epi16(mins, q8k_pair_sums(a)));
         float yd;
         memcpy(&yd, a, 4);
         sum = kq_tail(sum, half(w), half(w + 2), yd, s1, s2);
@@ -238,17 +250,15 @@ static AVX2_INLINE float kq_dot(const uint8_t *w, const uint8_t *a, int64_t nb, 
 AVX2 static float dot_q4_k(const void *w, const void *a, int64_t n) { return kq_dot(w, a, n / QK_K, 0); }
 AVX2 static float dot_q5_k(const void *w, const void *a, int64_t n) { return kq_dot(w, a, n / QK_K, 1); }
 
-/* Σ_g scale_g · Σ (q−32)·y over one Q6_K super-block. Per half h and k = 0..3, elements 128h + 32k + l take
- * their low nibble from ql[64h + 32(k&1) + l] (high nibble for k ≥ 2) and 2 more bits from qh[32h + l] >> 2k.
- * The −32 comes off at the end as 32·Σ_g scale_g·bsum_g, the activation's own block sums (as Q4_K's mins do),
- * so maddubs sees unsigned codes: pair sums ≤ 2·63·127 fit int16. */
-static AVX2_INLINE int q6k_scaled_sum(const uint8_t *w, const uint8_t *a)
+/* One Q6_K super-block's codes and group scales for scaled_sums: per half h and k = 0..3, elements 128h + 32k + l
+ * take their low nibble from ql[64h + 32(k&1) + l] (high nibble for k ≥ 2) and 2 more bits from qh[32h + l] >> 2k;
+ * bytes 0..15 of codes[4h + k] are group 8h + 2k, 16..31 the next. The codes stay unsigned (0..63): the −32
+ * comes off as 32·Σ_g scale_g·bsum_g, the activation's own block sums (q6k_total). */
+static AVX2_INLINE void q6k_unpack(const uint8_t *w, __m256i codes[8], __m256i scale[8])
 {
     const uint8_t *ql = w, *qh = w + 128;
-    const int8_t *y = (const int8_t *)(a + 4);
     const __m256i low4 = bytes_of(0x0F), low2 = bytes_of(3);
     __m128i sc8 = _mm_loadu_si128((const __m128i *)(w + 192));
-    __m256i sum = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         __m256i hbits = load256(qh + 32 * h);
@@ -257,18 +267,28 @@ static AVX2_INLINE int q6k_scaled_sum(const uint8_t *w, const uint8_t *a)
             __m256i bytes = load256(ql + 64 * h + 32 * (k & 1));
             __m256i lo = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * k), low2);
-            __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-            __m256i pairs = _mm256_maddubs_epi16(q, load256(y + 128 * h + 32 * k));
-            int g = 8 * h + 2 * k; /* bytes 0..15 are group g, 16..31 group g+1 */
+            codes[4 * h + k] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+            int g = 8 * h + 2 * k;
             __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ull * (unsigned)(g + 1)),
                                           (long long)(0x0101010101010101ull * (unsigned)g));
-            __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
-            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, sc));
+            scale[4 * h + k] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
         }
     }
-    __m256i bsums = _mm256_loadu_si256((const __m256i *)(a + 4 + QK_K));
-    __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bsums);
-    return hsum_i32(sum) - 32 * hsum_i32(offset);
+}
+
+/* Σ_g scale_g · Σ (q−32)·y over one Q6_K super-block against the Q8_K block at a. */
+static AVX2_INLINE int q6k_total(const uint8_t *w, const __m256i codes[8], const __m256i scale[8], const uint8_t *a)
+{
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 192)));
+    __m256i offset = _mm256_madd_epi16(sc16, load256(a + 4 + QK_K));
+    return hsum_i32(scaled_sums(codes, scale, (const int8_t *)(a + 4))) - 32 * hsum_i32(offset);
+}
+
+static AVX2_INLINE int q6k_scaled_sum(const uint8_t *w, const uint8_t *a)
+{
+    __m256i codes[8], scale[8];
+    q6k_unpack(w, codes, scale);
+    return q6k_total(w, codes, scale, a);
 }
 
 AVX2 static float dot_q6_k(const void *wrow, const void *act, int64_t n)
@@ -678,17 +698,13 @@ static AVX2_INLINE void one_token(qdot_fn dot, const void *w, size_t ws, int64_t
     for (int64_t r = 0; r < nr; r++) y[r] = dot((const uint8_t *)w + (size_t)r * ws, act, n);
 }
 
-/* Q4_K/Q5_K, one row's super-block against T tokens: codes[s] holds sub-block s's 32 codes, scale[s] its scale
- * for madd. Integer sums per token are kq_dot's (s1: Σ scaled code·y, s2: Σ min·block sum). */
+/* Q4_K/Q5_K, one row's super-block (kq_unpack's codes and scales) against T tokens: kq_dot's integer sums per
+ * token (s1: Σ scaled code·y, s2: Σ min·block sum). */
 static AVX2_INLINE void kq_block_sums(const __m256i codes[8], const __m256i scale[8], __m128i mins,
                                       const uint8_t *a, size_t as, int64_t T, float *yd, int *s1, int *s2)
 {
     for (int64_t t = 0; t < T; t++, a += as) {
-        const int8_t *yv = (const int8_t *)(a + 4);
-        __m256i sum = _mm256_setzero_si256();
-        for (int k = 0; k < 8; k++)
-            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], load256(yv + 32 * k)), scale[k]));
-        s1[t] = hsum_i32(sum);
+        s1[t] = hsum_i32(scaled_sums(codes, scale, (const int8_t *)(a + 4)));
         s2[t] = hsum_i32x4(_mm_madd_epi16(mins, q8k_pair_sums(a)));
         memcpy(&yd[t], a, 4);
     }
@@ -700,7 +716,6 @@ static AVX2_INLINE void kq_block_sums(const __m256i codes[8], const __m256i scal
 static AVX2_INLINE void kq_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
                                 int64_t n, float *y, int64_t ys, int five)
 {
-    const __m256i low4 = bytes_of(0x0F), bit4 = bytes_of(0x10);
     size_t wbytes = five ? 176 : 144;
     int64_t nb = n / QK_K;
     for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
@@ -713,21 +728,8 @@ static AVX2_INLINE void kq_tile(const uint8_t *w, size_t ws, int64_t nr, const u
             const uint8_t *b = w + (size_t)r * ws;
             for (int64_t i = 0; i < nb; i++, b += wbytes) {
                 __m128i mins, sc = kq_scales(b + 4, &mins);
-                __m256i scales = _mm256_broadcastsi128_si256(sc), codes[8], scale[8];
-                const uint8_t *qs = five ? b + 48 : b + 16;
-                __m256i hbits = five ? load256(b + 16) : _mm256_setzero_si256(); /* shifted down 2 bits per pair */
-                for (int j = 0; j < 4; j++) {
-                    __m256i bytes = load256(qs + 32 * j);
-                    __m256i lo = _mm256_and_si256(bytes, low4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
-                    if (five) {
-                        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hbits, 4), bit4));
-                        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), bit4));
-                        hbits = _mm256_srli_epi16(hbits, 2);
-                    }
-                    codes[2 * j] = lo;
-                    codes[2 * j + 1] = hi;
-                }
-                for (int k = 0; k < 8; k++) scale[k] = broadcast_word(scales, k);
+                __m256i codes[8], scale[8];
+                kq_unpack(five ? b + 48 : b + 16, five ? b + 16 : NULL, sc, codes, scale);
                 kq_block_sums(codes, scale, mins, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, s1, s2);
                 kq_tails(acc, T, half(b), half(b + 2), yd, s1, s2);
             }
@@ -750,17 +752,12 @@ AVX2 static void tile_q5_k(const void *w, size_t ws, int64_t nr, const void *act
     else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
 }
 
-/* Q6_K, one row's super-block against T tokens: q6k_scaled_sum's total per token. */
-static AVX2_INLINE void q6k_block_sums(const __m256i codes[8], const __m256i scale[8], __m256i sc16, const uint8_t *a,
-                                       size_t as, int64_t T, float *yd, int *total)
+/* Q6_K, one row's super-block (q6k_unpack's codes and scales) against T tokens: q6k_total per token. */
+static AVX2_INLINE void q6k_block_sums(const uint8_t *w, const __m256i codes[8], const __m256i scale[8],
+                                       const uint8_t *a, size_t as, int64_t T, float *yd, int *total)
 {
     for (int64_t t = 0; t < T; t++, a += as) {
-        const int8_t *yv = (const int8_t *)(a + 4);
-        __m256i sum = _mm256_setzero_si256();
-        for (int k = 0; k < 8; k++)
-            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], load256(yv + 32 * k)), scale[k]));
-        __m256i offset = _mm256_madd_epi16(sc16, load256(a + 4 + QK_K));
-        total[t] = hsum_i32(sum) - 32 * hsum_i32(offset);
+        total[t] = q6k_total(w, codes, scale, a);
         memcpy(&yd[t], a, 4);
     }
 }
@@ -773,7 +770,6 @@ AVX2 static void tile_q6_k(const void *w, size_t ws, int64_t nr, const void *act
         one_token(dot_q6_k, w, ws, nr, act, n, y);
         return;
     }
-    const __m256i low4 = bytes_of(0x0F), low2 = bytes_of(3);
     int64_t nb = n / QK_K;
     for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
         int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
@@ -784,23 +780,9 @@ AVX2 static void tile_q6_k(const void *w, size_t ws, int64_t nr, const void *act
             for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
             const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
             for (int64_t i = 0; i < nb; i++, b += 210) {
-                const uint8_t *ql = b, *qh = b + 128;
-                __m128i sc8 = _mm_loadu_si128((const __m128i *)(b + 192));
                 __m256i codes[8], scale[8];
-                for (int h = 0; h < 2; h++) {
-                    __m256i hbits = load256(qh + 32 * h);
-                    for (int k = 0; k < 4; k++) {
-                        __m256i bytes = load256(ql + 64 * h + 32 * (k & 1));
-                        __m256i lo = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
-                        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * k), low2);
-                        codes[4 * h + k] = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
-                        int g = 8 * h + 2 * k; /* bytes 0..15 are group g, 16..31 group g+1 */
-                        __m128i pick = _mm_set_epi64x((long long)(0x0101010101010101ull * (unsigned)(g + 1)),
-                                                      (long long)(0x0101010101010101ull * (unsigned)g));
-                        scale[4 * h + k] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
-                    }
-                }
-                q6k_block_sums(codes, scale, _mm256_cvtepi8_epi16(sc8), a0 + (size_t)i * Q8_K_BYTES, as, T, yd, total);
+                q6k_unpack(b, codes, scale);
+                q6k_block_sums(b, codes, scale, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, total);
                 q6k_tails(acc, T, half(b + 208), yd, total);
             }
             for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
