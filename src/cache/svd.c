@@ -48,15 +48,15 @@ static void fix_signs(double *u, int64_t d, int64_t r, double *vt, int64_t cols)
 
 /* LAPACK's workspace for one layer's decomposition, sized once by a query and reused for every layer. */
 typedef struct svd_work {
-    double *a, *s, *u, *vt;    /* A (d × cols), then U (d × r) and Bᵀ (r × cols), all row-major */
-    double *a_cm, *u_cm, *vt_cm; /* A, U and Bᵀ as LAPACK keeps them: column-major */
+    double *s, *u, *vt;          /* singular values, then U (d × r) and Bᵀ (r × cols) row-major */
+    double *a_cm, *u_cm, *vt_cm; /* A (d × cols), U and Bᵀ as LAPACK keeps them: column-major */
     double *lapack;
     lapack_int n_lapack, *iwork;
 } svd_work;
 
-/* A = U·Σ·Bᵀ, signs fixed, by divide and conquer on A in column-major order: the computation LAPACKE's row-major dgesdd does
- * after transposing A (same routine, same workspace size, so the same bits), without its copies and its
- * allocations per call. QR iteration (dgesvd) where divide and conquer fails to converge. */
+/* A = U·Σ·Bᵀ, signs fixed, by divide and conquer on A in column-major order: the computation LAPACKE's row-major
+ * dgesdd does after transposing A (same routine, same workspace size, so the same bits), without its copies and
+ * its allocations per call. QR iteration (dgesvd) where divide and conquer fails to converge. */
 static int decompose(svd_work *w, int64_t d, int64_t cols)
 {
     int64_t r = d < cols ? d : cols;

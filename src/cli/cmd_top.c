@@ -604,9 +604,10 @@ static void print_modes(const worker *w)
 /* Once the screen is up, work reported from below (a mode switch's SVD factors) goes to the status line. */
 static void progress_to_status(void *ctx, const char *what, int64_t done, int64_t total)
 {
-    char fmt[96];
-    snprintf(fmt, sizeof fmt, "%.60s %%lld/%%lld", what);
-    set_status(ctx, fmt, (long long)done, (long long)total, 0);
+    worker *w = ctx;
+    pthread_mutex_lock(&w->lock);
+    snprintf(w->status, sizeof w->status, "%s %lld/%lld", what, (long long)done, (long long)total);
+    pthread_mutex_unlock(&w->lock);
 }
 
 /* --switch-after's mode, checked before the screen starts. */
