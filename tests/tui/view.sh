@@ -90,6 +90,7 @@ for size in 120x40 80x24; do
   w=${size%x*}; h=${size#*x}; n=v$w
   start "$n" "$w" "$h" "$UTF $V"
   show_view "$n" 0 && wait_for "$n" "prefill 800 tok/s" 5 && wait_for "$n" "4.0x less" 5
+  wait_for "$n" "+ fp16 ring 2.05 KB (not in the bar)" 5 # fixture.sql's 2048-byte ring, beside the 4x bar
   views_and_keys "$n"
   layers_keys "$n"
   resize_round "$n" "$w" "$h"
