@@ -113,6 +113,13 @@ static void on_progress(void *ctx, uint64_t bytes_done, uint64_t bytes_total)
     cli_progress("synth", (int64_t)(bytes_done / MIB), (int64_t)(bytes_total / MIB), extra);
 }
 
+/* The written file's size for the closing line (0 if it cannot be read back). */
+static double file_mib(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0;
+}
+
 static int run_synth(const synth_args *a)
 {
     const model_shape *named = model_shape_find(a->shape);
@@ -125,8 +132,7 @@ static int run_synth(const synth_args *a)
     int rc = synth_write_progress(a->out, &shape, (uint32_t)type, a->seed, on_progress, NULL, &err);
     cli_progress_done();
     if (rc) return cli_report(&err);
-    struct stat st;
-    double mib = stat(a->out, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0;
+    double mib = file_mib(a->out);
     fprintf(stderr, "synth: wrote %s (%s, %d layers, %s, seed %llu, %.1f MiB)\n", a->out, shape.name,
             shape.n_layer, synth_type_name((uint32_t)type), (unsigned long long)a->seed, mib);
     return 0;
@@ -140,8 +146,7 @@ static int run_requantize(const synth_args *a)
     int rc = synth_requantize(a->from, a->out, (uint32_t)type, on_progress, NULL, &err);
     cli_progress_done();
     if (rc) return cli_report(&err);
-    struct stat st;
-    double mib = stat(a->out, &st) == 0 ? (double)st.st_size / (1 << 20) : 0.0;
+    double mib = file_mib(a->out);
     fprintf(stderr, "synth: wrote %s (%s re-encoded as %s, %.1f MiB)\n", a->out, a->from,
             synth_type_name((uint32_t)type), mib);
     return 0;
