@@ -56,6 +56,7 @@ struct prof {
     int64_t next_step, t0;
     int64_t tick0;      /* xq_ticks() at t0 */
     double ns_per_tick; /* measured against the monotonic clock at each step's begin (1 without a TSC) */
+    xq_wake queue_wake;    /* signalled by either ring when half full */
     prof_ring op_ring;     /* prof_op_rec: spans, and step markers (op == OP_STEP) */
     prof_ring step_ring;   /* prof_step_rec, one per marker */
     uint64_t step_reserve; /* op slots only step markers may use */
@@ -346,8 +347,8 @@ int prof_create(const prof_params *params, prof **out, xq_err *err)
     size_t queue = params->queue_records ? params->queue_records : DEFAULT_QUEUE;
     /* Steps have tens to hundreds of spans each: an eighth of the op slots is room to spare. */
     if (!p->shared || !p->layer_cache || prof_window_init(&p->win, 1 + p->n_layer + OP_COUNT) ||
-        prof_ring_init(&p->op_ring, queue, sizeof(prof_op_rec)) ||
-        prof_ring_init(&p->step_ring, queue / 8 + STEP_RESERVE, sizeof(prof_step_rec))) {
+        prof_ring_init(&p->op_ring, queue, sizeof(prof_op_rec), &p->queue_wake) ||
+        prof_ring_init(&p->step_ring, queue / 8 + STEP_RESERVE, sizeof(prof_step_rec), &p->queue_wake)) {
         prof_destroy(p);
         return xq_fail(err, XQ_ERUN, "profiler: out of memory for a queue of %zu spans", queue);
     }
@@ -429,6 +430,19 @@ size_t prof_drain(prof *p, prof_record *out, size_t max)
 bool prof_queue_empty(prof *p)
 {
     return prof_ring_empty(&p->op_ring) && prof_ring_empty(&p->step_ring);
+}
+
+static bool queue_half_full(prof *p)
+{
+    return prof_ring_half_full(&p->op_ring) || prof_ring_half_full(&p->step_ring);
+}
+
+bool prof_queue_wait(prof *p, int64_t timeout_ns)
+{
+    uint32_t seen = xq_wake_seen(&p->queue_wake);
+    if (queue_half_full(p)) return true;
+    xq_wake_wait(&p->queue_wake, seen, timeout_ns);
+    return queue_half_full(p);
 }
 
 void prof_get_stats(const prof *p, prof_stats *out)

@@ -56,6 +56,9 @@ const prof_step_rec *prof_peek_step(prof *p);
 void prof_release(prof *p, size_t n, size_t steps);
 /* True when every pushed record has been drained. */
 bool prof_queue_empty(prof *p);
+/* Consumer side: sleeps timeout_ns, or less: until the engine finds the queue half full (it never waits itself).
+ * Returns whether the queue is half full (the consumer is falling behind). */
+bool prof_queue_wait(prof *p, int64_t timeout_ns);
 void prof_get_stats(const prof *p, prof_stats *out);
 const char *prof_counters_status(const prof *p);
 /* The roofline once calibration finished (false before, or when calibration was not asked for or failed). */

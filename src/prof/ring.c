@@ -5,7 +5,7 @@
 
 enum { PAGE_BYTES = 4096 }; /* the smallest page size: touching every PAGE_BYTES touches every page */
 
-int prof_ring_init(prof_ring *r, size_t capacity, size_t elem)
+int prof_ring_init(prof_ring *r, size_t capacity, size_t elem, xq_wake *wake)
 {
     size_t cap = 16;
     while (cap < capacity)
@@ -13,6 +13,8 @@ int prof_ring_init(prof_ring *r, size_t capacity, size_t elem)
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
     r->tail_seen = 0;
+    r->wake_at = cap / 2;
+    r->wake = wake;
     r->mask = cap - 1;
     r->elem = elem;
     r->slots = calloc(cap, elem);
@@ -49,6 +51,24 @@ void prof_ring_release(prof_ring *r, size_t n)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     atomic_store_explicit(&r->tail, tail + n, memory_order_release);
+}
+
+void prof_ring_check_fill(prof_ring *r, uint64_t head)
+{
+    uint64_t half = (r->mask + 1) / 2;
+    r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (head - r->tail_seen < half) {
+        r->wake_at = r->tail_seen + half; /* the earliest head at which it can be half full */
+        return;
+    }
+    if (r->wake) xq_wake_signal(r->wake);
+    r->wake_at = head + half / 2; /* again at three quarters if the consumer has not come by then */
+}
+
+bool prof_ring_half_full(prof_ring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    return atomic_load_explicit(&r->head, memory_order_acquire) - tail >= (r->mask + 1) / 2;
 }
 
 bool prof_ring_empty(prof_ring *r)

@@ -1,12 +1,13 @@
-/* The writer thread of writer.h. It polls the queue every IDLE_NS: the engine never signals it (a wake-up would
- * cost the engine a syscall per step), and a few ms of latency cost nothing. After a batch short of BATCH it
- * sleeps rather than chase the few records that arrived meanwhile: fewer wake-ups (each one takes a core from the
- * engine) and fuller multi-row inserts.
+/* The writer thread of writer.h. It polls the queue every IDLE_NS: the engine signals it only when it finds the
+ * queue half full (a wake-up per step would cost the engine a syscall each; a tiny model fills the queue in 40 ms),
+ * and a few ms of latency cost nothing. After a batch short of BATCH it sleeps rather than chase the few records
+ * that arrived meanwhile: fewer wake-ups (each one takes a core from the engine) and fuller multi-row inserts.
  * When the engine runs a thread on every core, every microsecond this thread spends is taken from the engine, and
  * an op row costs ~400 ns (7–10 % of a 2-core decode). Then it packs each step's ops into one op_pending row
  * (~35 ns a span, oppack.h) and builds the op rows when the engine pauses (QUIET_POLLS polls found nothing) and
- * at the end; with a core to spare it writes op rows at once. Steps, the run and its facts are written at once
- * either way. */
+ * at the end; with a core to spare it writes op rows at once, until it finds the queue half full (a tiny model
+ * makes 1.5M spans a second on one core, more than rows keep up with), then it packs too. Steps, the run and its
+ * facts are written at once either way. */
 #include "store/writer.h"
 
 #include <pthread.h>
@@ -38,7 +39,8 @@ struct store_writer {
     _Atomic bool busy; /* store_writer_set_busy */
     model_hash *hash;
     bool hash_recorded, device_recorded, failed;
-    bool packed;     /* the engine's threads fill every core: ops go to op_pending, rows are built later */
+    _Atomic bool packed; /* ops go to op_pending, rows are built later: the engine's threads fill every core, or */
+    bool pack_soon;      /* the queue was found half full: from the next step on */
     int quiet_polls; /* consecutive polls that found no record */
     bool pending;    /* op_pending holds blocks of this run */
     int64_t txn_t0;
@@ -59,6 +61,14 @@ static int write_ops(store_writer *w, const prof_op_rec *recs, size_t n, int64_t
     return store_insert_pending(w->st, w->run, recs, n, step, e);
 }
 
+/* From now on ops are packed and WAL checkpoints (an fsync: up to 50 ms here, while the queue fills) wait for a
+ * pause, as when the engine fills every core from the start. */
+static void start_packing(store_writer *w)
+{
+    w->packed = true;
+    store_defer_checkpoints(w->st, true);
+}
+
 /* Inserts the records at recs (ops, and step markers whose step records come in order from the queue). */
 static void insert_records(store_writer *w, const prof_op_rec *recs, size_t n)
 {
@@ -75,25 +85,30 @@ static void insert_records(store_writer *w, const prof_op_rec *recs, size_t n)
         const prof_step_rec *step = prof_peek_step(w->prof); /* never NULL: a marker follows its step record */
         if (step && !w->failed && store_insert_step(w->st, w->run, step, &e)) record_failure(w, &e);
         prof_release(w->prof, 0, 1);
+        /* Between two steps: a step's op rows are one rowid range, so its ops are all rows or all packed. */
+        if (w->pack_soon && !w->packed) start_packing(w);
     }
 }
 
-/* Writes one batch, read in place in the profiler's queue; returns how many records were drained. */
+/* Writes one batch of up to BATCH records, read in place in the profiler's queue (in two pieces where the ring
+ * wraps: a short piece there is not a drained queue); returns how many records were drained. */
 static size_t write_batch(store_writer *w)
 {
-    const prof_op_rec *recs = NULL;
-    size_t n = prof_peek(w->prof, &recs);
-    if (n > BATCH) n = BATCH;
     xq_err e = {0};
-    if (n && !w->failed && !store_in_transaction(w->st)) {
-        if (store_begin(w->st, &e)) record_failure(w, &e);
-        w->txn_t0 = xq_now_ns();
+    size_t done = 0;
+    const prof_op_rec *recs = NULL;
+    for (size_t n; done < BATCH && (n = prof_peek(w->prof, &recs)) > 0; done += n) {
+        if (n > BATCH - done) n = BATCH - done;
+        if (!w->failed && !store_in_transaction(w->st)) {
+            if (store_begin(w->st, &e)) record_failure(w, &e);
+            w->txn_t0 = xq_now_ns();
+        }
+        insert_records(w, recs, n);
+        prof_release(w->prof, n, 0);
     }
-    insert_records(w, recs, n);
-    prof_release(w->prof, n, 0);
     if (store_in_transaction(w->st) && xq_now_ns() - w->txn_t0 >= COMMIT_NS && store_commit(w->st, &e))
         record_failure(w, &e);
-    return n;
+    return done;
 }
 
 static void late_facts(store_writer *w, bool wait)
@@ -132,7 +147,10 @@ static void *writer_main(void *arg)
     setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE);
     for (;;) {
         size_t n = write_batch(w);
-        if (n == BATCH) continue;
+        if (n == BATCH) {
+            if (!w->packed && prof_queue_wait(w->prof, 0)) w->pack_soon = true; /* behind even without a sleep */
+            continue;
+        }
         bool stopping = atomic_load_explicit(&w->stop, memory_order_acquire);
         if (stopping && prof_queue_empty(w->prof)) break;
         late_facts(w, false);
@@ -144,8 +162,7 @@ static void *writer_main(void *arg)
             if (building) continue; /* then a look at the queue */
         }
         if (!stopping) {
-            struct timespec ts = {0, IDLE_NS};
-            nanosleep(&ts, NULL);
+            if (prof_queue_wait(w->prof, IDLE_NS) && !w->packed) w->pack_soon = true;
         }
     }
     return NULL;

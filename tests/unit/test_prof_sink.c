@@ -1,6 +1,6 @@
 /* The profiler sink on synthetic spans: nesting (self time, depth, cache bytes counted once), the step record
  * (ops_ns ≤ ns), malformed and foreign-thread spans ignored and counted, a full queue dropping spans but never
- * the step, no allocation while spans flow, a live snapshot that a reader thread always sees consistent, and
+ * the step, the writer woken when the queue is half full, no allocation while spans flow, a live snapshot that a reader thread always sees consistent, and
  * span times that agree with the monotonic clock (read through the TSC, or with XQ_NO_TSC=1 directly: ctest runs
  * this file both ways). */
 #include <pthread.h>
@@ -137,6 +137,53 @@ static void test_queue_full(void)
     CHECK(st.spans == 192 && st.spans_dropped == 808 && st.steps == 1 && st.steps_dropped == 0);
     size_t n = prof_drain(p, recs, MAX_RECORDS);
     CHECK(n == 193 && recs[192].kind == PROF_REC_STEP && recs[192].step.n_ops == 1000);
+    prof_destroy(p);
+}
+
+/* The trace writer's wait: spans that leave the queue under half full let it sleep; the span that fills half of it
+ * wakes it at once (its timeout, 30 s, is far longer than the test may take). */
+typedef struct waiter {
+    prof *p;
+    _Atomic bool done;
+    int64_t ns;
+} waiter;
+
+static void *wait_for_queue(void *arg)
+{
+    waiter *w = arg;
+    int64_t t0 = xq_now_ns();
+    prof_queue_wait(w->p, 30LL * 1000 * 1000 * 1000);
+    w->ns = xq_now_ns() - t0;
+    atomic_store(&w->done, true);
+    return NULL;
+}
+
+static void residual_spans(const span_sink *s, int n)
+{
+    span_shape sh = {.m = 64, .n = 1};
+    for (int i = 0; i < n; i++) {
+        span_begin(s, OP_RESIDUAL, i % N_LAYER, &sh);
+        span_end(s, OP_RESIDUAL, i % N_LAYER);
+    }
+}
+
+static void test_queue_wake(void)
+{
+    prof *p = make(1024); /* half: 512 records */
+    const span_sink *s = prof_sink(p);
+    waiter w = {.p = p};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, wait_for_queue, &w) == 0);
+    span_shape step = {.n = 1, .ctx = 2};
+    span_begin(s, OP_STEP, -1, &step);
+    residual_spans(s, 500);
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(!atomic_load(&w.done));
+    residual_spans(s, 20);
+    pthread_join(t, NULL);
+    CHECKF(w.ns < 10LL * 1000 * 1000 * 1000, "the writer slept %.1f s with the queue half full", w.ns / 1e9);
+    span_end(s, OP_STEP, -1);
     prof_destroy(p);
 }
 
@@ -278,6 +325,7 @@ int main(void)
     test_malformed();
     test_foreign_thread();
     test_queue_full();
+    test_queue_wake();
     test_no_allocation();
     test_snapshot();
     return test_report("test_prof_sink");

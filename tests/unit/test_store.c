@@ -205,6 +205,54 @@ static void test_writer(int pause_ms)
     prof_destroy(p);
 }
 
+/* Spans that arrive slowly and then in bursts from a single-threaded engine (a core to spare: op rows written at
+ * once) make the writer pack from a step boundary on, once it finds the queue half full; every step's rowid range
+ * then still holds exactly its own ops. */
+static void test_writer_switches_to_packing(void)
+{
+    enum { SLOW_STEPS = 20, BURSTS = 20, BURST_STEPS = 150, OPS_PER_STEP = 60, QUEUE = 1 << 14 };
+    if (xq_cpu_count() < 2) return; /* one core: packed from the start */
+    xq_err err = {0};
+    prof *p = NULL;
+    prof_params pp = {.n_layer = 4, .n_threads = 1, .queue_records = QUEUE};
+    CHECK(prof_create(&pp, &p, &err) == XQ_OK);
+    store *st = NULL;
+    int64_t run = 0;
+    store_run_info ri = {.command = "xqprof test", .version = "v", .model_name = "m", .cache_mode = "fp16"};
+    const char *path = tmp("w_switch.db");
+    CHECK(store_open(path, &st, &err) == XQ_OK && store_run_begin(st, &ri, &run, &err) == XQ_OK);
+    store_writer *w = NULL;
+    CHECK(store_writer_start(st, run, p, NULL, &w, &err) == XQ_OK);
+    CHECK(!store_writer_packing(w));
+    const span_sink *sink = prof_sink(p);
+    const int steps = SLOW_STEPS + BURSTS * BURST_STEPS;
+    for (int step = 0; step < steps; step++) {
+        span_shape sh = {.m = 8, .n = 1, .k = 8, .ctx = step + 1};
+        span_begin(sink, OP_STEP, -1, &sh);
+        for (int i = 0; i < OPS_PER_STEP; i++) {
+            span_begin(sink, OP_MATMUL_Q + i % 4, i % 4, &sh);
+            span_end(sink, OP_MATMUL_Q + i % 4, i % 4);
+        }
+        span_end(sink, OP_STEP, -1);
+        /* 30k spans/s, then bursts of 9000 spans (over half the queue) with time to drain them in between */
+        struct timespec slow = {0, 2 * 1000 * 1000}, drain = {0, 50 * 1000 * 1000};
+        if (step < SLOW_STEPS) nanosleep(&slow, NULL);
+        if (step == SLOW_STEPS - 1) CHECK(!store_writer_packing(w));
+        if (step >= SLOW_STEPS && (step - SLOW_STEPS) % BURST_STEPS == BURST_STEPS - 1) nanosleep(&drain, NULL);
+    }
+    CHECK(store_writer_packing(w));
+    CHECK(store_writer_finish(w, "done", &err) == XQ_OK);
+    store_close(st);
+    prof_stats stats;
+    prof_get_stats(p, &stats);
+    CHECKF(stats.spans_dropped == 0, "%lld spans dropped", (long long)stats.spans_dropped);
+    CHECK(query_int(path, "SELECT count(*) FROM op") == (int64_t)steps * OPS_PER_STEP);
+    CHECK(query_int(path, "SELECT count(*) FROM op_pending") == 0);
+    CHECK(query_int(path, "SELECT count(*) FROM step WHERE op_last - op_first + 1 = 60 AND 60 = (SELECT count(*) FROM "
+                          "op WHERE op.rowid BETWEEN step.op_first AND step.op_last AND op.step = step.idx)") == steps);
+    prof_destroy(p);
+}
+
 /* The text of a query's rows (all columns, | between fields, one row a line), for comparing two files. */
 static char *dump(const char *path, const char *sql)
 {
@@ -623,6 +671,7 @@ int main(void)
     test_refusals();
     test_writer(-1);
     test_writer(500); /* the writer looks every 50 ms and builds after a look without a span */
+    test_writer_switches_to_packing();
     test_pending();
     test_oppack();
     test_oppack_chained();
