@@ -27,12 +27,12 @@ static const qt_info QT_TABLE[QT_MAX_ID] = {
     [QT_Q4_0] = {"Q4_0", QK, 18, true},     [QT_Q4_1] = {"Q4_1", QK, 20, true},
     [QT_Q5_0] = {"Q5_0", QK, 22, true},     [QT_Q5_1] = {"Q5_1", QK, 24, true},
     [QT_Q8_0] = {"Q8_0", QK, 34, true},     [QT_Q8_1] = {"Q8_1", QK, 36, false},
-    [QT_Q2_K] = {"Q2_K", QK_K, 84, false},  [QT_Q3_K] = {"Q3_K", QK_K, 110, false},
+    [QT_Q2_K] = {"Q2_K", QK_K, 84, true},   [QT_Q3_K] = {"Q3_K", QK_K, 110, true},
     [QT_Q4_K] = {"Q4_K", QK_K, 144, true},  [QT_Q5_K] = {"Q5_K", QK_K, 176, true},
     [QT_Q6_K] = {"Q6_K", QK_K, 210, true},  [QT_Q8_K] = {"Q8_K", QK_K, 292, false},
     [16] = {"IQ2_XXS", QK_K, 66, false},    [17] = {"IQ2_XS", QK_K, 74, false},
     [18] = {"IQ3_XXS", QK_K, 98, false},    [19] = {"IQ1_S", QK_K, 50, false},
-    [20] = {"IQ4_NL", QK, 18, false},       [21] = {"IQ3_S", QK_K, 110, false},
+    [QT_IQ4_NL] = {"IQ4_NL", QK, 18, true}, [21] = {"IQ3_S", QK_K, 110, false},
     [22] = {"IQ2_S", QK_K, 82, false},      [23] = {"IQ4_XS", QK_K, 136, false},
     [24] = {"I8", 1, 1, false},             [25] = {"I16", 1, 2, false},
     [26] = {"I32", 1, 4, false},            [27] = {"I64", 1, 8, false},
@@ -375,6 +375,140 @@ static void q6_encode(const float *x, uint8_t *b)
     }
 }
 
+/* ---- Q2_K and Q3_K: 16 sub-blocks of 16, 2-bit codes (+ a high bit for Q3_K) -------------------------------- */
+
+/* Both keep an element's low 2 bits in qs[32·(e/128) + e%32] at bit 2·((e%128)/32); Q3_K keeps its third bit in
+ * hmask[e%32] at bit e/32. */
+static int k2_qs_index(int e) { return 32 * (e / 128) + e % 32; }
+static int k2_qs_shift(int e) { return 2 * (e % 128 / 32); }
+
+static void k2_get_codes(const uint8_t *qs, const uint8_t *hmask, int q[QK_K])
+{
+    for (int e = 0; e < QK_K; e++)
+        q[e] = (qs[k2_qs_index(e)] >> k2_qs_shift(e) & 3) | (hmask ? (hmask[e % 32] >> (e / 32) & 1) << 2 : 0);
+}
+
+static void k2_put_codes(uint8_t *qs, uint8_t *hmask, const int q[QK_K])
+{
+    memset(qs, 0, QK_K / 4);
+    if (hmask) memset(hmask, 0, QK_K / 8);
+    for (int e = 0; e < QK_K; e++) {
+        qs[k2_qs_index(e)] |= (uint8_t)((q[e] & 3) << k2_qs_shift(e));
+        if (hmask) hmask[e % 32] |= (uint8_t)((q[e] >> 2 & 1) << (e / 32));
+    }
+}
+
+/* Q2_K: scales[16] (sub-block s: scale in the low nibble, min in the high one), qs[64], fp16 d, fp16 dmin;
+ * value = d·sc·q − dmin·m. */
+static void q2k_decode(const uint8_t *b, float *y)
+{
+    int q[QK_K];
+    k2_get_codes(b + 16, NULL, q);
+    float d = rd_half(b + 80), dmin = rd_half(b + 82);
+    for (int s = 0; s < 16; s++) {
+        float step = d * (float)(b[s] & 0xF), off = dmin * (float)(b[s] >> 4);
+        for (int l = 0; l < 16; l++) y[16 * s + l] = step * (float)q[16 * s + l] - off;
+    }
+}
+
+/* As kq_encode: offsets and steps rounded up so that each sub-block's range is covered. */
+static void q2k_encode(const float *x, uint8_t *b)
+{
+    float need_m[16], need_s[16], most_m = 0.0f, most_s = 0.0f, off[16], step[16];
+    for (int s = 0; s < 16; s++) {
+        float lo, hi;
+        min_max(x + 16 * s, 16, &lo, &hi);
+        need_m[s] = lo < 0.0f ? -lo : 0.0f;
+        most_m = fmaxf(most_m, need_m[s]);
+    }
+    float dmin = wr_half(b + 82, most_m / 15.0f);
+    for (int s = 0; s < 16; s++) {
+        int m = ceil_clamp(ratio(need_m[s], dmin), 0, 15);
+        off[s] = dmin * (float)m;
+        b[s] = (uint8_t)(m << 4);
+        float lo, hi;
+        min_max(x + 16 * s, 16, &lo, &hi);
+        need_s[s] = fmaxf(0.0f, (hi + off[s]) / 3.0f);
+        most_s = fmaxf(most_s, need_s[s]);
+    }
+    float d = wr_half(b + 80, most_s / 15.0f);
+    for (int s = 0; s < 16; s++) {
+        int sc = ceil_clamp(ratio(need_s[s], d), 0, 15);
+        step[s] = d * (float)sc;
+        b[s] |= (uint8_t)sc;
+    }
+    int q[QK_K];
+    for (int e = 0; e < QK_K; e++) q[e] = round_clamp(ratio(x[e] + off[e / 16], step[e / 16]), 0, 3);
+    k2_put_codes(b + 16, NULL, q);
+}
+
+/* Q3_K: hmask[32], qs[64], scales[12], fp16 d; value = d·(sc − 32)·(q − 4) with 6-bit sc. Scale s keeps its low
+ * 4 bits in byte s%8 (high nibble for s ≥ 8) and its top 2 bits in byte 8 + s%4 at bit 2·(s/4). */
+static int q3k_scale(const uint8_t *sc, int s)
+{
+    return ((sc[s % 8] >> (4 * (s / 8)) & 0xF) | (sc[8 + s % 4] >> (2 * (s / 4)) & 3) << 4) - 32;
+}
+
+static void q3k_decode(const uint8_t *b, float *y)
+{
+    int q[QK_K];
+    k2_get_codes(b + 32, b, q);
+    float d = rd_half(b + 108);
+    for (int s = 0; s < 16; s++) {
+        float step = d * (float)q3k_scale(b + 96, s);
+        for (int l = 0; l < 16; l++) y[16 * s + l] = step * (float)(q[16 * s + l] - 4);
+    }
+}
+
+/* As q6_encode: each sub-block's scale maps its largest magnitude to the code −4. */
+static void q3k_encode(const float *x, uint8_t *b)
+{
+    float want[16], step[16], most = 0.0f;
+    for (int s = 0; s < 16; s++) {
+        want[s] = signed_absmax(x + 16 * s, 16) / -4.0f;
+        most = fmaxf(most, fabsf(want[s]));
+    }
+    float d = wr_half(b + 108, most / 31.0f);
+    memset(b + 96, 0, 12);
+    for (int s = 0; s < 16; s++) {
+        int mag = ceil_clamp(ratio(fabsf(want[s]), d), 0, 31);
+        int sc = (want[s] < 0.0f ? -mag : mag) + 32;
+        b[96 + s % 8] |= (uint8_t)((sc & 0xF) << (4 * (s / 8)));
+        b[96 + 8 + s % 4] |= (uint8_t)((sc >> 4) << (2 * (s / 4)));
+        step[s] = d * (float)(sc - 32);
+    }
+    int q[QK_K];
+    for (int e = 0; e < QK_K; e++) q[e] = round_clamp(ratio(x[e], step[e / 16]), -4, 3) + 4;
+    k2_put_codes(b + 32, b, q);
+}
+
+/* ---- IQ4_NL: fp16 d, 16 bytes; element j's 4-bit index (low nibble of byte j, high nibble of byte j−16) picks
+ * one of 16 non-uniform levels; value = d·level ------------------------------------------------------------ */
+
+const int8_t QT_IQ4NL_LEVELS[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static int iq4nl_index(const uint8_t *qs, int j) { return j < QK / 2 ? qs[j] & 0xF : qs[j - QK / 2] >> 4; }
+
+static void iq4nl_decode(const uint8_t *b, float *y)
+{
+    float d = rd_half(b);
+    for (int j = 0; j < QK; j++) y[j] = d * (float)QT_IQ4NL_LEVELS[iq4nl_index(b + 2, j)];
+}
+
+/* The largest magnitude maps to the level −127; every element takes its nearest level. */
+static void iq4nl_encode(const float *x, uint8_t *b)
+{
+    float d = wr_half(b, signed_absmax(x, QK) / -127.0f);
+    memset(b + 2, 0, QK / 2);
+    for (int j = 0; j < QK; j++) {
+        float v = ratio(x[j], d);
+        int best = 0;
+        for (int k = 1; k < 16; k++)
+            if (fabsf(v - (float)QT_IQ4NL_LEVELS[k]) < fabsf(v - (float)QT_IQ4NL_LEVELS[best])) best = k;
+        b[2 + j % (QK / 2)] |= (uint8_t)(best << (j < QK / 2 ? 0 : 4));
+    }
+}
+
 /* ---- block dispatch ------------------------------------------------------------------------------------- */
 
 static bool is_float_type(uint32_t type) { return type == QT_F32 || type == QT_F16 || type == QT_BF16; }
@@ -387,6 +521,9 @@ static void decode_block(uint32_t type, const uint8_t *b, float *y)
     case QT_Q4_K: kq_decode(b, false, y); break;
     case QT_Q5_K: kq_decode(b, true, y); break;
     case QT_Q6_K: q6_decode(b, y); break;
+    case QT_Q2_K: q2k_decode(b, y); break;
+    case QT_Q3_K: q3k_decode(b, y); break;
+    case QT_IQ4_NL: iq4nl_decode(b, y); break;
     default: assert(0 && "not a supported block type");
     }
 }
@@ -399,6 +536,9 @@ static void encode_block(uint32_t type, const float *x, uint8_t *b)
     case QT_Q4_K: kq_encode(x, false, b); break;
     case QT_Q5_K: kq_encode(x, true, b); break;
     case QT_Q6_K: q6_encode(x, b); break;
+    case QT_Q2_K: q2k_encode(x, b); break;
+    case QT_Q3_K: q3k_encode(x, b); break;
+    case QT_IQ4_NL: iq4nl_encode(x, b); break;
     default: assert(0 && "not a supported block type");
     }
 }
@@ -493,9 +633,9 @@ uint32_t qt_act_type(uint32_t wtype)
     switch (wtype) {
     case QT_F16: return QT_F16;
     case QT_BF16: return QT_BF16;
-    case QT_Q4_0: case QT_Q5_0: case QT_Q8_0: return QT_Q8_0;
+    case QT_Q4_0: case QT_Q5_0: case QT_Q8_0: case QT_IQ4_NL: return QT_Q8_0;
     case QT_Q4_1: case QT_Q5_1: return QT_Q8_1;
-    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return QT_Q8_K;
+    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return QT_Q8_K;
     default: return QT_F32;
     }
 }
@@ -691,6 +831,60 @@ static float act_dot_q6k(const uint8_t *w, const uint8_t *a, int64_t nb)
     return sum;
 }
 
+/* Q2_K: d·yd·Σ_s sc_s·Σ q·y − dmin·yd·Σ_s m_s·(block sum of y). */
+static float act_dot_q2k(const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += 84, a += 292) {
+        int q[QK_K];
+        k2_get_codes(w + 16, NULL, q);
+        const int8_t *y = (const int8_t *)(a + 4);
+        const int16_t *bs = (const int16_t *)(a + 4 + QK_K);
+        float yd;
+        memcpy(&yd, a, 4);
+        int s1 = 0, s2 = 0;
+        for (int s = 0; s < 16; s++) {
+            s1 += (w[s] & 0xF) * isum8(q + 16 * s, y + 16 * s, 16);
+            s2 += (w[s] >> 4) * bs[s];
+        }
+        sum += rd_half(w + 80) * yd * (float)s1 - rd_half(w + 82) * yd * (float)s2;
+    }
+    return sum;
+}
+
+/* Q3_K: d·yd·Σ_s (sc_s − 32)·Σ (q − 4)·y. */
+static float act_dot_q3k(const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += 110, a += 292) {
+        int q[QK_K];
+        k2_get_codes(w + 32, w, q);
+        for (int e = 0; e < QK_K; e++) q[e] -= 4;
+        const int8_t *y = (const int8_t *)(a + 4);
+        float yd;
+        memcpy(&yd, a, 4);
+        int total = 0;
+        for (int s = 0; s < 16; s++) total += q3k_scale(w + 96, s) * isum8(q + 16 * s, y + 16 * s, 16);
+        sum += rd_half(w + 108) * yd * (float)total;
+    }
+    return sum;
+}
+
+/* IQ4_NL against Q8_0: per block d_w·d_a·Σ level·y, in Q8_0's lanes. */
+static float act_dot_iq4nl(const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    float acc[8] = {0};
+    for (int64_t i = 0; i < nb; i++, w += 18, a += 34) {
+        float dd = rd_half(w) * rd_half(a);
+        for (int k = 0; k < 8; k++) {
+            int lane = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) lane += QT_IQ4NL_LEVELS[iq4nl_index(w + 2, j)] * (int8_t)a[2 + j];
+            acc[k] = fmaf(dd, (float)lane, acc[k]);
+        }
+    }
+    return hsum8(acc);
+}
+
 /* Float rows: element i accumulates into lane i mod 8 with fmaf, lanes reduced as hsum8. */
 static float act_dot_floats(uint32_t wtype, const uint8_t *w, const uint8_t *a, int64_t n)
 {
@@ -714,6 +908,9 @@ float qt_dot_act(uint32_t wtype, const void *wrow, const void *act, int64_t n)
     case QT_Q4_K: return act_dot_kq(w, a, n / QK_K, false);
     case QT_Q5_K: return act_dot_kq(w, a, n / QK_K, true);
     case QT_Q6_K: return act_dot_q6k(w, a, n / QK_K);
+    case QT_Q2_K: return act_dot_q2k(w, a, n / QK_K);
+    case QT_Q3_K: return act_dot_q3k(w, a, n / QK_K);
+    case QT_IQ4_NL: return act_dot_iq4nl(w, a, n / QK);
     default: return act_dot_floats(wtype, w, a, n);
     }
 }

@@ -23,6 +23,9 @@ static float scalar_dot_q5_1(const void *w, const void *a, int64_t n) { return q
 static float scalar_dot_q4_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q4_K, w, a, n); }
 static float scalar_dot_q5_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q5_K, w, a, n); }
 static float scalar_dot_q6_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q6_K, w, a, n); }
+static float scalar_dot_q2_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q2_K, w, a, n); }
+static float scalar_dot_q3_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q3_K, w, a, n); }
+static float scalar_dot_iq4_nl(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_IQ4_NL, w, a, n); }
 
 /* The scalar tile: the reference per (row, token). */
 #define SCALAR_TILE(name, type)                                                                                   \
@@ -44,6 +47,9 @@ SCALAR_TILE(scalar_tile_q5_1, QT_Q5_1)
 SCALAR_TILE(scalar_tile_q4_k, QT_Q4_K)
 SCALAR_TILE(scalar_tile_q5_k, QT_Q5_K)
 SCALAR_TILE(scalar_tile_q6_k, QT_Q6_K)
+SCALAR_TILE(scalar_tile_q2_k, QT_Q2_K)
+SCALAR_TILE(scalar_tile_q3_k, QT_Q3_K)
+SCALAR_TILE(scalar_tile_iq4_nl, QT_IQ4_NL)
 
 static qdot_tile_fn scalar_tile(uint32_t wtype)
 {
@@ -59,6 +65,9 @@ static qdot_tile_fn scalar_tile(uint32_t wtype)
     case QT_Q4_K: return scalar_tile_q4_k;
     case QT_Q5_K: return scalar_tile_q5_k;
     case QT_Q6_K: return scalar_tile_q6_k;
+    case QT_Q2_K: return scalar_tile_q2_k;
+    case QT_Q3_K: return scalar_tile_q3_k;
+    case QT_IQ4_NL: return scalar_tile_iq4_nl;
     default: return NULL;
     }
 }
@@ -77,6 +86,9 @@ static qdot_fn scalar_kernel(uint32_t wtype)
     case QT_Q4_K: return scalar_dot_q4_k;
     case QT_Q5_K: return scalar_dot_q5_k;
     case QT_Q6_K: return scalar_dot_q6_k;
+    case QT_Q2_K: return scalar_dot_q2_k;
+    case QT_Q3_K: return scalar_dot_q3_k;
+    case QT_IQ4_NL: return scalar_dot_iq4_nl;
     default: return NULL;
     }
 }

@@ -165,6 +165,19 @@ AVX2 static float dot_q8_0(const void *wrow, const void *act, int64_t n)
     return hsum8(acc);
 }
 
+/* IQ4_NL: the codes index its 16 levels (one shuffle), then Q8_0's lanes and accumulation. */
+AVX2 static float dot_iq4_nl(const void *wrow, const void *act, int64_t n)
+{
+    const uint8_t *w = wrow, *a = act;
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)QT_IQ4NL_LEVELS));
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++, w += 18, a += Q8_0_BYTES) {
+        __m256i lanes = lanes_ss(_mm256_shuffle_epi8(levels, nibbles32(w + 2)), load256(a + 2));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * half(a)), _mm256_cvtepi32_ps(lanes), acc);
+    }
+    return hsum8(acc);
+}
+
 /* ---- K-quants: exact integer sums per super-block, then the reference's float tail ----------------------- */
 
 /* The 8 six-bit scales and mins of Q4_K/Q5_K as int16 (layout in qtypes.c): per 32-bit word, sub-blocks 0..3
@@ -546,9 +559,12 @@ static AVX2_INLINE void legacy_micro(const uint8_t *w, size_t ws, const uint8_t 
         for (int t = 0; t < T; t++) y[t * ys + r] = hsum8(acc[r][t]) + summs[r][t];
 }
 
+/* Q8_0 weights, or IQ4_NL's (iq4nl: 18-byte blocks whose codes index its levels), against Q8_0 activations. */
 static AVX2_INLINE void q8_0_micro(const uint8_t *w, size_t ws, const uint8_t *a, size_t as, int64_t nb, int R, int T,
-                                   float *y, int64_t ys)
+                                   float *y, int64_t ys, int iq4nl)
 {
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)QT_IQ4NL_LEVELS));
+    size_t wbytes = iq4nl ? 18 : Q8_0_BYTES;
     __m256 acc[TILE_R][TILE_T];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -567,8 +583,9 @@ static AVX2_INLINE void q8_0_micro(const uint8_t *w, size_t ws, const uint8_t *a
         }
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            const uint8_t *b = w + (size_t)r * ws + (size_t)i * Q8_0_BYTES;
-            __m256i q = load256(b + 2), qa = _mm256_abs_epi8(q);
+            const uint8_t *b = w + (size_t)r * ws + (size_t)i * wbytes;
+            __m256i q = iq4nl ? _mm256_shuffle_epi8(levels, nibbles32(b + 2)) : load256(b + 2);
+            __m256i qa = _mm256_abs_epi8(q);
             float dw = half(b);
 #pragma GCC unroll 2
             for (int t = 0; t < T; t++) {
@@ -614,12 +631,20 @@ LEGACY_TILE(tile_q4_1, 4, 1)
 LEGACY_TILE(tile_q5_0, 5, 0)
 LEGACY_TILE(tile_q5_1, 5, 1)
 
-#define Q8_0_MICRO(wp, ap, R, T, yp) q8_0_micro(wp, ws, ap, as, nb, R, T, yp, ys)
+#define Q8_0_MICRO(wp, ap, R, T, yp) q8_0_micro(wp, ws, ap, as, nb, R, T, yp, ys, 0)
+#define IQ4_NL_MICRO(wp, ap, R, T, yp) q8_0_micro(wp, ws, ap, as, nb, R, T, yp, ys, 1)
 AVX2 static void tile_q8_0(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
                            float *y, int64_t ys)
 {
     int64_t nb = n / QK;
     TILE_LOOPS(Q8_0_MICRO);
+}
+
+AVX2 static void tile_iq4_nl(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                             float *y, int64_t ys)
+{
+    int64_t nb = n / QK;
+    TILE_LOOPS(IQ4_NL_MICRO);
 }
 
 /* Types without a multi-row kernel yet: the one-row kernel per (row, token). */
@@ -752,6 +777,149 @@ AVX2 static void tile_q5_k(const void *w, size_t ws, int64_t nr, const void *act
     else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
 }
 
+/* ---- Q2_K / Q3_K: 2-bit codes (Q3_K: plus a high bit), 16 sub-blocks of 16 -------------------------------- */
+
+/* Pass k of half h of a super-block: its 32 codes (elements 128h + 32k + l) from the bit pair 2k of qs[32h + l],
+ * Q3_K's high bit (bit 4h + k of hmask[l]) as 4; sub-blocks 8h + 2k (l < 16) and 8h + 2k + 1 (l ≥ 16). */
+static AVX2_INLINE __m256i k2_codes(__m256i qs, __m256i hmask, int k, int bit, int three)
+{
+    __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * k), bytes_of(3));
+    if (!three) return q;
+    __m256i h = _mm256_and_si256(_mm256_srli_epi16(hmask, bit), bytes_of(1));
+    return _mm256_or_si256(q, _mm256_slli_epi16(h, 2));
+}
+
+/* One super-block's 8 passes: codes[4h + k] (k2_codes) and the int16 scales of its two sub-blocks, sc[4h + k]. */
+static AVX2_INLINE void k2_unpack(const uint8_t *qs, const uint8_t *hmask, const int16_t scale[16], __m256i codes[8],
+                                  __m256i sc[8])
+{
+    __m256i hm = hmask ? load256(hmask) : _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m256i bytes = load256(qs + 32 * h);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            int s = 8 * h + 2 * k;
+            codes[4 * h + k] = k2_codes(bytes, hm, k, 4 * h + k, hmask != NULL);
+            sc[4 * h + k] = _mm256_set_m128i(_mm_set1_epi16(scale[s + 1]), _mm_set1_epi16(scale[s]));
+        }
+    }
+}
+
+/* Σ_s scale_s · Σ code·y over one super-block (pass j covers elements 32j..32j+31). Pair sums ≤ 2·7·127. */
+static AVX2_INLINE int k2_sum(const __m256i codes[8], const __m256i sc[8], const int8_t *y)
+{
+    __m256i sum = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[j], load256(y + 32 * j)), sc[j]));
+    return hsum_i32(sum);
+}
+
+/* Σ_s v_s · (block sum s of the Q8_K activations), v: 16 int16. */
+static AVX2_INLINE int k2_bsum_dot(__m256i v, const uint8_t *a)
+{
+    return hsum_i32(_mm256_madd_epi16(v, load256(a + 4 + QK_K)));
+}
+
+/* Q2_K's 16 scales (low nibbles) as int16, and its mins (high nibbles) as one int16 vector. */
+static AVX2_INLINE __m256i q2k_scales(const uint8_t *w, int16_t scale[16])
+{
+    __m128i packed = _mm_loadu_si128((const __m128i *)w), mask = _mm_set1_epi8(0x0F);
+    _mm256_storeu_si256((__m256i *)scale, _mm256_cvtepu8_epi16(_mm_and_si128(packed, mask)));
+    return _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), mask));
+}
+
+/* Q3_K's 16 six-bit scales less 32 (layout in qtypes.c), as int16. */
+static AVX2_INLINE __m256i q3k_scales(const uint8_t *sc, int16_t scale[16])
+{
+    for (int s = 0; s < 16; s++)
+        scale[s] = (int16_t)(((sc[s % 8] >> (4 * (s / 8)) & 0xF) | (sc[8 + s % 4] >> (2 * (s / 4)) & 3) << 4) - 32);
+    return _mm256_loadu_si256((const __m256i *)scale);
+}
+
+/* Q2_K: s1 = Σ sc·Σ q·y, s2 = Σ m·(block sums), then Q4_K's tail (the reference's expression). */
+AVX2 static float dot_q2_k(const void *wrow, const void *act, int64_t n)
+{
+    const uint8_t *w = wrow, *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++, w += 84, a += Q8_K_BYTES) {
+        int16_t scale[16];
+        __m256i mins = q2k_scales(w, scale), codes[8], sc[8];
+        k2_unpack(w + 16, NULL, scale, codes, sc);
+        int s1 = k2_sum(codes, sc, (const int8_t *)(a + 4)), s2 = k2_bsum_dot(mins, a);
+        float yd;
+        memcpy(&yd, a, 4);
+        sum = kq_tail(sum, half(w + 80), half(w + 82), yd, s1, s2);
+    }
+    return sum;
+}
+
+/* Q3_K: Σ sc·Σ (q − 4)·y = Σ sc·Σ q·y − 4·Σ sc·(block sums), then Q6_K's tail (the reference's expression). */
+AVX2 static float dot_q3_k(const void *wrow, const void *act, int64_t n)
+{
+    const uint8_t *w = wrow, *a = act;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++, w += 110, a += Q8_K_BYTES) {
+        int16_t scale[16];
+        __m256i scales = q3k_scales(w + 96, scale), codes[8], sc[8];
+        k2_unpack(w + 32, w, scale, codes, sc);
+        int total = k2_sum(codes, sc, (const int8_t *)(a + 4)) - 4 * k2_bsum_dot(scales, a);
+        float yd;
+        memcpy(&yd, a, 4);
+        sum = q6k_tail(sum, half(w + 108), yd, total);
+    }
+    return sum;
+}
+
+/* Q2_K/Q3_K rows × tokens as kq_tile: codes and scales unpacked once per row and super-block, then every token's
+ * integer sums and, per super-block, the one-row kernel's tails for all of them. */
+static AVX2_INLINE void k2_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
+                                int64_t n, float *y, int64_t ys, int three)
+{
+    size_t wbytes = three ? 110 : 84;
+    int64_t nb = n / QK_K;
+    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
+        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
+        const uint8_t *a0 = act + (size_t)t0 * as;
+        for (int64_t r = 0; r < nr; r++) {
+            float acc[KQ_MAX_T], yd[KQ_MAX_T];
+            int s1[KQ_MAX_T], s2[KQ_MAX_T];
+            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
+            const uint8_t *b = w + (size_t)r * ws;
+            for (int64_t i = 0; i < nb; i++, b += wbytes) {
+                int16_t scale[16];
+                __m256i v = three ? q3k_scales(b + 96, scale) : q2k_scales(b, scale), codes[8], sc[8];
+                k2_unpack(three ? b + 32 : b + 16, three ? b : NULL, scale, codes, sc);
+                const uint8_t *a = a0 + (size_t)i * Q8_K_BYTES;
+                for (int64_t t = 0; t < T; t++, a += as) {
+                    s1[t] = k2_sum(codes, sc, (const int8_t *)(a + 4));
+                    s2[t] = k2_bsum_dot(v, a);
+                    if (three) s1[t] -= 4 * s2[t];
+                    memcpy(&yd[t], a, 4);
+                }
+                if (three) q6k_tails(acc, T, half(b + 108), yd, s1);
+                else kq_tails(acc, T, half(b + 80), half(b + 82), yd, s1, s2);
+            }
+            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
+        }
+    }
+}
+
+AVX2 static void tile_q2_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                           float *y, int64_t ys)
+{
+    if (nt == 1) one_token(dot_q2_k, w, ws, nr, act, n, y);
+    else k2_tile(w, ws, nr, act, as, nt, n, y, ys, 0);
+}
+
+AVX2 static void tile_q3_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
+                           float *y, int64_t ys)
+{
+    if (nt == 1) one_token(dot_q3_k, w, ws, nr, act, n, y);
+    else k2_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
+}
+
 /* Q6_K, one row's super-block (q6k_unpack's codes and scales) against T tokens: q6k_total per token. */
 static AVX2_INLINE void q6k_block_sums(const uint8_t *w, const __m256i codes[8], const __m256i scale[8],
                                        const uint8_t *a, size_t as, int64_t T, float *yd, int *total)
@@ -804,6 +972,9 @@ qdot_tile_fn qdot_avx2_tile_kernel(uint32_t wtype)
     case QT_Q4_K: return tile_q4_k;
     case QT_Q5_K: return tile_q5_k;
     case QT_Q6_K: return tile_q6_k;
+    case QT_Q2_K: return tile_q2_k;
+    case QT_Q3_K: return tile_q3_k;
+    case QT_IQ4_NL: return tile_iq4_nl;
     default: return NULL;
     }
 }
@@ -822,6 +993,9 @@ qdot_fn qdot_avx2_kernel(uint32_t wtype)
     case QT_Q4_K: return dot_q4_k;
     case QT_Q5_K: return dot_q5_k;
     case QT_Q6_K: return dot_q6_k;
+    case QT_Q2_K: return dot_q2_k;
+    case QT_Q3_K: return dot_q3_k;
+    case QT_IQ4_NL: return dot_iq4_nl;
     default: return NULL;
     }
 }

@@ -81,7 +81,7 @@ def main():
     cases["absurd_kv_count"] = patched(data, 16, "<Q", 1 << 61)
     cases["bad_version"] = patched(data, 4, "<I", 9)
     q = next(t for t in w.tensors if t[0] == "blk.0.attn_q.weight")
-    cases["unsupported_type"] = patched(data, q[2], "<I", 10)  # Q2_K: smaller than F32, stays inside the file
+    cases["unsupported_type"] = patched(data, q[2], "<I", 16)  # IQ2_XXS: smaller than F32, stays inside the file
     cases["unknown_type"] = patched(data, q[2], "<I", 55)
     name_at = q[1] + 8
     cases["missing_tensor"] = data[:name_at] + b"blk.0.attn_X.weight" + data[name_at + len(q[0]):]

@@ -221,6 +221,41 @@ def deq_q6_k(b):
     return _f16(b, 208) * scales * q
 
 
+def _k2_codes(qs):
+    """(nb, 64) bytes of Q2_K/Q3_K low codes -> (nb, 256): per half of 128, 4 passes over its 32 bytes take bit
+    pairs 0, 2, 4, 6; element 128*h + 32*k + l is bits 2k..2k+1 of byte 32*h + l."""
+    q = qs.reshape(-1, 2, 1, 32).astype(np.int64)
+    return ((q >> (2 * np.arange(4))[None, None, :, None]) & 3).reshape(-1, 256)
+
+
+def deq_q2_k(b):
+    """y = d*(scale & 15)*q - dmin*(scale >> 4) per sub-block of 16."""
+    sc = b[:, 0:16].astype(np.int64)
+    step = np.repeat(_f16(b, 80) * (sc & 15), 16, axis=1)
+    off = np.repeat(_f16(b, 82) * (sc >> 4), 16, axis=1)
+    return step * _k2_codes(b[:, 16:80]) - off
+
+
+def deq_q3_k(b):
+    """y = d*(scale - 32)*(q - 4*(1 - hbit)); 16 six-bit scales: low 4 bits in byte s%8 (high nibble for s >= 8),
+    top 2 bits in byte 8 + s%4 at bit 2*(s//4); hbit of element e is bit e//32 of hmask[e%32]."""
+    s = b[:, 96:108].astype(np.int64)
+    idx = np.arange(16)
+    low = (s[:, idx % 8] >> (4 * (idx // 8))) & 15
+    top = (s[:, 8 + idx % 4] >> (2 * (idx // 4))) & 3
+    scales = np.repeat((low | (top << 4)) - 32, 16, axis=1)
+    e = np.arange(256)
+    hbit = (b[:, e % 32].astype(np.int64) >> (e // 32)) & 1
+    return _f16(b, 108) * scales * (_k2_codes(b[:, 32:96]) - 4 * (1 - hbit))
+
+
+IQ4_NL_LEVELS = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], dtype=np.int64)
+
+
+def deq_iq4_nl(b):
+    return _f16(b, 0) * IQ4_NL_LEVELS[_nibbles(b[:, 2:18])]
+
+
 def deq_f32(b):
     return b.reshape(-1).copy().view("<f4").astype(np.float64)
 
@@ -242,9 +277,12 @@ BLOCK_TYPES = {
     6: ("Q5_0", 32, 22, deq_q5_0),
     7: ("Q5_1", 32, 24, deq_q5_1),
     8: ("Q8_0", 32, 34, deq_q8_0),
+    10: ("Q2_K", 256, 84, deq_q2_k),
+    11: ("Q3_K", 256, 110, deq_q3_k),
     12: ("Q4_K", 256, 144, deq_q4_k),
     13: ("Q5_K", 256, 176, deq_q5_k),
     14: ("Q6_K", 256, 210, deq_q6_k),
+    20: ("IQ4_NL", 32, 18, deq_iq4_nl),
     30: ("BF16", 1, 2, deq_bf16),
 }
 
@@ -270,8 +308,8 @@ def dequantize(ttype, raw, n_elems):
 # blocks of 32 (d = amax/127 kept as fp16, codes rint(x·127/amax)), Q8_K blocks of 256 (scale −127/max of the
 # signed largest value, codes capped at 127), or rounding to fp16 / bf16. Arithmetic in float32 as there.
 
-ACT_OF_WEIGHT = {1: "f16", 30: "bf16", 2: "q8_0", 6: "q8_0", 8: "q8_0", 3: "q8_1", 7: "q8_1",
-                 12: "q8_k", 13: "q8_k", 14: "q8_k"}
+ACT_OF_WEIGHT = {1: "f16", 30: "bf16", 2: "q8_0", 6: "q8_0", 8: "q8_0", 20: "q8_0", 3: "q8_1", 7: "q8_1",
+                 10: "q8_k", 11: "q8_k", 12: "q8_k", 13: "q8_k", 14: "q8_k"}
 
 
 def round_bf16(x32):

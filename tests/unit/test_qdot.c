@@ -13,8 +13,8 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const uint32_t TYPES[] = {QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1,
-                                 QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
+static const uint32_t TYPES[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0,
+                                 QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
 
 static float rnd_sym(void) { return (float)test_rand_u32() * 0x1p-31f - 1.0f; } /* [-1, 1) */
 /* Symmetric values over a wide range of magnitudes (2^-12 .. 2^4), zero now and then. */
@@ -25,7 +25,12 @@ static float rnd_wide(void)
 }
 
 static bool is_float_type(uint32_t t) { return t == QT_F32 || t == QT_F16 || t == QT_BF16; }
-static bool has_min_field(uint32_t t) { return t == QT_Q4_1 || t == QT_Q5_1 || t == QT_Q4_K || t == QT_Q5_K; }
+static bool has_min_field(uint32_t t)
+{
+    return t == QT_Q4_1 || t == QT_Q5_1 || t == QT_Q2_K || t == QT_Q4_K || t == QT_Q5_K;
+}
+/* Byte offset of the block's fp16 scale d (its min, where there is one, follows it). */
+static int d_offset(uint32_t t) { return t == QT_Q6_K ? 208 : t == QT_Q2_K ? 80 : t == QT_Q3_K ? 108 : 0; }
 
 /* ---- inputs --------------------------------------------------------------------------------------------- */
 
@@ -53,8 +58,8 @@ static void fill_block(uint32_t type, uint8_t *b, wmode m)
     for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)(m.fill < 0 ? test_rand_u32() : (uint32_t)m.fill);
     float d = m.scales == 1 ? 0.0f : rnd_wide(), min = m.scales == 1 ? 0.0f : rnd_wide();
     if (m.scales == 2) min = -(min < 0 ? -min : min) - 0x1p-10f;
-    put_half(b + (type == QT_Q6_K ? 208 : 0), d); /* raw bytes could be NaN; the kernels need not match on NaN */
-    if (has_min_field(type)) put_half(b + 2, min);
+    put_half(b + d_offset(type), d); /* raw bytes could be NaN; the kernels need not match on NaN */
+    if (has_min_field(type)) put_half(b + d_offset(type) + 2, min);
 }
 
 static void make_weights(uint32_t type, uint8_t *row, int64_t n, wmode m)

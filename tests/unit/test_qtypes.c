@@ -10,9 +10,10 @@
 
 #define N_ROW 512
 
-static const uint32_t SUPPORTED[] = {QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1,
-                                     QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
-static const uint32_t BLOCK_TYPES[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K};
+static const uint32_t SUPPORTED[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0,
+                                     QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
+static const uint32_t BLOCK_TYPES[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q2_K,
+                                       QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 
@@ -121,6 +122,56 @@ static void ref_q6_k(const uint8_t *b, float *y)
     }
 }
 
+/* Q2_K: per 128 elements, 32 bytes of qs; four passes over them take bit pairs 0, 2, 4, 6, each pass covering two
+ * sub-blocks of 16 (bytes 0..15, then 16..31); scales[s]: scale in the low nibble, min in the high one. */
+static void ref_q2_k(const uint8_t *b, float *y)
+{
+    float d = get_h(b + 80), dmin = get_h(b + 82);
+    const uint8_t *q = b + 16;
+    int s = 0;
+    for (int h = 0; h < 2; h++, q += 32)
+        for (int shift = 0; shift < 8; shift += 2)
+            for (int part = 0; part < 2; part++, s++)
+                for (int l = 0; l < 16; l++)
+                    *y++ = d * (float)(b[s] & 15) * (float)(q[16 * part + l] >> shift & 3) - dmin * (float)(b[s] >> 4);
+}
+
+/* Q3_K: the same bit pairs from qs (at 32), the third bit from hmask (at 0; pass k of the 8 uses bit k of
+ * hmask[l]), value (code − 4 if that bit is clear, else code); 16 six-bit scales unpacked as ggml's four words. */
+static void ref_q3_k(const uint8_t *b, float *y)
+{
+    uint32_t a[4];
+    memcpy(a, b + 96, 12);
+    uint32_t t = a[2];
+    a[2] = ((a[0] >> 4) & 0x0F0F0F0F) | ((t >> 4 & 0x03030303) << 4);
+    a[3] = ((a[1] >> 4) & 0x0F0F0F0F) | ((t >> 6 & 0x03030303) << 4);
+    a[0] = (a[0] & 0x0F0F0F0F) | ((t & 0x03030303) << 4);
+    a[1] = (a[1] & 0x0F0F0F0F) | ((t >> 2 & 0x03030303) << 4);
+    int8_t scales[16];
+    memcpy(scales, a, 16);
+    float d = get_h(b + 108);
+    const uint8_t *q = b + 32, *hm = b;
+    int s = 0, bit = 0;
+    for (int h = 0; h < 2; h++, q += 32)
+        for (int shift = 0; shift < 8; shift += 2, bit++)
+            for (int part = 0; part < 2; part++, s++)
+                for (int l = 0; l < 16; l++) {
+                    int code = (q[16 * part + l] >> shift & 3) - (hm[16 * part + l] >> bit & 1 ? 0 : 4);
+                    *y++ = d * (float)(scales[s] - 32) * (float)code;
+                }
+}
+
+static const int8_t IQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static void ref_iq4_nl(const uint8_t *b, float *y)
+{
+    float d = get_h(b);
+    for (int j = 0; j < 16; j++) {
+        y[j] = d * (float)IQ4NL[b[2 + j] & 15];
+        y[j + 16] = d * (float)IQ4NL[b[2 + j] >> 4];
+    }
+}
+
 static void ref_block(uint32_t type, const uint8_t *b, float *y)
 {
     switch (type) {
@@ -132,6 +183,9 @@ static void ref_block(uint32_t type, const uint8_t *b, float *y)
     case QT_Q4_K: ref_kq(b, false, y); break;
     case QT_Q5_K: ref_kq(b, true, y); break;
     case QT_Q6_K: ref_q6_k(b, y); break;
+    case QT_Q2_K: ref_q2_k(b, y); break;
+    case QT_Q3_K: ref_q3_k(b, y); break;
+    case QT_IQ4_NL: ref_iq4_nl(b, y); break;
     default: CHECKF(0, "no reference for type %u", type);
     }
 }
@@ -186,7 +240,8 @@ static void test_names(void)
     CHECK(strcmp(qt_name(QT_F32), "F32") == 0 && strcmp(qt_name(QT_Q5_1), "Q5_1") == 0);
     CHECK(strcmp(qt_name(16), "IQ2_XXS") == 0 && strcmp(qt_name(28), "F64") == 0);
     CHECK(qt_from_name("q4_k") == QT_Q4_K && qt_from_name("bf16") == QT_BF16 && qt_from_name("Q8_0") == QT_Q8_0);
-    CHECK(qt_from_name("Q2_K") == -1 && qt_from_name("Q4_") == -1 && qt_from_name("") == -1);
+    CHECK(qt_from_name("IQ2_XXS") == -1 && qt_from_name("Q4_") == -1 && qt_from_name("") == -1);
+    CHECK(qt_from_name("q3_k") == QT_Q3_K && qt_from_name("iq4_nl") == QT_IQ4_NL);
     CHECK(qt_from_name("Q4_KX") == -1);
 }
 
@@ -300,14 +355,53 @@ static void test_known_q6_k(void)
     expect_block(QT_Q6_K, b, want, 256);
 }
 
+/* Q2_K, Q3_K, IQ4_NL: qs bytes 0xE4 give every element of pass k (bits 2k..2k+1) the low code k. */
+static void test_known_low_bit_types(void)
+{
+    uint8_t b[110] = {0};
+    float want[256];
+    /* Q2_K, d 1, dmin 0.5: sub-block s has scale s % 16 and min 15 − s; value sc·code − 0.5·m */
+    put_h(b + 80, 1.0f), put_h(b + 82, 0.5f);
+    for (int s = 0; s < 16; s++) b[s] = (uint8_t)(s | (15 - s) << 4);
+    memset(b + 16, 0xE4, 64);
+    for (int e = 0; e < 256; e++) want[e] = (float)(e / 16 * (e % 128 / 32)) - 0.5f * (float)(15 - e / 16);
+    CHECK(want[0] == -7.5f && want[255] == 45.0f && want[100] == 6.0f * 3 - 0.5f * 9);
+    expect_block(QT_Q2_K, b, want, 256);
+
+    /* Q3_K, d 0.5: hmask bytes 0x0F set the third bit for the first half (code k, value k) and clear it for the
+     * second (value k − 4); 6-bit scale of sub-block s = 4s (sc − 32 = 4s − 32): low nibbles in bytes 0..7
+     * (s ≥ 8: high nibbles), top 2 bits in bytes 8..11 (pairs 0, 2, 4, 6 for s / 4 = 0..3). */
+    memset(b, 0, sizeof b);
+    memset(b, 0x0F, 32);
+    memset(b + 32, 0xE4, 64);
+    put_h(b + 108, 0.5f);
+    for (int s = 0; s < 16; s++) {
+        int v = 4 * s;
+        b[96 + s % 8] |= (uint8_t)((v & 15) << (4 * (s / 8)));
+        b[104 + s % 4] |= (uint8_t)((v >> 4) << (2 * (s / 4)));
+    }
+    for (int e = 0; e < 256; e++)
+        want[e] = 0.5f * (float)(4 * (e / 16) - 32) * (float)(e % 128 / 32 - (e < 128 ? 0 : 4));
+    CHECK(want[0] == 0.0f && want[40] == 0.5f * -24 && want[255] == 0.5f * 28 * -1);
+    expect_block(QT_Q3_K, b, want, 256);
+
+    /* IQ4_NL, d 2: byte j = j | (15 − j) << 4 gives element j the level j and element 16 + j the level 15 − j. */
+    put_h(b, 2.0f);
+    fill_ramp_nibbles(b + 2);
+    for (int j = 0; j < 16; j++) want[j] = 2.0f * (float)IQ4NL[j], want[16 + j] = 2.0f * (float)IQ4NL[15 - j];
+    CHECK(want[0] == -254.0f && want[16] == 226.0f);
+    expect_block(QT_IQ4_NL, b, want, 32);
+}
+
 /* ---- random bytes: the implementation and the reference decode every bit position the same way ---------- */
 
 static void randomize_block(uint32_t type, uint8_t *b)
 {
     for (uint32_t i = 0; i < qt_block_bytes(type); i++) b[i] = (uint8_t)test_rand_u32();
-    int d_at = type == QT_Q6_K ? 208 : 0; /* keep the scales finite */
+    int d_at = type == QT_Q6_K ? 208 : type == QT_Q2_K ? 80 : type == QT_Q3_K ? 108 : 0; /* keep the scales finite */
     put_h(b + d_at, rnd_uniform());
-    if (type == QT_Q4_1 || type == QT_Q5_1 || type == QT_Q4_K || type == QT_Q5_K) put_h(b + 2, rnd_uniform());
+    if (type == QT_Q4_1 || type == QT_Q5_1 || type == QT_Q4_K || type == QT_Q5_K || type == QT_Q2_K)
+        put_h(b + d_at + 2, rnd_uniform());
 }
 
 static void test_random_bytes(void)
@@ -362,6 +456,16 @@ static grid grid_of(uint32_t type, const uint8_t *row, int e)
     case QT_Q4_1: return (grid){get_h(b), get_h(b + 2), 0, 15};
     case QT_Q5_1: return (grid){get_h(b), get_h(b + 2), 0, 31};
     case QT_Q6_K: return (grid){get_h(b + 208) * (float)(int8_t)b[192 + in / 16], 0, -32, 31};
+    case QT_Q2_K:
+        return (grid){get_h(b + 80) * (float)(b[in / 16] & 15), -get_h(b + 82) * (float)(b[in / 16] >> 4), 0, 3};
+    case QT_Q3_K: { /* the step as the reference unpacks the scales: the block with every code −4, read back */
+        uint8_t probe[110];
+        float y[256];
+        memcpy(probe, b, 110);
+        memset(probe, 0, 96);
+        ref_q3_k(probe, y);
+        return (grid){y[in / 16 * 16] / -4.0f, 0, -4, 3};
+    }
     default: /* Q4_K, Q5_K */
         ref_scale_min(b + 4, in / 32, &sc, &m);
         return (grid){get_h(b) * (float)sc, -get_h(b + 2) * (float)m, 0, type == QT_Q5_K ? 31 : 15};
@@ -386,6 +490,8 @@ static double rms_bound(uint32_t type)
     case QT_Q6_K: return 0.025;
     case QT_Q5_0: case QT_Q5_1: return 0.05;
     case QT_Q5_K: return 0.05;
+    case QT_Q3_K: return 0.2;
+    case QT_Q2_K: return 0.5;
     default: return 0.1; /* 4-bit types */
     }
 }
@@ -394,6 +500,7 @@ static void test_roundtrip_bounds(void)
 {
     for (size_t t = 0; t < COUNT(BLOCK_TYPES); t++) {
         uint32_t type = BLOCK_TYPES[t];
+        if (type == QT_IQ4_NL) continue; /* not a uniform grid: test_iq4_nl_roundtrip */
         float x[N_ROW], y[N_ROW], ref[N_ROW];
         uint8_t row[4 * 272];
         make_data(x);
@@ -416,7 +523,7 @@ static void test_roundtrip_bounds(void)
         }
         CHECKF(nearest == 0, "%s: %d elements not at the nearest grid point", qt_name(type), nearest);
         CHECKF(over == 0, "%s: %d elements beyond one step", qt_name(type), over);
-        bool symmetric = type == QT_Q4_0 || type == QT_Q5_0 || type == QT_Q6_K || type == QT_Q8_0;
+        bool symmetric = type == QT_Q4_0 || type == QT_Q5_0 || type == QT_Q3_K || type == QT_Q6_K || type == QT_Q8_0;
         CHECKF(half == 0 || symmetric, "%s: %d elements beyond half a step", qt_name(type), half);
         CHECKF(mismatch == 0, "%s: %d elements decode differently in the reference", qt_name(type), mismatch);
         double rel = sqrt(se / sx);
@@ -425,6 +532,37 @@ static void test_roundtrip_bounds(void)
         CHECKF(rel <= rms_bound(type), "%s: relative RMS error %.4f > %.4f", qt_name(type), rel, rms_bound(type));
         for (int e = 0; e < 32; e++) CHECKF(y[e] == 0.0f, "%s: zero block decodes to %g", qt_name(type), y[e]);
     }
+}
+
+/* IQ4_NL: the largest magnitude of each block maps to the level −127, every element decodes to the level nearest
+ * to it at the block's scale, and the relative RMS error stays below 4-bit bounds. */
+static void test_iq4_nl_roundtrip(void)
+{
+    float x[N_ROW], y[N_ROW];
+    uint8_t row[N_ROW];
+    make_data(x);
+    qt_quantize_row(QT_IQ4_NL, x, row, N_ROW);
+    qt_dequant_row(QT_IQ4_NL, row, y, N_ROW);
+    int not_nearest = 0, loose = 0;
+    double se = 0, sx = 0;
+    for (int i = 0; i < N_ROW / 32; i++) {
+        const uint8_t *b = row + 18 * i;
+        float d = get_h(b), amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * i + j]));
+        loose += !(fabsf(fabsf(d) * 127.0f - amax) <= 1e-3f * amax);
+        for (int j = 0; j < 32; j++) {
+            float best = INFINITY;
+            for (int k = 0; k < 16; k++) best = fminf(best, fabsf(x[32 * i + j] - d * (float)IQ4NL[k]));
+            not_nearest += !(fabsf(y[32 * i + j] - x[32 * i + j]) <= best + 1e-6f * fabsf(x[32 * i + j]));
+            se += (double)(y[32 * i + j] - x[32 * i + j]) * (y[32 * i + j] - x[32 * i + j]);
+            sx += (double)x[32 * i + j] * x[32 * i + j];
+        }
+    }
+    CHECKF(loose == 0, "IQ4_NL: %d blocks whose scale does not map the largest magnitude to 127", loose);
+    CHECKF(not_nearest == 0, "IQ4_NL: %d elements not at the nearest level", not_nearest);
+    printf("IQ4_NL: relative RMS error %.4f\n", sqrt(se / sx));
+    CHECK(sqrt(se / sx) <= 0.1);
+    for (int e = 0; e < 32; e++) CHECK(y[e] == 0.0f);
 }
 
 /* Legacy encoders use the tight scale: amax / 2^(bits-1) (symmetric) or (max - min) / (2^bits - 1). */
@@ -699,8 +837,10 @@ int main(void)
     test_known_legacy();
     test_known_kquants();
     test_known_q6_k();
+    test_known_low_bit_types();
     test_random_bytes();
     test_roundtrip_bounds();
+    test_iq4_nl_roundtrip();
     test_legacy_scale_tight();
     test_dot();
     test_float_roundtrip();
