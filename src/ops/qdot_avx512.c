@@ -1,7 +1,7 @@
-/* AVX-512 (BW, VL, VNNI) tile kernels for the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), bit-identical to
- * the scalar reference qt_dot_act like the AVX2 ones (qdot_avx2.c, whose comments give the arithmetic): every
- * (row, token) keeps its own 8-lane chain of one fma per block, in block order, then hsum8, plus the *_1
- * formats' m·s sum. What changes is the packing:
+/* AVX-512 (BW, VL, VNNI) tile kernels for the 32-element formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, and IQ4_NL as Q8_0
+ * with its codes looked up), bit-identical to the scalar reference qt_dot_act like the AVX2 ones (qdot_avx2.c,
+ * whose comments give the arithmetic): every (row, token) keeps its own 8-lane chain of one fma per block, in
+ * block order, then hsum8, plus the *_1 formats' m·s sum. What changes is the packing:
  *   - a 512-bit register holds two such 8-lane chains: two rows of one token (decode) or one row of two tokens
  *     (prefill), so one instruction advances both;
  *   - VPDPBUSD forms the int32 lane sums (exact, as maddubs + madd are for these ranges) in one step, its
@@ -121,25 +121,60 @@ static AVX512_INLINE __m256i centring256(__m256i y, int z)
 }
 
 /* Formats: bits 4/5 with or without min (legacy), or bits 8 (Q8_0: signed codes, made unsigned by +128). */
-static AVX512_INLINE int centre_of(int bits, int has_min) { return bits == 8 ? 128 : has_min ? 0 : 1 << (bits - 1); }
+/* IQ4_NL passes as a pseudo bit count: Q8_0's arithmetic on codes looked up from its 16 levels. */
+enum { IQ4NL_BITS = 100 };
+static AVX512_INLINE int signed_codes(int bits) { return bits == 8 || bits == IQ4NL_BITS; }
+static AVX512_INLINE int centre_of(int bits, int has_min)
+{
+    return signed_codes(bits) ? 128 : has_min ? 0 : 1 << (bits - 1);
+}
+static AVX512_INLINE size_t block_bytes(int bits, int has_min)
+{
+    return bits == 8 ? Q8_0_BYTES : bits == IQ4NL_BITS ? 18 : w_bytes(bits, has_min);
+}
+
+/* IQ4_NL's levels + 128 (unsigned, as Q8_0's codes are made) in every 128-bit lane. */
+static AVX512_INLINE __m512i iq4nl_table(void)
+{
+    __m128i levels = _mm_loadu_si128((const __m128i *)QT_IQ4NL_LEVELS);
+    return _mm512_broadcast_i32x4(_mm_xor_si128(levels, _mm_set1_epi8((char)0x80)));
+}
+
+/* One block's codes made unsigned (Q8_0, IQ4_NL: +128), or a legacy format's. */
+static AVX512_INLINE __m256i ucodes256(const uint8_t *b, int bits, int has_min)
+{
+    if (bits == 8) return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), _mm256_set1_epi8((char)0x80));
+    if (bits == IQ4NL_BITS) return _mm256_shuffle_epi8(_mm512_castsi512_si256(iq4nl_table()), codes256(b, 4, 0));
+    return codes256(b, bits, has_min);
+}
+
+/* The same for two blocks (b0 low, b1 high). */
+static AVX512_INLINE __m512i ucodes512(const uint8_t *b0, const uint8_t *b1, int bits, int has_min)
+{
+    if (bits == 8)
+        return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
+                                                   _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1),
+                                _mm512_set1_epi8((char)0x80));
+    if (bits == IQ4NL_BITS) return _mm512_shuffle_epi8(iq4nl_table(), codes512(b0, b1, 4, 0));
+    return codes512(b0, b1, bits, has_min);
+}
 
 /* ---- one row, one token (remainders) ----------------------------------------------------------------------- */
 
 static AVX512_INLINE float dot1(const uint8_t *w, const uint8_t *a, int64_t nb, int bits, int has_min)
 {
-    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    size_t wb = block_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
     int z = centre_of(bits, has_min);
     __m256 acc = _mm256_setzero_ps();
     float summs = 0.0f;
     for (int64_t i = 0; i < nb; i++, w += wb, a += ab) {
         __m256i y = _mm256_loadu_si256((const __m256i *)(a + (has_min ? 4 : 2)));
-        __m256i q = bits == 8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + 2)), _mm256_set1_epi8((char)0x80))
-                              : codes256(w, bits, has_min);
+        __m256i q = ucodes256(w, bits, has_min);
         __m256i lanes = _mm256_dpbusd_epi32(centring256(y, z), q, y);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * half(a)), _mm256_cvtepi32_ps(lanes), acc);
         if (has_min) summs += half(w + 2) * half(a + 2);
     }
-    return bits == 8 ? hsum8(acc) : hsum8(acc) + summs;
+    return signed_codes(bits) ? hsum8(acc) : hsum8(acc) + summs;
 }
 
 enum { PREFETCH_GROUPS = 4 }; /* 32 rows ahead */
@@ -148,7 +183,7 @@ enum { PREFETCH_GROUPS = 4 }; /* 32 rows ahead */
 
 static AVX512_INLINE void dec8(const uint8_t *w, size_t ws, const uint8_t *a, int64_t nb, int bits, int has_min, float *y)
 {
-    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    size_t wb = block_bytes(bits, has_min), ab = has_min ? Q8_1_BYTES : Q8_0_BYTES;
     int z = centre_of(bits, has_min);
     __m512 acc[4], summs = _mm512_setzero_ps();
     for (int p = 0; p < 4; p++) acc[p] = _mm512_setzero_ps();
@@ -171,10 +206,7 @@ static AVX512_INLINE void dec8(const uint8_t *w, size_t ws, const uint8_t *a, in
 #pragma GCC unroll 4
         for (int p = 0; p < 4; p++) {
             const uint8_t *b0 = w + (size_t)(2 * p) * ws, *b1 = b0 + ws;
-            __m512i q = bits == 8 ? _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
-                                                                        _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1),
-                                                     _mm512_set1_epi8((char)0x80))
-                                  : codes512(b0, b1, bits, has_min);
+            __m512i q = ucodes512(b0, b1, bits, has_min);
             __m512i lanes = _mm512_dpbusd_epi32(start, q, yv);
             __m512i pick = _mm512_set_epi32(4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2,
                                             4 * p + 2, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p);
@@ -184,7 +216,7 @@ static AVX512_INLINE void dec8(const uint8_t *w, size_t ws, const uint8_t *a, in
     float s[16];
     _mm512_storeu_ps(s, summs);
     for (int p = 0; p < 4; p++) {
-        if (bits == 8) {
+        if (signed_codes(bits)) {
             y[2 * p] = lo_sum(acc[p]);
             y[2 * p + 1] = hi_sum(acc[p]);
         } else { /* the reference adds its m·s sum, 0 for the formats without m (which turns −0 into +0) */
@@ -209,12 +241,11 @@ typedef struct rows_prep {
 
 static AVX512_INLINE void prep_rows(const uint8_t *w, size_t ws, int R, int64_t nb, int bits, int has_min, rows_prep *p)
 {
-    size_t wb = bits == 8 ? Q8_0_BYTES : w_bytes(bits, has_min);
+    size_t wb = block_bytes(bits, has_min);
     for (int64_t i = 0; i < nb; i++)
         for (int r = 0; r < R; r++) {
             const uint8_t *b = w + (size_t)r * ws + (size_t)i * wb;
-            __m256i q = bits == 8 ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), _mm256_set1_epi8((char)0x80))
-                                  : codes256(b, bits, has_min);
+            __m256i q = ucodes256(b, bits, has_min);
             _mm256_storeu_si256((__m256i *)(p->codes + ((size_t)i * R + (size_t)r) * 32), q);
             p->d[i * R + r] = half(b);
             if (has_min) p->m[i * R + r] = half(b + 2);
@@ -268,7 +299,7 @@ static AVX512_INLINE void pre_micro(const rows_prep *rp, int R, const uint8_t *a
 #pragma GCC unroll 4
         for (int t = 0; t < TP; t++) {
             int64_t u0 = t0 + 2 * t;
-            if (bits == 8) {
+            if (signed_codes(bits)) {
                 y[u0 * ys + r] = lo_sum(acc[r][t]);
                 if (u0 + 1 < nt) y[(u0 + 1) * ys + r] = hi_sum(acc[r][t]);
             } else { /* the reference's + summs (0 without m, which turns −0 into +0) */
@@ -371,6 +402,7 @@ TILE(tile_q4_1, 4, 1)
 TILE(tile_q5_0, 5, 0)
 TILE(tile_q5_1, 5, 1)
 TILE(tile_q8_0, 8, 0)
+TILE(tile_iq4_nl, IQ4NL_BITS, 0)
 
 static int has_vnni(void)
 {
@@ -393,6 +425,7 @@ qdot_tile_fn qdot_avx512_tile_kernel(uint32_t wtype)
     case QT_Q4_1: return tile_q4_1;
     case QT_Q5_0: return tile_q5_0;
     case QT_Q5_1: return tile_q5_1;
+    case QT_IQ4_NL: return tile_iq4_nl;
     default: return NULL;
     }
 }
