@@ -840,7 +840,8 @@ static AVX2_INLINE __m256i q3k_scales(const uint8_t *sc, int16_t scale[16])
     const uint32_t low = 0x0F0F0F0F, two = 0x03030303;
     __m128i bytes = _mm_set_epi32((int)(((u[1] >> 4) & low) | ((u[2] >> 6) & two) << 4),
                                   (int)(((u[0] >> 4) & low) | ((u[2] >> 4) & two) << 4),
-                                  (int)((u[1] & low) | ((u[2] >> 2) & two) << 4), (int)((u[0] & low) | (u[2] & two) << 4));
+                                  (int)((u[1] & low) | ((u[2] >> 2) & two) << 4),
+                                  (int)((u[0] & low) | (u[2] & two) << 4));
     __m256i v = _mm256_sub_epi16(_mm256_cvtepu8_epi16(bytes), _mm256_set1_epi16(32));
     _mm256_storeu_si256((__m256i *)scale, v);
     return v;

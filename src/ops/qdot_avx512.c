@@ -152,9 +152,10 @@ static AVX512_INLINE __m256i ucodes256(const uint8_t *b, int bits, int has_min)
 static AVX512_INLINE __m512i ucodes512(const uint8_t *b0, const uint8_t *b1, int bits, int has_min)
 {
     if (bits == 8)
-        return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + 2))),
-                                                   _mm256_loadu_si256((const __m256i *)(b1 + 2)), 1),
-                                _mm512_set1_epi8((char)0x80));
+    {
+        __m256i lo = _mm256_loadu_si256((const __m256i *)(b0 + 2)), hi = _mm256_loadu_si256((const __m256i *)(b1 + 2));
+        return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
+    }
     if (bits == IQ4NL_BITS) return _mm512_shuffle_epi8(iq4nl_table(), codes512(b0, b1, 4, 0));
     return codes512(b0, b1, bits, has_min);
 }

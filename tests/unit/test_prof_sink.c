@@ -1,8 +1,8 @@
 /* The profiler sink on synthetic spans: nesting (self time, depth, cache bytes counted once), the step record
  * (ops_ns ≤ ns), malformed and foreign-thread spans ignored and counted, a full queue dropping spans but never
- * the step, the writer woken when the queue is half full, no allocation while spans flow, a live snapshot that a reader thread always sees consistent, and
- * span times that agree with the monotonic clock (read through the TSC, or with XQ_NO_TSC=1 directly: ctest runs
- * this file both ways). */
+ * the step, the writer woken when the queue is half full, no allocation while spans flow, a live snapshot that a
+ * reader thread always sees consistent, and span times that agree with the monotonic clock (read through the
+ * TSC, or with XQ_NO_TSC=1 directly: ctest runs this file both ways). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
