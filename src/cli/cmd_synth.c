@@ -29,7 +29,7 @@ static const char *const usage =
     "  --type T       tensor type of every matrix, token_embd included; norms stay F32 (default F16):\n"
     "                 F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K (K types need rows\n"
     "                 of 256k, else they fall back as llama-quantize's: Q2_K/Q3_K to IQ4_NL, Q4_K to Q5_0 …),\n"
-    "                 or Q4_K_M: the types llama-quantize picks per tensor for that file type\n"
+    "                 or Q3_K_M / Q4_K_M: the types llama-quantize picks per tensor for that file type\n"
     "  --seed S       PRNG seed (default 1); the same seed gives the same bytes\n"
     "  --layers N     override the shape's layer count (e.g. a 2-layer llama3-8b)\n"
     "  --list         print the named shapes and exit\n"

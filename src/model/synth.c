@@ -6,7 +6,7 @@
  * sqrt, which IEEE rounds exactly), so the same seed gives the same bytes on every machine.
  * Scales: matrices N(0, 1/fan_in) with fan_in = row length; token embeddings N(0, 1); norm weights 1 + 0.1·U(-1,1).
  * Vocabulary: byte-level SentencePiece: <unk> <s> </s>, <0x00>..<0xFF>, then unique filler pieces.
- * Mixed file types (Q4_K_M) pick each tensor's type by llama.cpp's quantizer rule, so that our file and one
+ * Mixed file types (Q3_K_M, Q4_K_M) pick each tensor's type by llama.cpp's quantizer rule, so that our file and one
  * llama-quantize makes from an F16 file hold the same types. */
 #include <math.h>
 #include <stdio.h>
@@ -103,18 +103,39 @@ static uint32_t q4_k_m_type(const model_shape *s, const char *role, int layer, i
     return k_fallback(type, row_len);
 }
 
+/* llama.cpp's Q3_K_M for a dense llama model: default Q3_K; the lm_head as Q4_K_M's; attn_v Q5_K in the first
+ * two layers, else Q4_K (the "70B" class: Q5_K); attn_output Q4_K; ffn_down Q5_K in the first sixteenth of the
+ * layers, else Q4_K; then the same fallbacks. */
+static uint32_t q3_k_m_type(const model_shape *s, const char *role, int layer, int64_t row_len)
+{
+    bool lm_head = !strcmp(role, "output") || (s->tied_output && !strcmp(role, "token_embd"));
+    if (lm_head) return k_fallback(row_len % 256 ? QT_Q8_0 : QT_Q6_K, row_len);
+    uint32_t type = QT_Q3_K;
+    bool class_70b = s->n_layer == 80 && s->n_head != s->n_head_kv;
+    if (!strcmp(role, "attn_v")) type = layer < 2 || class_70b ? QT_Q5_K : QT_Q4_K;
+    else if (!strcmp(role, "attn_output")) type = QT_Q4_K;
+    else if (!strcmp(role, "ffn_down")) type = layer < s->n_layer / 16 ? QT_Q5_K : QT_Q4_K;
+    return k_fallback(type, row_len);
+}
+
 uint32_t synth_tensor_type(const model_shape *s, uint32_t type, const char *role, int layer, int64_t row_len)
 {
-    return type == SYNTH_Q4_K_M ? q4_k_m_type(s, role, layer, row_len) : type;
+    if (type == SYNTH_Q4_K_M) return q4_k_m_type(s, role, layer, row_len);
+    if (type == SYNTH_Q3_K_M) return q3_k_m_type(s, role, layer, row_len);
+    return type;
 }
 
 int synth_type_from_name(const char *name)
 {
     if (name && !strcasecmp(name, "Q4_K_M")) return SYNTH_Q4_K_M;
+    if (name && !strcasecmp(name, "Q3_K_M")) return SYNTH_Q3_K_M;
     return qt_from_name(name);
 }
 
-const char *synth_type_name(uint32_t type) { return type == SYNTH_Q4_K_M ? "Q4_K_M" : qt_name(type); }
+const char *synth_type_name(uint32_t type)
+{
+    return type == SYNTH_Q4_K_M ? "Q4_K_M" : type == SYNTH_Q3_K_M ? "Q3_K_M" : qt_name(type);
+}
 
 /* ---- tensor plan --------------------------------------------------------------------------------------- */
 
@@ -163,7 +184,7 @@ static synth_tensor *plan_tensors(const model_shape *s, uint32_t type, int *coun
 
 static int check_shape(const model_shape *s, uint32_t type, xq_err *err)
 {
-    if (!qt_supported(type) && type != SYNTH_Q4_K_M)
+    if (!qt_supported(type) && type != SYNTH_Q4_K_M && type != SYNTH_Q3_K_M)
         return xq_fail(err, XQ_EINPUT, "synth: tensor type %s is not supported", qt_name(type));
     if (s->n_layer < 1 || s->n_embd < 1 || s->n_ff < 1 || s->n_head < 1 || s->n_head_kv < 1 || s->n_ctx < 1)
         return xq_fail(err, XQ_EINPUT, "synth: shape %s: sizes must be positive", s->name);

@@ -22,14 +22,14 @@ const model_shape *model_shape_at(int i);
 
 /* A file type that mixes tensor types as llama.cpp's quantizer does (value: SYNTH_MIX + llama.cpp's ftype id),
  * accepted wherever a tensor type is. */
-enum { SYNTH_MIX = 0x10000, SYNTH_Q4_K_M = SYNTH_MIX + 15 };
+enum { SYNTH_MIX = 0x10000, SYNTH_Q3_K_M = SYNTH_MIX + 12, SYNTH_Q4_K_M = SYNTH_MIX + 15 };
 
-/* A --type name: a tensor type (qt_from_name) or a mix ("Q4_K_M", case-insensitive); -1 if neither. */
+/* A --type name: a tensor type (qt_from_name) or a mix ("Q3_K_M", "Q4_K_M", case-insensitive); -1 if neither. */
 int synth_type_from_name(const char *name);
-/* "Q4_K_M" for a mix, else qt_name. */
+/* The mix's name ("Q4_K_M" …), else qt_name. */
 const char *synth_type_name(uint32_t type);
 
-/* The type a matrix is written in: `type` itself, or for SYNTH_Q4_K_M the type llama.cpp's Q4_K_M picks for it.
+/* The type a matrix is written in: `type` itself, or for a mix the type llama.cpp's quantizer picks for it.
  * role: the tensor's name without "blk.N." and ".weight" ("attn_v", "ffn_down", "token_embd", "output" …);
  * layer: N (ignored outside blocks); row_len: ne[0]. */
 uint32_t synth_tensor_type(const model_shape *s, uint32_t type, const char *role, int layer, int64_t row_len);

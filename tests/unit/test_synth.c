@@ -277,6 +277,34 @@ static void test_q4_k_m_rule(void)
     CHECK(synth_type_from_name("Q4_K_S") == -1 && !strcmp(synth_type_name(SYNTH_Q4_K_M), "Q4_K_M"));
 }
 
+/* llama.cpp's Q3_K_M: Q3_K by default, attn_v Q5_K in layers 0-1 then Q4_K (Q5_K on the 70B class), attn_output
+ * Q4_K, ffn_down Q5_K in the first n_layer/16 layers then Q4_K, the lm_head Q6_K; rows not of 256k fall back
+ * (Q3_K to IQ4_NL). */
+static void test_q3_k_m_rule(void)
+{
+    const model_shape *l2 = model_shape_find("llama2-7b");
+    CHECK(synth_type_from_name("q3_k_m") == SYNTH_Q3_K_M && !strcmp(synth_type_name(SYNTH_Q3_K_M), "Q3_K_M"));
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "output", -1, 4096) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "token_embd", -1, 4096) == QT_Q3_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "attn_q", 5, 4096) == QT_Q3_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "ffn_up", 5, 4096) == QT_Q3_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "attn_output", 5, 4096) == QT_Q4_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "attn_v", 1, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "attn_v", 2, 4096) == QT_Q4_K);
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "ffn_down", 1, 11008) == QT_Q5_K); /* 32 / 16 = 2 layers */
+    CHECK(synth_tensor_type(l2, SYNTH_Q3_K_M, "ffn_down", 2, 11008) == QT_Q4_K);
+    const model_shape *l70 = model_shape_find("llama3-70b");
+    CHECK(synth_tensor_type(l70, SYNTH_Q3_K_M, "attn_v", 40, 8192) == QT_Q5_K);
+    CHECK(synth_tensor_type(l70, SYNTH_Q3_K_M, "ffn_down", 4, 28672) == QT_Q5_K);
+    CHECK(synth_tensor_type(l70, SYNTH_Q3_K_M, "ffn_down", 5, 28672) == QT_Q4_K);
+    const model_shape *smol = model_shape_find("smollm2-135m"); /* rows of 576: fallbacks, as llama-quantize's */
+    CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "attn_q", 3, 576) == QT_IQ4_NL);
+    CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "attn_v", 0, 576) == QT_Q5_1);
+    CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "attn_output", 3, 576) == QT_Q5_0);
+    CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "ffn_down", 3, 1536) == QT_Q4_K);
+    CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "token_embd", -1, 576) == QT_Q8_0);
+}
+
 /* A 30-layer model with SmolLM2's row pattern (d 128: not 256k; ff 256) written as Q4_K_M: every tensor has the
  * rule's type, the file says LLAMA_FTYPE_MOSTLY_Q4_K_M (15), and the engine loads it and computes finite logits. */
 static void test_q4_k_m_file(void)
@@ -336,6 +364,7 @@ int main(void)
     test_reproducible();
     test_block_size_check();
     test_q4_k_m_rule();
+    test_q3_k_m_rule();
     test_q4_k_m_file();
     remove_tmpdir();
     return test_report("test_synth");
