@@ -14,17 +14,59 @@
 #include "base/fp16.h"
 #include "model/qtypes.h"
 #include "ops/qdot.h"
-#include "ops/qdot_tails.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#include "ops/qdot_kq_avx2.h"
-
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
 
 enum { QK = 32, QK_K = 256, Q8_0_BYTES = 34, Q8_1_BYTES = 36, Q8_K_BYTES = 292 };
 
+/* ---- scalar pieces ------------------------------------------------------------------------------------ */
+
+__attribute__((target("f16c"))) static inline float half(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h); /* exact, as xq_fp16_to_f32 for every non-NaN input */
+}
+
+/* GCC contracts a·b + c into an FMA wherever the target allows (-ffp-contract=fast, the gnu17 default), so the
+ * reference's K-quant tails round once or twice depending on the build's flags. These helpers repeat the
+ * reference expressions verbatim with this file's flags (which are qtypes.c's) and are never inlined into an
+ * FMA-enabled AVX2 caller, so the compiler makes the same choice for both. (The legacy formats need no such
+ * care: their float products are of two fp16 values, exact in f32, so fused or not rounds the same.) */
+__attribute__((noinline)) static float kq_tail(float sum, float d, float dmin, float yd, int s1, int s2)
+{
+    sum += d * yd * (float)s1 - dmin * yd * (float)s2;
+    return sum;
+}
+
+__attribute__((noinline)) static float q6k_tail(float sum, float d, float yd, int total)
+{
+    sum += d * yd * (float)total;
+    return sum;
+}
+
+/* The same tails for the T tokens of a tile at one super-block: one call per super-block, not per token (a call
+ * per token spilled the tile's unpacked codes around it and took half the time). Each element is the
+ * expression above, which the compiler contracts the same way in this loop (the bit tests check it). */
+__attribute__((noinline)) static void kq_tails(float *sum, int64_t T, float d, float dmin, const float *yd,
+                                               const int *s1, const int *s2)
+{
+    for (int64_t t = 0; t < T; t++) sum[t] += d * yd[t] * (float)s1[t] - dmin * yd[t] * (float)s2[t];
+}
+
+__attribute__((noinline)) static void q6k_tails(float *sum, int64_t T, float d, const float *yd, const int *total)
+{
+    for (int64_t t = 0; t < T; t++) sum[t] += d * yd[t] * (float)total[t];
+}
+
 /* ---- vector helpers ------------------------------------------------------------------------------------- */
+
+static AVX2_INLINE __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static AVX2_INLINE __m256i bytes_of(int v) { return _mm256_set1_epi8((char)v); }
 
 /* The reference's hsum8: ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)). */
 static AVX2_INLINE float hsum8(__m256 v)
@@ -32,6 +74,18 @@ static AVX2_INLINE float hsum8(__m256 v)
     __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
     __m128 ab = _mm_add_ps(r, _mm_movehl_ps(r, r));
     return _mm_cvtss_f32(_mm_add_ss(ab, _mm_movehdup_ps(ab)));
+}
+
+static AVX2_INLINE int hsum_i32x4(__m128i r)
+{
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(r);
+}
+
+static AVX2_INLINE int hsum_i32(__m256i v)
+{
+    return hsum_i32x4(_mm_add_epi32(_mm256_extracti128_si256(v, 1), _mm256_castsi256_si128(v)));
 }
 
 /* Int32 lane k = Σ u·s over bytes 4k..4k+3 (u unsigned, s signed; pair sums must fit int16). */
@@ -126,6 +180,50 @@ AVX2 static float dot_iq4_nl(const void *wrow, const void *act, int64_t n)
 
 /* ---- K-quants: exact integer sums per super-block, then the reference's float tail ----------------------- */
 
+/* The 8 six-bit scales and mins of Q4_K/Q5_K as int16 (layout in qtypes.c): per 32-bit word, sub-blocks 0..3
+ * are the low 6 bits of bytes 0..3 (scales) and 4..7 (mins); 4..7 take nibbles of bytes 8..11 plus the top 2
+ * bits of bytes 0..3 / 4..7. */
+static AVX2_INLINE __m128i kq_scales(const uint8_t *s, __m128i *mins)
+{
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t sc_lo = u[0] & 0x3F3F3F3F, m_lo = u[1] & 0x3F3F3F3F;
+    uint32_t sc_hi = (u[2] & 0x0F0F0F0F) | (u[0] >> 6 & 0x03030303) << 4;
+    uint32_t m_hi = (u[2] >> 4 & 0x0F0F0F0F) | (u[1] >> 6 & 0x03030303) << 4;
+    *mins = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)m_hi, (int)m_lo));
+    return _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo));
+}
+
+/* int16 element s of both 128-bit halves of v, in every position. */
+static AVX2_INLINE __m256i broadcast_word(__m256i v, int s)
+{
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(2 * s | (2 * s + 1) << 8)));
+}
+
+/* One Q4_K/Q5_K super-block's codes and scales, unpacked for maddubs/madd: codes[s] holds sub-block s's 32
+ * codes (sub-blocks 2j and 2j+1 share qs bytes 32j.., low and high nibble; Q5_K keeps bit s of each element's
+ * code in qh[l]), scale[s] its 6-bit scale in every int16 lane. */
+static AVX2_INLINE void kq_unpack(const uint8_t *qs, const uint8_t *qh, __m128i sc, __m256i codes[8], __m256i scale[8])
+{
+    const __m256i low4 = bytes_of(0x0F), bit4 = bytes_of(0x10);
+    __m256i scales = _mm256_broadcastsi128_si256(sc);
+    __m256i hbits = qh ? load256(qh) : _mm256_setzero_si256(); /* shifted down 2 bits per pair */
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        __m256i bytes = load256(qs + 32 * j);
+        __m256i lo = _mm256_and_si256(bytes, low4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
+        if (qh) {
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hbits, 4), bit4));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), bit4));
+            hbits = _mm256_srli_epi16(hbits, 2);
+        }
+        codes[2 * j] = lo;
+        codes[2 * j + 1] = hi;
+    }
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) scale[k] = broadcast_word(scales, k);
+}
+
 /* Σ_s scale_s · Σ code·y over one super-block, as int32 lanes. Pair sums ≤ 2·63·127 fit int16 (Q6_K's codes are
  * the largest). */
 static AVX2_INLINE __m256i scaled_sums(const __m256i codes[8], const __m256i scale[8], const int8_t *y)
@@ -135,6 +233,14 @@ static AVX2_INLINE __m256i scaled_sums(const __m256i codes[8], const __m256i sca
     for (int k = 0; k < 8; k++)
         sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], load256(y + 32 * k)), scale[k]));
     return sum;
+}
+
+/* 16 int16 block sums of a Q8_K activation block, added in pairs: the sums of y over each 32-element sub-block
+ * (each ≤ 32·127, so int16 holds them). */
+static AVX2_INLINE __m128i q8k_pair_sums(const uint8_t *a)
+{
+    const __m128i *bsums = (const __m128i *)(a + 4 + QK_K);
+    return _mm_hadd_epi16(_mm_loadu_si128(bsums), _mm_loadu_si128(bsums + 1));
 }
 
 static AVX2_INLINE float kq_dot(const uint8_t *w, const uint8_t *a, int64_t nb, int five)
@@ -149,7 +255,7 @@ static AVX2_INLINE float kq_dot(const uint8_t *w, const uint8_t *a, int64_t nb, 
         int s2 = hsum_i32x4(_mm_madd_epi16(mins, q8k_pair_sums(a)));
         float yd;
         memcpy(&yd, a, 4);
-        sum = qdot_kq_tail(sum, half(w), half(w + 2), yd, s1, s2);
+        sum = kq_tail(sum, half(w), half(w + 2), yd, s1, s2);
     }
     return sum;
 }
@@ -206,7 +312,7 @@ AVX2 static float dot_q6_k(const void *wrow, const void *act, int64_t n)
         int total = q6k_scaled_sum(w, a);
         float yd;
         memcpy(&yd, a, 4);
-        sum = qdot_q6k_tail(sum, half(w + 208), yd, total);
+        sum = q6k_tail(sum, half(w + 208), yd, total);
     }
     return sum;
 }
@@ -650,7 +756,7 @@ static AVX2_INLINE void kq_tile(const uint8_t *w, size_t ws, int64_t nr, const u
                 __m256i codes[8], scale[8];
                 kq_unpack(five ? b + 48 : b + 16, five ? b + 16 : NULL, sc, codes, scale);
                 kq_block_sums(codes, scale, mins, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, s1, s2);
-                qdot_kq_tails(acc, T, half(b), half(b + 2), yd, s1, s2);
+                kq_tails(acc, T, half(b), half(b + 2), yd, s1, s2);
             }
             for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
         }
@@ -753,7 +859,7 @@ AVX2 static float dot_q2_k(const void *wrow, const void *act, int64_t n)
         int s1 = k2_sum(codes, sc, (const int8_t *)(a + 4)), s2 = k2_bsum_dot(mins, a);
         float yd;
         memcpy(&yd, a, 4);
-        sum = qdot_kq_tail(sum, half(w + 80), half(w + 82), yd, s1, s2);
+        sum = kq_tail(sum, half(w + 80), half(w + 82), yd, s1, s2);
     }
     return sum;
 }
@@ -770,7 +876,7 @@ AVX2 static float dot_q3_k(const void *wrow, const void *act, int64_t n)
         int total = k2_sum(codes, sc, (const int8_t *)(a + 4)) - 4 * k2_bsum_dot(scales, a);
         float yd;
         memcpy(&yd, a, 4);
-        sum = qdot_q6k_tail(sum, half(w + 108), yd, total);
+        sum = q6k_tail(sum, half(w + 108), yd, total);
     }
     return sum;
 }
@@ -801,8 +907,8 @@ static AVX2_INLINE void k2_tile(const uint8_t *w, size_t ws, int64_t nr, const u
                     if (three) s1[t] -= 4 * s2[t];
                     memcpy(&yd[t], a, 4);
                 }
-                if (three) qdot_q6k_tails(acc, T, half(b + 108), yd, s1);
-                else qdot_kq_tails(acc, T, half(b + 80), half(b + 82), yd, s1, s2);
+                if (three) q6k_tails(acc, T, half(b + 108), yd, s1);
+                else kq_tails(acc, T, half(b + 80), half(b + 82), yd, s1, s2);
             }
             for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
         }
@@ -854,7 +960,7 @@ AVX2 static void tile_q6_k(const void *w, size_t ws, int64_t nr, const void *act
                 __m256i codes[8], scale[8];
                 q6k_unpack(b, codes, scale);
                 q6k_block_sums(b, codes, scale, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, total);
-                qdot_q6k_tails(acc, T, half(b + 208), yd, total);
+                q6k_tails(acc, T, half(b + 208), yd, total);
             }
             for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
         }
