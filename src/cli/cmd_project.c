@@ -38,7 +38,7 @@ static const char *const usage =
     "  --shape NAME       a named shape: llama2-7b, llama3-8b (Llama-3.1-8B), mistral-7b, smollm2-135m …\n"
     "                     (xqprof synth --list); weights F16 unless --type\n"
     "  --model FILE       a GGUF model: its dimensions and weights as stored (or re-priced with --type)\n"
-    "  --type T           weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K\n"
+    "  --type T           weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL IQ4_XS Q2_K … Q6_K\n"
     "  --gpu LIST         catalogue ids (default h100-sxm); `cpu` is this machine, measured\n"
     "  --ctx LIST         cached tokens (default 2k,8k,32k,128k)\n"
     "  --batch LIST       sequences per step (default 1)\n"

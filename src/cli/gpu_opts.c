@@ -161,7 +161,7 @@ int gpu_cli_workload(const char *cmd, const char *shape, const char *model_path,
     if (type && (t = qt_from_name(type)) < 0)
         return cli_error(
             XQ_EINPUT, cmd,
-            "unknown tensor type '%s' (F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K)", type);
+            "unknown tensor type '%s' (F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL IQ4_XS Q2_K … Q6_K)", type);
     if (model_path) return workload_from_file(cmd, model_path, t, out);
     const model_shape *s = model_shape_find(shape);
     if (!s) return cli_error(XQ_EINPUT, cmd, "unknown shape '%s' (see xqprof synth --list)", shape);

@@ -33,7 +33,7 @@ static const qt_info QT_TABLE[QT_MAX_ID] = {
     [16] = {"IQ2_XXS", QK_K, 66, false},    [17] = {"IQ2_XS", QK_K, 74, false},
     [18] = {"IQ3_XXS", QK_K, 98, false},    [19] = {"IQ1_S", QK_K, 50, false},
     [QT_IQ4_NL] = {"IQ4_NL", QK, 18, true}, [21] = {"IQ3_S", QK_K, 110, false},
-    [22] = {"IQ2_S", QK_K, 82, false},      [23] = {"IQ4_XS", QK_K, 136, false},
+    [22] = {"IQ2_S", QK_K, 82, false},      [QT_IQ4_XS] = {"IQ4_XS", QK_K, 136, true},
     [24] = {"I8", 1, 1, false},             [25] = {"I16", 1, 2, false},
     [26] = {"I32", 1, 4, false},            [27] = {"I64", 1, 8, false},
     [28] = {"F64", 1, 8, false},            [29] = {"IQ1_M", QK_K, 56, false},
@@ -509,6 +509,54 @@ static void iq4nl_encode(const float *x, uint8_t *b)
     }
 }
 
+/* ---- IQ4_XS: fp16 d, u16 scales_h, scales_l[4], qs[128]; 8 sub-blocks of 32 with a 6-bit scale ls each
+ * (low 4 bits: nibble ib%2 of scales_l[ib/2]; top 2: bits 2ib..2ib+1 of scales_h); value = d·(ls − 32)·level,
+ * the level indexed as IQ4_NL's within each sub-block's 16 bytes of qs ------------------------------------------- */
+
+static int iq4xs_scale(const uint8_t *b, int ib)
+{
+    return ((b[4 + ib / 2] >> (4 * (ib % 2)) & 0xF) | (rd16(b + 2) >> (2 * ib) & 3) << 4) - 32;
+}
+
+static void iq4xs_decode(const uint8_t *b, float *y)
+{
+    float d = rd_half(b);
+    for (int ib = 0; ib < 8; ib++) {
+        float step = d * (float)iq4xs_scale(b, ib);
+        for (int j = 0; j < QK; j++) y[32 * ib + j] = step * (float)QT_IQ4NL_LEVELS[iq4nl_index(b + 8 + 16 * ib, j)];
+    }
+}
+
+/* Each sub-block's scale maps its largest magnitude to the level −127 (rounded away from zero, so none exceeds
+ * it); every element takes its nearest level at that scale. */
+static void iq4xs_encode(const float *x, uint8_t *b)
+{
+    float want[8], most = 0.0f;
+    for (int ib = 0; ib < 8; ib++) {
+        want[ib] = signed_absmax(x + 32 * ib, 32) / -127.0f;
+        most = fmaxf(most, fabsf(want[ib]));
+    }
+    float d = wr_half(b, most / 31.0f);
+    uint16_t high = 0;
+    memset(b + 4, 0, 4 + QK_K / 2);
+    for (int ib = 0; ib < 8; ib++) {
+        int mag = ceil_clamp(ratio(fabsf(want[ib]), d), 0, 31);
+        int ls = (want[ib] < 0.0f ? -mag : mag) + 32;
+        b[4 + ib / 2] |= (uint8_t)((ls & 0xF) << (4 * (ib % 2)));
+        high |= (uint16_t)((ls >> 4) << (2 * ib));
+        float step = d * (float)(ls - 32);
+        uint8_t *qs = b + 8 + 16 * ib;
+        for (int j = 0; j < QK; j++) {
+            float v = ratio(x[32 * ib + j], step);
+            int best = 0;
+            for (int k = 1; k < 16; k++)
+                if (fabsf(v - (float)QT_IQ4NL_LEVELS[k]) < fabsf(v - (float)QT_IQ4NL_LEVELS[best])) best = k;
+            qs[j % 16] |= (uint8_t)(best << (j < 16 ? 0 : 4));
+        }
+    }
+    wr16(b + 2, high);
+}
+
 /* ---- block dispatch ------------------------------------------------------------------------------------- */
 
 static bool is_float_type(uint32_t type) { return type == QT_F32 || type == QT_F16 || type == QT_BF16; }
@@ -524,6 +572,7 @@ static void decode_block(uint32_t type, const uint8_t *b, float *y)
     case QT_Q2_K: q2k_decode(b, y); break;
     case QT_Q3_K: q3k_decode(b, y); break;
     case QT_IQ4_NL: iq4nl_decode(b, y); break;
+    case QT_IQ4_XS: iq4xs_decode(b, y); break;
     default: assert(0 && "not a supported block type");
     }
 }
@@ -539,6 +588,7 @@ static void encode_block(uint32_t type, const float *x, uint8_t *b)
     case QT_Q2_K: q2k_encode(x, b); break;
     case QT_Q3_K: q3k_encode(x, b); break;
     case QT_IQ4_NL: iq4nl_encode(x, b); break;
+    case QT_IQ4_XS: iq4xs_encode(x, b); break;
     default: assert(0 && "not a supported block type");
     }
 }
@@ -635,7 +685,7 @@ uint32_t qt_act_type(uint32_t wtype)
     case QT_BF16: return QT_BF16;
     case QT_Q4_0: case QT_Q5_0: case QT_Q8_0: case QT_IQ4_NL: return QT_Q8_0;
     case QT_Q4_1: case QT_Q5_1: return QT_Q8_1;
-    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return QT_Q8_K;
+    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_IQ4_XS: return QT_Q8_K;
     default: return QT_F32;
     }
 }
@@ -885,6 +935,25 @@ static float act_dot_iq4nl(const uint8_t *w, const uint8_t *a, int64_t nb)
     return hsum8(acc);
 }
 
+/* IQ4_XS: d·yd·Σ_ib (ls − 32)·Σ level·y. */
+static float act_dot_iq4xs(const uint8_t *w, const uint8_t *a, int64_t nb)
+{
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nb; i++, w += 136, a += 292) {
+        const int8_t *y = (const int8_t *)(a + 4);
+        float yd;
+        memcpy(&yd, a, 4);
+        int total = 0;
+        for (int ib = 0; ib < 8; ib++) {
+            int s = 0;
+            for (int j = 0; j < QK; j++) s += QT_IQ4NL_LEVELS[iq4nl_index(w + 8 + 16 * ib, j)] * y[32 * ib + j];
+            total += iq4xs_scale(w, ib) * s;
+        }
+        sum += rd_half(w) * yd * (float)total;
+    }
+    return sum;
+}
+
 /* Float rows: element i accumulates into lane i mod 8 with fmaf, lanes reduced as hsum8. */
 static float act_dot_floats(uint32_t wtype, const uint8_t *w, const uint8_t *a, int64_t n)
 {
@@ -911,6 +980,7 @@ float qt_dot_act(uint32_t wtype, const void *wrow, const void *act, int64_t n)
     case QT_Q2_K: return act_dot_q2k(w, a, n / QK_K);
     case QT_Q3_K: return act_dot_q3k(w, a, n / QK_K);
     case QT_IQ4_NL: return act_dot_iq4nl(w, a, n / QK);
+    case QT_IQ4_XS: return act_dot_iq4xs(w, a, n / QK_K);
     default: return act_dot_floats(wtype, w, a, n);
     }
 }

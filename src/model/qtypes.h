@@ -11,11 +11,11 @@
 enum {
     QT_F32 = 0, QT_F16 = 1, QT_Q4_0 = 2, QT_Q4_1 = 3, QT_Q5_0 = 6, QT_Q5_1 = 7, QT_Q8_0 = 8, QT_Q8_1 = 9,
     QT_Q2_K = 10, QT_Q3_K = 11, QT_Q4_K = 12, QT_Q5_K = 13, QT_Q6_K = 14, QT_Q8_K = 15, QT_IQ4_NL = 20,
-    QT_BF16 = 30, QT_MAX_ID = 64
+    QT_IQ4_XS = 23, QT_BF16 = 30, QT_MAX_ID = 64
 };
 
 /* True for the types xqprof computes with: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K
- * IQ4_NL. */
+ * IQ4_NL IQ4_XS. */
 bool qt_supported(uint32_t type);
 /* True if the size of the type is known (supported types plus other ggml types, for skipping/reporting). */
 bool qt_known(uint32_t type);
@@ -37,7 +37,7 @@ float qt_dot_row(uint32_t type, const void *row, const float *x, int64_t n);
 void qt_quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
 /* Activations as llama.cpp converts them before a dot product with weights of wtype (ggml's vec_dot_type):
- * F32→F32, F16→F16, BF16→BF16, Q4_0/Q5_0/Q8_0/IQ4_NL→Q8_0, Q4_1/Q5_1→Q8_1, Q2_K…Q6_K→Q8_K. */
+ * F32→F32, F16→F16, BF16→BF16, Q4_0/Q5_0/Q8_0/IQ4_NL→Q8_0, Q4_1/Q5_1→Q8_1, Q2_K…Q6_K/IQ4_XS→Q8_K. */
 uint32_t qt_act_type(uint32_t wtype);
 /* Converts n activations (a multiple of the block size) to act_type (Q8_0, Q8_1, Q8_K or a float type). */
 void qt_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n);

@@ -67,7 +67,7 @@ static void fill_row(const synth_tensor *t, uint64_t *state, float *row)
  *     rows are not a multiple of 256;
  *   - attn_v and ffn_down in layers that "use more bits" (the first and last eighth, and every third layer in
  *     between): Q6_K; on its "70B" class (80 layers, grouped-query attention) the other attn_v are Q5_K;
- *   - then a K type whose rows are not a multiple of 256 falls back: Q2_K, Q3_K → IQ4_NL, Q4_K → Q5_0,
+ *   - then a K type whose rows are not a multiple of 256 falls back: Q2_K, Q3_K, IQ4_XS → IQ4_NL, Q4_K → Q5_0,
  *     Q5_K → Q5_1, Q6_K → Q8_0,
  *     and to F16 if that block does not divide the row either.
  * (attn_v and ffn_down are counted in file order, one per layer, so the count is the layer index.) */
@@ -80,7 +80,7 @@ static bool uses_more_bits(int layer, int n_layer)
 static uint32_t k_fallback(uint32_t type, int64_t row_len)
 {
     if (row_len % 256 == 0) return type;
-    uint32_t fb = type == QT_Q2_K || type == QT_Q3_K ? QT_IQ4_NL
+    uint32_t fb = type == QT_Q2_K || type == QT_Q3_K || type == QT_IQ4_XS ? QT_IQ4_NL
                   : type == QT_Q4_K                    ? QT_Q5_0
                   : type == QT_Q5_K                    ? QT_Q5_1
                   : type == QT_Q6_K                    ? QT_Q8_0
@@ -306,6 +306,7 @@ static uint32_t file_type_of(uint32_t type)
     case QT_Q5_K: return 16;
     case QT_Q6_K: return 18;
     case QT_IQ4_NL: return 25;
+    case QT_IQ4_XS: return 30;
     case QT_BF16: return 32;
     default: return 1024; /* LLAMA_FTYPE_GUESSED */
     }

@@ -26,6 +26,7 @@ static float scalar_dot_q6_k(const void *w, const void *a, int64_t n) { return q
 static float scalar_dot_q2_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q2_K, w, a, n); }
 static float scalar_dot_q3_k(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_Q3_K, w, a, n); }
 static float scalar_dot_iq4_nl(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_IQ4_NL, w, a, n); }
+static float scalar_dot_iq4_xs(const void *w, const void *a, int64_t n) { return qt_dot_act(QT_IQ4_XS, w, a, n); }
 
 /* The scalar tile: the reference per (row, token). */
 #define SCALAR_TILE(name, type)                                                                                   \
@@ -50,6 +51,7 @@ SCALAR_TILE(scalar_tile_q6_k, QT_Q6_K)
 SCALAR_TILE(scalar_tile_q2_k, QT_Q2_K)
 SCALAR_TILE(scalar_tile_q3_k, QT_Q3_K)
 SCALAR_TILE(scalar_tile_iq4_nl, QT_IQ4_NL)
+SCALAR_TILE(scalar_tile_iq4_xs, QT_IQ4_XS)
 
 static qdot_tile_fn scalar_tile(uint32_t wtype)
 {
@@ -68,6 +70,7 @@ static qdot_tile_fn scalar_tile(uint32_t wtype)
     case QT_Q2_K: return scalar_tile_q2_k;
     case QT_Q3_K: return scalar_tile_q3_k;
     case QT_IQ4_NL: return scalar_tile_iq4_nl;
+    case QT_IQ4_XS: return scalar_tile_iq4_xs;
     default: return NULL;
     }
 }
@@ -89,6 +92,7 @@ static qdot_fn scalar_kernel(uint32_t wtype)
     case QT_Q2_K: return scalar_dot_q2_k;
     case QT_Q3_K: return scalar_dot_q3_k;
     case QT_IQ4_NL: return scalar_dot_iq4_nl;
+    case QT_IQ4_XS: return scalar_dot_iq4_xs;
     default: return NULL;
     }
 }

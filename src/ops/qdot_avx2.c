@@ -777,6 +777,35 @@ AVX2 static void tile_q5_k(const void *w, size_t ws, int64_t nr, const void *act
     else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
 }
 
+/* ---- IQ4_XS: IQ4_NL's levels in 8 sub-blocks of 32 with a 6-bit scale each, against Q8_K ------------------------ */
+
+/* Σ_ib (ls − 32)·Σ level·y: levels signed, so |level| · (y with level's sign) through maddubs (pairs ≤ 2·127·127),
+ * then madd with the sub-block's scale; exact. Then Q6_K's tail (the reference's expression). */
+AVX2 static float dot_iq4_xs(const void *wrow, const void *act, int64_t n)
+{
+    const uint8_t *w = wrow, *a = act;
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)QT_IQ4NL_LEVELS));
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++, w += 136, a += Q8_K_BYTES) {
+        uint16_t high;
+        memcpy(&high, w + 2, 2);
+        __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int ib = 0; ib < 8; ib++) {
+            int ls = ((w[4 + ib / 2] >> (4 * (ib % 2)) & 0xF) | (high >> (2 * ib) & 3) << 4) - 32;
+            __m256i q = _mm256_shuffle_epi8(levels, nibbles32(w + 8 + 16 * ib));
+            __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(load256(a + 4 + 32 * ib), q));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16((short)ls)));
+        }
+        float yd;
+        memcpy(&yd, a, 4);
+        sum = q6k_tail(sum, half(w), yd, hsum_i32(acc));
+    }
+    return sum;
+}
+
+TILE_OF_DOT(tile_iq4_xs, dot_iq4_xs)
+
 /* ---- Q2_K / Q3_K: 2-bit codes (Q3_K: plus a high bit), 16 sub-blocks of 16 -------------------------------- */
 
 /* Pass k of half h of a super-block: its 32 codes (elements 128h + 32k + l) from the bit pair 2k of qs[32h + l],
@@ -984,6 +1013,7 @@ qdot_tile_fn qdot_avx2_tile_kernel(uint32_t wtype)
     case QT_Q2_K: return tile_q2_k;
     case QT_Q3_K: return tile_q3_k;
     case QT_IQ4_NL: return tile_iq4_nl;
+    case QT_IQ4_XS: return tile_iq4_xs;
     default: return NULL;
     }
 }
@@ -1005,6 +1035,7 @@ qdot_fn qdot_avx2_kernel(uint32_t wtype)
     case QT_Q2_K: return dot_q2_k;
     case QT_Q3_K: return dot_q3_k;
     case QT_IQ4_NL: return dot_iq4_nl;
+    case QT_IQ4_XS: return dot_iq4_xs;
     default: return NULL;
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # K-quant kernels on real weights: the default model re-encoded by `xqprof synth --from` (Q4_K_M, Q3_K_M, Q4_K, Q5_K,
 # Q6_K, Q3_K, Q2_K, which fall back to Q5_0 / Q5_1 / Q8_0 / IQ4_NL where SmolLM2's 576-wide rows are not a
-# multiple of 256; and IQ4_NL throughout) gives
+# multiple of 256; IQ4_XS, which falls back to IQ4_NL likewise; and IQ4_NL throughout) gives
 # `xqprof ppl` within 0.5% of llama-perplexity on the same file (GPL-3, n_ctx 512; tests/data/llamacpp/
 # ppl_reencoded.tsv). The re-encoded file must be the one measured (its sha256): a reference perplexity is of one
 # file; a different file (the quantizer changed) is reported and skipped, since there is nothing to compare with.

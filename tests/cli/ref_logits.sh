@@ -13,7 +13,7 @@ PY=/usr/bin/python3
 SRC=${XQ_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 REF=$SRC/tests/ref/llama_ref.py
 IDS=1,17,300,42,9,260,77,3
-TYPES="F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL"
+TYPES="F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS"
 
 if [ -z "${XQPROF:-}" ] || [ ! -x "$XQPROF" ]; then
     echo "ref_logits: XQPROF must name the built xqprof binary" >&2

@@ -256,6 +256,18 @@ def deq_iq4_nl(b):
     return _f16(b, 0) * IQ4_NL_LEVELS[_nibbles(b[:, 2:18])]
 
 
+def deq_iq4_xs(b):
+    """8 sub-blocks of 32: ls = nibble ib%2 of scales_l[ib//2] | ((scales_h >> 2*ib) & 3) << 4;
+    y = d*(ls - 32)*level, the levels indexed as IQ4_NL's in each sub-block's 16 bytes."""
+    scales_h = b[:, 2:4].copy().view("<u2").astype(np.int64)  # (nb, 1)
+    ib = np.arange(8)
+    low = (b[:, 4 + ib // 2].astype(np.int64) >> (4 * (ib % 2))) & 15
+    ls = low | (((scales_h >> (2 * ib)) & 3) << 4)
+    idx = _nibbles(b[:, 8:136].reshape(-1, 16)).reshape(-1, 8, 32)
+    y = (_f16(b, 0) * (ls - 32))[:, :, None] * IQ4_NL_LEVELS[idx]
+    return y.reshape(-1, 256)
+
+
 def deq_f32(b):
     return b.reshape(-1).copy().view("<f4").astype(np.float64)
 
@@ -283,6 +295,7 @@ BLOCK_TYPES = {
     13: ("Q5_K", 256, 176, deq_q5_k),
     14: ("Q6_K", 256, 210, deq_q6_k),
     20: ("IQ4_NL", 32, 18, deq_iq4_nl),
+    23: ("IQ4_XS", 256, 136, deq_iq4_xs),
     30: ("BF16", 1, 2, deq_bf16),
 }
 
@@ -309,7 +322,7 @@ def dequantize(ttype, raw, n_elems):
 # signed largest value, codes capped at 127), or rounding to fp16 / bf16. Arithmetic in float32 as there.
 
 ACT_OF_WEIGHT = {1: "f16", 30: "bf16", 2: "q8_0", 6: "q8_0", 8: "q8_0", 20: "q8_0", 3: "q8_1", 7: "q8_1",
-                 10: "q8_k", 11: "q8_k", 12: "q8_k", 13: "q8_k", 14: "q8_k"}
+                 10: "q8_k", 11: "q8_k", 12: "q8_k", 13: "q8_k", 14: "q8_k", 23: "q8_k"}
 
 
 def round_bf16(x32):

@@ -23,7 +23,7 @@ static float frand(void)
 }
 
 static const uint32_t types[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0,
-                                 QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
+                                 QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL, QT_IQ4_XS};
 
 /* Y = X̃·Wᵀ in double from the dequantized weights and the activations as the kernel must see them (X̃: each
  * row quantized to the weight's activation type and back, as llama.cpp does): the reference. */

@@ -14,7 +14,7 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const uint32_t TYPES[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0,
-                                 QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
+                                 QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL, QT_IQ4_XS};
 
 static float rnd_sym(void) { return (float)test_rand_u32() * 0x1p-31f - 1.0f; } /* [-1, 1) */
 /* Symmetric values over a wide range of magnitudes (2^-12 .. 2^4), zero now and then. */

@@ -10,10 +10,10 @@
 
 #define N_ROW 512
 
-static const uint32_t SUPPORTED[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0,
-                                     QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
-static const uint32_t BLOCK_TYPES[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q2_K,
-                                       QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL};
+static const uint32_t SUPPORTED[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0,   QT_Q4_1,  QT_Q5_0, QT_Q5_1,
+                                     QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL, QT_IQ4_XS};
+static const uint32_t BLOCK_TYPES[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1,   QT_Q2_K,
+                                       QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL, QT_IQ4_XS};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 
@@ -172,6 +172,22 @@ static void ref_iq4_nl(const uint8_t *b, float *y)
     }
 }
 
+/* IQ4_XS: per sub-block ib of 32, ls = (scales_l[ib/2] >> 4·(ib%2)) & 15 | ((scales_h >> 2·ib) & 3) << 4 and 16 bytes
+ * of qs as IQ4_NL's; value d·(ls − 32)·level. */
+static void ref_iq4_xs(const uint8_t *b, float *y)
+{
+    float d = get_h(b);
+    unsigned scales_h = (unsigned)(b[2] | b[3] << 8);
+    for (int ib = 0; ib < 8; ib++) {
+        int ls = ((b[4 + ib / 2] >> 4 * (ib % 2)) & 15) | ((scales_h >> 2 * ib) & 3) << 4;
+        const uint8_t *qs = b + 8 + 16 * ib;
+        for (int j = 0; j < 16; j++) {
+            y[32 * ib + j] = d * (float)(ls - 32) * (float)IQ4NL[qs[j] & 15];
+            y[32 * ib + j + 16] = d * (float)(ls - 32) * (float)IQ4NL[qs[j] >> 4];
+        }
+    }
+}
+
 static void ref_block(uint32_t type, const uint8_t *b, float *y)
 {
     switch (type) {
@@ -186,6 +202,7 @@ static void ref_block(uint32_t type, const uint8_t *b, float *y)
     case QT_Q2_K: ref_q2_k(b, y); break;
     case QT_Q3_K: ref_q3_k(b, y); break;
     case QT_IQ4_NL: ref_iq4_nl(b, y); break;
+    case QT_IQ4_XS: ref_iq4_xs(b, y); break;
     default: CHECKF(0, "no reference for type %u", type);
     }
 }
@@ -242,6 +259,7 @@ static void test_names(void)
     CHECK(qt_from_name("q4_k") == QT_Q4_K && qt_from_name("bf16") == QT_BF16 && qt_from_name("Q8_0") == QT_Q8_0);
     CHECK(qt_from_name("IQ2_XXS") == -1 && qt_from_name("Q4_") == -1 && qt_from_name("") == -1);
     CHECK(qt_from_name("q3_k") == QT_Q3_K && qt_from_name("iq4_nl") == QT_IQ4_NL);
+    CHECK(qt_from_name("IQ4_xs") == QT_IQ4_XS);
     CHECK(qt_from_name("Q4_KX") == -1);
 }
 
@@ -391,6 +409,26 @@ static void test_known_low_bit_types(void)
     for (int j = 0; j < 16; j++) want[j] = 2.0f * (float)IQ4NL[j], want[16 + j] = 2.0f * (float)IQ4NL[15 - j];
     CHECK(want[0] == -254.0f && want[16] == 226.0f);
     expect_block(QT_IQ4_NL, b, want, 32);
+
+    /* IQ4_XS, d 0.5: sub-block ib has ls = 33 + ib (scale 1 + ib): low nibbles (1 + ib) & 15 in scales_l, top bits
+     * 2 (ib ≥ 7: 0x28 = 40 → 2 << 4 | 8) in scales_h; qs ramps as IQ4_NL's in every sub-block. */
+    uint8_t x[136] = {0};
+    put_h(x, 0.5f);
+    unsigned high = 0;
+    for (int ib = 0; ib < 8; ib++) {
+        int ls = 33 + ib;
+        x[4 + ib / 2] |= (uint8_t)((ls & 15) << 4 * (ib % 2));
+        high |= (unsigned)(ls >> 4) << 2 * ib;
+        fill_ramp_nibbles(x + 8 + 16 * ib);
+    }
+    x[2] = (uint8_t)high, x[3] = (uint8_t)(high >> 8);
+    for (int ib = 0; ib < 8; ib++)
+        for (int j = 0; j < 16; j++) {
+            want[32 * ib + j] = 0.5f * (float)(1 + ib) * (float)IQ4NL[j];
+            want[32 * ib + 16 + j] = 0.5f * (float)(1 + ib) * (float)IQ4NL[15 - j];
+        }
+    CHECK(want[0] == -63.5f && want[255] == 0.5f * 8 * -127);
+    expect_block(QT_IQ4_XS, x, want, 256);
 }
 
 /* ---- random bytes: the implementation and the reference decode every bit position the same way ---------- */
@@ -500,7 +538,7 @@ static void test_roundtrip_bounds(void)
 {
     for (size_t t = 0; t < COUNT(BLOCK_TYPES); t++) {
         uint32_t type = BLOCK_TYPES[t];
-        if (type == QT_IQ4_NL) continue; /* not a uniform grid: test_iq4_nl_roundtrip */
+        if (type == QT_IQ4_NL || type == QT_IQ4_XS) continue; /* not a uniform grid: test_iq4_roundtrip */
         float x[N_ROW], y[N_ROW], ref[N_ROW];
         uint8_t row[4 * 272];
         make_data(x);
@@ -534,33 +572,48 @@ static void test_roundtrip_bounds(void)
     }
 }
 
-/* IQ4_NL: the largest magnitude of each block maps to the level −127, every element decodes to the level nearest
- * to it at the block's scale, and the relative RMS error stays below 4-bit bounds. */
-static void test_iq4_nl_roundtrip(void)
+/* The step of the 32-element sub-block holding element e of an IQ4 row: the reference's value of level 0 (−127)
+ * there, over −127 (a probe block with every index 0). */
+static float iq4_step(uint32_t type, const uint8_t *row, int e)
+{
+    int be = (int)qt_block_elems(type), bb = (int)qt_block_bytes(type);
+    uint8_t probe[136];
+    float y[256];
+    memcpy(probe, row + (size_t)(e / be) * bb, (size_t)bb);
+    memset(probe + (type == QT_IQ4_NL ? 2 : 8), 0, type == QT_IQ4_NL ? 16 : 128);
+    ref_block(type, probe, y);
+    return y[e % be] / -127.0f;
+}
+
+/* IQ4_NL and IQ4_XS: the largest magnitude of each 32 elements maps to the level −127 (IQ4_NL exactly; IQ4_XS
+ * within one unit of its 6-bit sub-block scale, rounded away from zero so that it covers), every element decodes
+ * to the level nearest to it at its step, and the relative RMS error stays below 4-bit bounds. */
+static void test_iq4_roundtrip(uint32_t type)
 {
     float x[N_ROW], y[N_ROW];
     uint8_t row[N_ROW];
     make_data(x);
-    qt_quantize_row(QT_IQ4_NL, x, row, N_ROW);
-    qt_dequant_row(QT_IQ4_NL, row, y, N_ROW);
+    qt_quantize_row(type, x, row, N_ROW);
+    qt_dequant_row(type, row, y, N_ROW);
     int not_nearest = 0, loose = 0;
     double se = 0, sx = 0;
     for (int i = 0; i < N_ROW / 32; i++) {
-        const uint8_t *b = row + 18 * i;
-        float d = get_h(b), amax = 0.0f;
+        float step = iq4_step(type, row, 32 * i), amax = 0.0f;
+        float unit = type == QT_IQ4_XS ? fabsf(get_h(row + (size_t)(32 * i / 256) * 136)) * 127.0f : 0.0f;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * i + j]));
-        loose += !(fabsf(fabsf(d) * 127.0f - amax) <= 1e-3f * amax);
+        float reach = fabsf(step) * 127.0f;
+        loose += !(reach >= amax * (1.0f - 1e-3f) && reach <= amax * (1.0f + 1e-3f) + unit);
         for (int j = 0; j < 32; j++) {
             float best = INFINITY;
-            for (int k = 0; k < 16; k++) best = fminf(best, fabsf(x[32 * i + j] - d * (float)IQ4NL[k]));
+            for (int k = 0; k < 16; k++) best = fminf(best, fabsf(x[32 * i + j] - step * (float)IQ4NL[k]));
             not_nearest += !(fabsf(y[32 * i + j] - x[32 * i + j]) <= best + 1e-6f * fabsf(x[32 * i + j]));
             se += (double)(y[32 * i + j] - x[32 * i + j]) * (y[32 * i + j] - x[32 * i + j]);
             sx += (double)x[32 * i + j] * x[32 * i + j];
         }
     }
-    CHECKF(loose == 0, "IQ4_NL: %d blocks whose scale does not map the largest magnitude to 127", loose);
-    CHECKF(not_nearest == 0, "IQ4_NL: %d elements not at the nearest level", not_nearest);
-    printf("IQ4_NL: relative RMS error %.4f\n", sqrt(se / sx));
+    CHECKF(loose == 0, "%s: %d blocks whose scale does not map the largest magnitude to 127", qt_name(type), loose);
+    CHECKF(not_nearest == 0, "%s: %d elements not at the nearest level", qt_name(type), not_nearest);
+    printf("%s: relative RMS error %.4f\n", qt_name(type), sqrt(se / sx));
     CHECK(sqrt(se / sx) <= 0.1);
     for (int e = 0; e < 32; e++) CHECK(y[e] == 0.0f);
 }
@@ -840,7 +893,8 @@ int main(void)
     test_known_low_bit_types();
     test_random_bytes();
     test_roundtrip_bounds();
-    test_iq4_nl_roundtrip();
+    test_iq4_roundtrip(QT_IQ4_NL);
+    test_iq4_roundtrip(QT_IQ4_XS);
     test_legacy_scale_tight();
     test_dot();
     test_float_roundtrip();
