@@ -763,19 +763,16 @@ static AVX2_INLINE void kq_tile(const uint8_t *w, size_t ws, int64_t nr, const u
     }
 }
 
-AVX2 static void tile_q4_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
-                           float *y, int64_t ys)
-{
-    if (nt == 1) one_token(dot_q4_k, w, ws, nr, act, n, y);
-    else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 0);
-}
-
-AVX2 static void tile_q5_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
-                           float *y, int64_t ys)
-{
-    if (nt == 1) one_token(dot_q5_k, w, ws, nr, act, n, y);
-    else kq_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
-}
+/* One token: the one-row kernel; several: the tile that unpacks each super-block once per row. */
+#define ONE_OR_TILE(name, dot, tile, variant)                                                                     \
+    AVX2 static void name(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n, \
+                          float *y, int64_t ys)                                                                   \
+    {                                                                                                             \
+        if (nt == 1) one_token(dot, w, ws, nr, act, n, y);                                                        \
+        else tile(w, ws, nr, act, as, nt, n, y, ys, variant);                                                     \
+    }
+ONE_OR_TILE(tile_q4_k, dot_q4_k, kq_tile, 0)
+ONE_OR_TILE(tile_q5_k, dot_q5_k, kq_tile, 1)
 
 /* ---- IQ4_XS: IQ4_NL's levels in 8 sub-blocks of 32 with a 6-bit scale each, against Q8_K ------------------------ */
 
@@ -944,19 +941,8 @@ static AVX2_INLINE void k2_tile(const uint8_t *w, size_t ws, int64_t nr, const u
     }
 }
 
-AVX2 static void tile_q2_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
-                           float *y, int64_t ys)
-{
-    if (nt == 1) one_token(dot_q2_k, w, ws, nr, act, n, y);
-    else k2_tile(w, ws, nr, act, as, nt, n, y, ys, 0);
-}
-
-AVX2 static void tile_q3_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
-                           float *y, int64_t ys)
-{
-    if (nt == 1) one_token(dot_q3_k, w, ws, nr, act, n, y);
-    else k2_tile(w, ws, nr, act, as, nt, n, y, ys, 1);
-}
+ONE_OR_TILE(tile_q2_k, dot_q2_k, k2_tile, 0)
+ONE_OR_TILE(tile_q3_k, dot_q3_k, k2_tile, 1)
 
 /* Q6_K, one row's super-block (q6k_unpack's codes and scales) against T tokens: q6k_total per token. */
 static AVX2_INLINE void q6k_block_sums(const uint8_t *w, const __m256i codes[8], const __m256i scale[8],
