@@ -776,32 +776,79 @@ ONE_OR_TILE(tile_q5_k, dot_q5_k, kq_tile, 1)
 
 /* ---- IQ4_XS: IQ4_NL's levels in 8 sub-blocks of 32 with a 6-bit scale each, against Q8_K ------------------------ */
 
+/* One super-block's signed levels (q[ib]: sub-block ib's 32, looked up from its nibbles) and scales ls − 32 in
+ * every int16 lane (sc[ib]). */
+static AVX2_INLINE void iq4xs_unpack(const uint8_t *w, __m256i q[8], __m256i sc[8])
+{
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)QT_IQ4NL_LEVELS));
+    uint16_t high;
+    memcpy(&high, w + 2, 2);
+#pragma GCC unroll 8
+    for (int ib = 0; ib < 8; ib++) {
+        int ls = ((w[4 + ib / 2] >> (4 * (ib % 2)) & 0xF) | (high >> (2 * ib) & 3) << 4) - 32;
+        q[ib] = _mm256_shuffle_epi8(levels, nibbles32(w + 8 + 16 * ib));
+        sc[ib] = _mm256_set1_epi16((short)ls);
+    }
+}
+
 /* Σ_ib (ls − 32)·Σ level·y: levels signed, so |level| · (y with level's sign) through maddubs (pairs ≤ 2·127·127),
- * then madd with the sub-block's scale; exact. Then Q6_K's tail (the reference's expression). */
+ * then madd with the sub-block's scale; exact. */
+static AVX2_INLINE int iq4xs_sum(const __m256i q[8], const __m256i sc[8], const uint8_t *a)
+{
+    __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int ib = 0; ib < 8; ib++) {
+        __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(q[ib]), _mm256_sign_epi8(load256(a + 4 + 32 * ib), q[ib]));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, sc[ib]));
+    }
+    return hsum_i32(acc);
+}
+
+/* IQ4_XS: the integer sum, then Q6_K's tail (the reference's expression). */
 AVX2 static float dot_iq4_xs(const void *wrow, const void *act, int64_t n)
 {
     const uint8_t *w = wrow, *a = act;
-    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)QT_IQ4NL_LEVELS));
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++, w += 136, a += Q8_K_BYTES) {
-        uint16_t high;
-        memcpy(&high, w + 2, 2);
-        __m256i acc = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (int ib = 0; ib < 8; ib++) {
-            int ls = ((w[4 + ib / 2] >> (4 * (ib % 2)) & 0xF) | (high >> (2 * ib) & 3) << 4) - 32;
-            __m256i q = _mm256_shuffle_epi8(levels, nibbles32(w + 8 + 16 * ib));
-            __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(load256(a + 4 + 32 * ib), q));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16((short)ls)));
-        }
+        __m256i q[8], sc[8];
+        iq4xs_unpack(w, q, sc);
         float yd;
         memcpy(&yd, a, 4);
-        sum = q6k_tail(sum, half(w), yd, hsum_i32(acc));
+        sum = q6k_tail(sum, half(w), yd, iq4xs_sum(q, sc, a));
     }
     return sum;
 }
 
-TILE_OF_DOT(tile_iq4_xs, dot_iq4_xs)
+/* IQ4_XS rows × tokens as kq_tile: levels and scales unpacked once per row and super-block for every token. */
+static AVX2_INLINE void iq4xs_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
+                                   int64_t n, float *y, int64_t ys, int unused)
+{
+    (void)unused;
+    int64_t nb = n / QK_K;
+    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
+        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
+        const uint8_t *a0 = act + (size_t)t0 * as;
+        for (int64_t r = 0; r < nr; r++) {
+            float acc[KQ_MAX_T], yd[KQ_MAX_T];
+            int total[KQ_MAX_T];
+            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
+            const uint8_t *b = w + (size_t)r * ws;
+            for (int64_t i = 0; i < nb; i++, b += 136) {
+                __m256i q[8], sc[8];
+                iq4xs_unpack(b, q, sc);
+                const uint8_t *a = a0 + (size_t)i * Q8_K_BYTES;
+                for (int64_t t = 0; t < T; t++, a += as) {
+                    total[t] = iq4xs_sum(q, sc, a);
+                    memcpy(&yd[t], a, 4);
+                }
+                q6k_tails(acc, T, half(b), yd, total);
+            }
+            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
+        }
+    }
+}
+
+ONE_OR_TILE(tile_iq4_xs, dot_iq4_xs, iq4xs_tile, 0)
 
 /* ---- Q2_K / Q3_K: 2-bit codes (Q3_K: plus a high bit), 16 sub-blocks of 16 -------------------------------- */
 
