@@ -6,7 +6,7 @@
  * sqrt, which IEEE rounds exactly), so the same seed gives the same bytes on every machine.
  * Scales: matrices N(0, 1/fan_in) with fan_in = row length; token embeddings N(0, 1); norm weights 1 + 0.1·U(-1,1).
  * Vocabulary: byte-level SentencePiece: <unk> <s> </s>, <0x00>..<0xFF>, then unique filler pieces.
- * Mixed file types (Q3_K_M, Q4_K_M) pick each tensor's type by llama.cpp's quantizer rule, so that our file and one
+ * Mixed file types (Q3_K_S … Q5_K_M) pick each tensor's type by llama.cpp's quantizer rule, so that our file and one
  * llama-quantize makes from an F16 file hold the same types. */
 #include <math.h>
 #include <stdio.h>
@@ -60,17 +60,36 @@ static void fill_row(const synth_tensor *t, uint64_t *state, float *row)
     }
 }
 
-/* ---- llama.cpp's Q4_K_M mix ---------------------------------------------------------------------------- */
-/* The rule of llama.cpp's quantizer (llama_tensor_get_type) for a dense llama model:
- *   - default Q4_K;
+/* ---- llama.cpp's K-quant mixes ------------------------------------------------------------------------- */
+/* The rule of llama.cpp's quantizer (llama_tensor_get_type) for a dense llama model, for its file types Q3_K_S,
+ * Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S and Q5_K_M:
+ *   - default Q3_K, Q4_K or Q5_K (the file type's);
  *   - the lm_head (output, or token_embd when the output is tied to it): Q6_K, or Q8_0 straight away when its
  *     rows are not a multiple of 256;
- *   - attn_v and ffn_down in layers that "use more bits" (the first and last eighth, and every third layer in
- *     between): Q6_K; on its "70B" class (80 layers, grouped-query attention) the other attn_v are Q5_K;
+ *   - attn_v: Q3_K_M Q5_K in the first two layers, else Q4_K; Q3_K_L Q5_K; Q4_K_S Q5_K in the first four;
+ *     Q4_K_M and Q5_K_M Q6_K in layers that "use more bits" (the first and last eighth, and every third layer
+ *     in between); then on its "70B" class (80 layers, grouped-query attention) a Q3_K or Q4_K becomes Q5_K;
+ *   - ffn_down: Q3_K_M Q5_K in the first sixteenth of the layers, else Q4_K; Q3_K_L Q5_K; Q4_K_S Q5_K in the
+ *     first eighth; Q4_K_M and Q5_K_M Q6_K where more bits are used;
+ *   - attn_output: Q3_K_M Q4_K, Q3_K_L Q5_K;
  *   - then a K type whose rows are not a multiple of 256 falls back: Q2_K, Q3_K, IQ4_XS → IQ4_NL, Q4_K → Q5_0,
- *     Q5_K → Q5_1, Q6_K → Q8_0,
- *     and to F16 if that block does not divide the row either.
+ *     Q5_K → Q5_1, Q6_K → Q8_0, and to F16 if that block does not divide the row either.
  * (attn_v and ffn_down are counted in file order, one per layer, so the count is the layer index.) */
+
+static const struct mix_name {
+    uint32_t type;
+    const char *name;
+} MIXES[] = {{SYNTH_MIX + 11, "Q3_K_S"}, {SYNTH_Q3_K_M, "Q3_K_M"}, {SYNTH_MIX + 13, "Q3_K_L"},
+             {SYNTH_MIX + 14, "Q4_K_S"}, {SYNTH_Q4_K_M, "Q4_K_M"}, {SYNTH_MIX + 16, "Q5_K_S"},
+             {SYNTH_MIX + 17, "Q5_K_M"}};
+enum { N_MIXES = sizeof MIXES / sizeof MIXES[0] };
+
+static const char *mix_name(uint32_t type)
+{
+    for (int i = 0; i < N_MIXES; i++)
+        if (MIXES[i].type == type) return MIXES[i].name;
+    return NULL;
+}
 
 static bool uses_more_bits(int layer, int n_layer)
 {
@@ -88,54 +107,50 @@ static uint32_t k_fallback(uint32_t type, int64_t row_len)
     return row_len % qt_block_elems(fb) == 0 ? fb : QT_F16;
 }
 
-static uint32_t q4_k_m_type(const model_shape *s, const char *role, int layer, int64_t row_len)
+static uint32_t attn_v_type(int ftype, uint32_t type, int layer, const model_shape *s)
 {
-    bool lm_head = !strcmp(role, "output") || (s->tied_output && !strcmp(role, "token_embd"));
-    if (lm_head) return k_fallback(row_len % 256 ? QT_Q8_0 : QT_Q6_K, row_len);
-    uint32_t type = QT_Q4_K;
-    if (!strcmp(role, "attn_v")) {
-        bool class_70b = s->n_layer == 80 && s->n_head != s->n_head_kv;
-        if (uses_more_bits(layer, s->n_layer)) type = QT_Q6_K;
-        else if (class_70b) type = QT_Q5_K;
-    } else if (!strcmp(role, "ffn_down") && uses_more_bits(layer, s->n_layer)) {
-        type = QT_Q6_K;
-    }
-    return k_fallback(type, row_len);
+    if (ftype == 12) type = layer < 2 ? QT_Q5_K : QT_Q4_K;
+    else if (ftype == 13) type = QT_Q5_K;
+    else if (ftype == 14 && layer < 4) type = QT_Q5_K;
+    else if ((ftype == 15 || ftype == 17) && uses_more_bits(layer, s->n_layer)) type = QT_Q6_K;
+    bool class_70b = s->n_layer == 80 && s->n_head != s->n_head_kv;
+    return class_70b && (type == QT_Q3_K || type == QT_Q4_K) ? QT_Q5_K : type;
 }
 
-/* llama.cpp's Q3_K_M for a dense llama model: default Q3_K; the lm_head as Q4_K_M's; attn_v Q5_K in the first
- * two layers, else Q4_K (the "70B" class: Q5_K); attn_output Q4_K; ffn_down Q5_K in the first sixteenth of the
- * layers, else Q4_K; then the same fallbacks. */
-static uint32_t q3_k_m_type(const model_shape *s, const char *role, int layer, int64_t row_len)
+static uint32_t ffn_down_type(int ftype, uint32_t type, int layer, const model_shape *s)
 {
+    if (ftype == 12) return layer < s->n_layer / 16 ? QT_Q5_K : QT_Q4_K;
+    if (ftype == 13) return QT_Q5_K;
+    if (ftype == 14 && layer < s->n_layer / 8) return QT_Q5_K;
+    if ((ftype == 15 || ftype == 17) && uses_more_bits(layer, s->n_layer)) return QT_Q6_K;
+    return type;
+}
+
+static uint32_t mix_type(uint32_t mix, const model_shape *s, const char *role, int layer, int64_t row_len)
+{
+    int ftype = (int)(mix - SYNTH_MIX);
     bool lm_head = !strcmp(role, "output") || (s->tied_output && !strcmp(role, "token_embd"));
     if (lm_head) return k_fallback(row_len % 256 ? QT_Q8_0 : QT_Q6_K, row_len);
-    uint32_t type = QT_Q3_K;
-    bool class_70b = s->n_layer == 80 && s->n_head != s->n_head_kv;
-    if (!strcmp(role, "attn_v")) type = layer < 2 || class_70b ? QT_Q5_K : QT_Q4_K;
-    else if (!strcmp(role, "attn_output")) type = QT_Q4_K;
-    else if (!strcmp(role, "ffn_down")) type = layer < s->n_layer / 16 ? QT_Q5_K : QT_Q4_K;
+    uint32_t type = ftype <= 13 ? QT_Q3_K : ftype <= 15 ? QT_Q4_K : QT_Q5_K;
+    if (!strcmp(role, "attn_v")) type = attn_v_type(ftype, type, layer, s);
+    else if (!strcmp(role, "ffn_down")) type = ffn_down_type(ftype, type, layer, s);
+    else if (!strcmp(role, "attn_output") && (ftype == 12 || ftype == 13)) type = ftype == 12 ? QT_Q4_K : QT_Q5_K;
     return k_fallback(type, row_len);
 }
 
 uint32_t synth_tensor_type(const model_shape *s, uint32_t type, const char *role, int layer, int64_t row_len)
 {
-    if (type == SYNTH_Q4_K_M) return q4_k_m_type(s, role, layer, row_len);
-    if (type == SYNTH_Q3_K_M) return q3_k_m_type(s, role, layer, row_len);
-    return type;
+    return mix_name(type) ? mix_type(type, s, role, layer, row_len) : type;
 }
 
 int synth_type_from_name(const char *name)
 {
-    if (name && !strcasecmp(name, "Q4_K_M")) return SYNTH_Q4_K_M;
-    if (name && !strcasecmp(name, "Q3_K_M")) return SYNTH_Q3_K_M;
+    for (int i = 0; name && i < N_MIXES; i++)
+        if (!strcasecmp(name, MIXES[i].name)) return (int)MIXES[i].type;
     return qt_from_name(name);
 }
 
-const char *synth_type_name(uint32_t type)
-{
-    return type == SYNTH_Q4_K_M ? "Q4_K_M" : type == SYNTH_Q3_K_M ? "Q3_K_M" : qt_name(type);
-}
+const char *synth_type_name(uint32_t type) { return mix_name(type) ? mix_name(type) : qt_name(type); }
 
 /* ---- tensor plan --------------------------------------------------------------------------------------- */
 
@@ -184,7 +199,7 @@ static synth_tensor *plan_tensors(const model_shape *s, uint32_t type, int *coun
 
 static int check_shape(const model_shape *s, uint32_t type, xq_err *err)
 {
-    if (!qt_supported(type) && type != SYNTH_Q4_K_M && type != SYNTH_Q3_K_M)
+    if (!qt_supported(type) && !mix_name(type))
         return xq_fail(err, XQ_EINPUT, "synth: tensor type %s is not supported", qt_name(type));
     if (s->n_layer < 1 || s->n_embd < 1 || s->n_ff < 1 || s->n_head < 1 || s->n_head_kv < 1 || s->n_ctx < 1)
         return xq_fail(err, XQ_EINPUT, "synth: shape %s: sizes must be positive", s->name);

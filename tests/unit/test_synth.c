@@ -274,7 +274,7 @@ static void test_q4_k_m_rule(void)
     /* Plain types pass through; names. */
     CHECK(synth_tensor_type(l2, QT_Q8_0, "attn_v", 0, 4096) == QT_Q8_0);
     CHECK(synth_type_from_name("q4_k_m") == SYNTH_Q4_K_M && synth_type_from_name("Q4_K") == QT_Q4_K);
-    CHECK(synth_type_from_name("Q4_K_S") == -1 && !strcmp(synth_type_name(SYNTH_Q4_K_M), "Q4_K_M"));
+    CHECK(synth_type_from_name("Q4_K_X") == -1 && !strcmp(synth_type_name(SYNTH_Q4_K_M), "Q4_K_M"));
 }
 
 /* llama.cpp's Q3_K_M: Q3_K by default, attn_v Q5_K in layers 0-1 then Q4_K (Q5_K on the 70B class), attn_output
@@ -303,6 +303,42 @@ static void test_q3_k_m_rule(void)
     CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "attn_output", 3, 576) == QT_Q5_0);
     CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "ffn_down", 3, 1536) == QT_Q4_K);
     CHECK(synth_tensor_type(smol, SYNTH_Q3_K_M, "token_embd", -1, 576) == QT_Q8_0);
+}
+
+/* The other mixes, on llama2-7b's shape (32 layers, rows of 4096/11008) and the 70B class: the defaults, attn_v,
+ * ffn_down and attn_output as llama_tensor_get_type picks them (checked against llama-quantize on three models,
+ * tests/data/llamacpp/README.md). */
+static void test_other_mixes(void)
+{
+    const model_shape *l2 = model_shape_find("llama2-7b"), *l70 = model_shape_find("llama3-70b");
+    static const char *const names[] = {"Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int t = synth_type_from_name(names[i]);
+        CHECKF(t >= SYNTH_MIX && !strcmp(synth_type_name((uint32_t)t), names[i]), "%s", names[i]);
+        CHECK(synth_tensor_type(l2, (uint32_t)t, "output", -1, 4096) == QT_Q6_K);
+    }
+    uint32_t q3s = (uint32_t)synth_type_from_name("q3_k_s"), q3l = (uint32_t)synth_type_from_name("Q3_K_L");
+    uint32_t q4s = (uint32_t)synth_type_from_name("Q4_K_S"), q5s = (uint32_t)synth_type_from_name("Q5_K_S");
+    uint32_t q5m = (uint32_t)synth_type_from_name("Q5_K_M");
+    CHECK(synth_tensor_type(l2, q3s, "attn_v", 0, 4096) == QT_Q3_K);
+    CHECK(synth_tensor_type(l2, q3s, "ffn_down", 0, 11008) == QT_Q3_K);
+    CHECK(synth_tensor_type(l70, q3s, "attn_v", 40, 8192) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q3l, "attn_v", 9, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q3l, "ffn_down", 9, 11008) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q3l, "attn_output", 9, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q3l, "attn_q", 9, 4096) == QT_Q3_K);
+    CHECK(synth_tensor_type(l2, q4s, "attn_v", 3, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q4s, "attn_v", 4, 4096) == QT_Q4_K);
+    CHECK(synth_tensor_type(l2, q4s, "ffn_down", 3, 11008) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q4s, "ffn_down", 4, 11008) == QT_Q4_K);
+    CHECK(synth_tensor_type(l70, q4s, "attn_v", 40, 8192) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q5s, "attn_v", 0, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q5s, "ffn_down", 0, 11008) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q5m, "attn_v", 3, 4096) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, q5m, "attn_v", 4, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q5m, "ffn_down", 28, 11008) == QT_Q6_K);
+    CHECK(synth_tensor_type(l2, q5m, "attn_q", 5, 4096) == QT_Q5_K);
+    CHECK(synth_tensor_type(l2, q5m, "attn_v", 4, 4096 + 32) == QT_Q5_1); /* the fallbacks still apply */
 }
 
 /* A 30-layer model with SmolLM2's row pattern (d 128: not 256k; ff 256) written as Q4_K_M: every tensor has the
@@ -365,6 +401,7 @@ int main(void)
     test_block_size_check();
     test_q4_k_m_rule();
     test_q3_k_m_rule();
+    test_other_mixes();
     test_q4_k_m_file();
     remove_tmpdir();
     return test_report("test_synth");
