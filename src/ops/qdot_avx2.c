@@ -735,44 +735,52 @@ static AVX2_INLINE void kq_block_sums(const __m256i codes[8], const __m256i scal
     }
 }
 
-/* Q4_K/Q5_K rows × tokens: per row and super-block the codes and broadcast scales are built once and used for
- * every token; per (row, token) the integer sums and the float tails are kq_dot's, in its super-block order, so
- * every result has its bits. */
-static AVX2_INLINE void kq_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
-                                int64_t n, float *y, int64_t ys, int five)
+/* The K-quant tiles (rows × tokens): per row and super-block the weights are unpacked once and used for every
+ * token of the tile; per (row, token) the integer sums and the float tails are the one-row kernel's, in its
+ * super-block order, so every result has its bits. A step adds one row's super-block b to the T tokens' sums. */
+typedef void kq_step_fn(const uint8_t *b, const uint8_t *a, size_t as, int64_t T, float *acc, int variant);
+
+static AVX2_INLINE void superblock_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as,
+                                        int64_t nt, int64_t n, float *y, int64_t ys, size_t wbytes, kq_step_fn *step,
+                                        int variant)
 {
-    size_t wbytes = five ? 176 : 144;
     int64_t nb = n / QK_K;
     for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
         int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
         const uint8_t *a0 = act + (size_t)t0 * as;
         for (int64_t r = 0; r < nr; r++) {
-            float acc[KQ_MAX_T], yd[KQ_MAX_T];
-            int s1[KQ_MAX_T], s2[KQ_MAX_T];
+            float acc[KQ_MAX_T];
             for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
             const uint8_t *b = w + (size_t)r * ws;
-            for (int64_t i = 0; i < nb; i++, b += wbytes) {
-                __m128i mins, sc = kq_scales(b + 4, &mins);
-                __m256i codes[8], scale[8];
-                kq_unpack(five ? b + 48 : b + 16, five ? b + 16 : NULL, sc, codes, scale);
-                kq_block_sums(codes, scale, mins, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, s1, s2);
-                kq_tails(acc, T, half(b), half(b + 2), yd, s1, s2);
-            }
+            for (int64_t i = 0; i < nb; i++, b += wbytes) step(b, a0 + (size_t)i * Q8_K_BYTES, as, T, acc, variant);
             for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
         }
     }
 }
 
-/* One token: the one-row kernel; several: the tile that unpacks each super-block once per row. */
-#define ONE_OR_TILE(name, dot, tile, variant)                                                                     \
+/* One token: the one-row kernel; several: superblock_tile with the format's step. */
+#define KQ_TILE(name, dot, step, wbytes, variant)                                                                 \
     AVX2 static void name(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n, \
                           float *y, int64_t ys)                                                                   \
     {                                                                                                             \
         if (nt == 1) one_token(dot, w, ws, nr, act, n, y);                                                        \
-        else tile(w, ws, nr, act, as, nt, n, y, ys, variant);                                                     \
+        else superblock_tile(w, ws, nr, act, as, nt, n, y, ys, wbytes, step, variant);                            \
     }
-ONE_OR_TILE(tile_q4_k, dot_q4_k, kq_tile, 0)
-ONE_OR_TILE(tile_q5_k, dot_q5_k, kq_tile, 1)
+
+/* Q4_K/Q5_K: kq_unpack's codes and broadcast scales, kq_dot's sums per token, kq_tails. */
+static AVX2_INLINE void kq_step(const uint8_t *b, const uint8_t *a, size_t as, int64_t T, float *acc, int five)
+{
+    float yd[KQ_MAX_T];
+    int s1[KQ_MAX_T], s2[KQ_MAX_T];
+    __m128i mins, sc = kq_scales(b + 4, &mins);
+    __m256i codes[8], scale[8];
+    kq_unpack(five ? b + 48 : b + 16, five ? b + 16 : NULL, sc, codes, scale);
+    kq_block_sums(codes, scale, mins, a, as, T, yd, s1, s2);
+    kq_tails(acc, T, half(b), half(b + 2), yd, s1, s2);
+}
+
+KQ_TILE(tile_q4_k, dot_q4_k, kq_step, 144, 0)
+KQ_TILE(tile_q5_k, dot_q5_k, kq_step, 176, 1)
 
 /* ---- IQ4_XS: IQ4_NL's levels in 8 sub-blocks of 32 with a 6-bit scale each, against Q8_K ------------------------ */
 
@@ -819,36 +827,22 @@ AVX2 static float dot_iq4_xs(const void *wrow, const void *act, int64_t n)
     return sum;
 }
 
-/* IQ4_XS rows × tokens as kq_tile: levels and scales unpacked once per row and super-block for every token. */
-static AVX2_INLINE void iq4xs_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
-                                   int64_t n, float *y, int64_t ys, int unused)
+/* IQ4_XS: levels and scales unpacked once per row and super-block for every token. */
+static AVX2_INLINE void iq4xs_step(const uint8_t *b, const uint8_t *a, size_t as, int64_t T, float *acc, int unused)
 {
     (void)unused;
-    int64_t nb = n / QK_K;
-    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
-        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
-        const uint8_t *a0 = act + (size_t)t0 * as;
-        for (int64_t r = 0; r < nr; r++) {
-            float acc[KQ_MAX_T], yd[KQ_MAX_T];
-            int total[KQ_MAX_T];
-            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
-            const uint8_t *b = w + (size_t)r * ws;
-            for (int64_t i = 0; i < nb; i++, b += 136) {
-                __m256i q[8], sc[8];
-                iq4xs_unpack(b, q, sc);
-                const uint8_t *a = a0 + (size_t)i * Q8_K_BYTES;
-                for (int64_t t = 0; t < T; t++, a += as) {
-                    total[t] = iq4xs_sum(q, sc, a);
-                    memcpy(&yd[t], a, 4);
-                }
-                q6k_tails(acc, T, half(b), yd, total);
-            }
-            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
-        }
+    float yd[KQ_MAX_T];
+    int total[KQ_MAX_T];
+    __m256i q[8], sc[8];
+    iq4xs_unpack(b, q, sc);
+    for (int64_t t = 0; t < T; t++, a += as) {
+        total[t] = iq4xs_sum(q, sc, a);
+        memcpy(&yd[t], a, 4);
     }
+    q6k_tails(acc, T, half(b), yd, total);
 }
 
-ONE_OR_TILE(tile_iq4_xs, dot_iq4_xs, iq4xs_tile, 0)
+KQ_TILE(tile_iq4_xs, dot_iq4_xs, iq4xs_step, 136, 0)
 
 /* ---- Q2_K / Q3_K: 2-bit codes (Q3_K: plus a high bit), 16 sub-blocks of 16 -------------------------------- */
 
@@ -954,42 +948,27 @@ AVX2 static float dot_q3_k(const void *wrow, const void *act, int64_t n)
     return sum;
 }
 
-/* Q2_K/Q3_K rows × tokens as kq_tile: codes and scales unpacked once per row and super-block, then every token's
- * integer sums and, per super-block, the one-row kernel's tails for all of them. */
-static AVX2_INLINE void k2_tile(const uint8_t *w, size_t ws, int64_t nr, const uint8_t *act, size_t as, int64_t nt,
-                                int64_t n, float *y, int64_t ys, int three)
+/* Q2_K/Q3_K: codes and scales unpacked once per row and super-block, then every token's integer sums and the
+ * one-row kernel's tails for all of them. */
+static AVX2_INLINE void k2_step(const uint8_t *b, const uint8_t *a, size_t as, int64_t T, float *acc, int three)
 {
-    size_t wbytes = three ? 110 : 84;
-    int64_t nb = n / QK_K;
-    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
-        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
-        const uint8_t *a0 = act + (size_t)t0 * as;
-        for (int64_t r = 0; r < nr; r++) {
-            float acc[KQ_MAX_T], yd[KQ_MAX_T];
-            int s1[KQ_MAX_T], s2[KQ_MAX_T];
-            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
-            const uint8_t *b = w + (size_t)r * ws;
-            for (int64_t i = 0; i < nb; i++, b += wbytes) {
-                int16_t scale[16];
-                __m256i v = three ? q3k_scales(b + 96, scale) : q2k_scales(b, scale), codes[8], sc[8];
-                k2_unpack(three ? b + 32 : b + 16, three ? b : NULL, scale, codes, sc);
-                const uint8_t *a = a0 + (size_t)i * Q8_K_BYTES;
-                for (int64_t t = 0; t < T; t++, a += as) {
-                    s1[t] = k2_sum(codes, sc, (const int8_t *)(a + 4));
-                    s2[t] = k2_bsum_dot(v, a);
-                    if (three) s1[t] -= 4 * s2[t];
-                    memcpy(&yd[t], a, 4);
-                }
-                if (three) q6k_tails(acc, T, half(b + 108), yd, s1);
-                else kq_tails(acc, T, half(b + 80), half(b + 82), yd, s1, s2);
-            }
-            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
-        }
+    float yd[KQ_MAX_T];
+    int s1[KQ_MAX_T], s2[KQ_MAX_T];
+    int16_t scale[16];
+    __m256i v = three ? q3k_scales(b + 96, scale) : q2k_scales(b, scale), codes[8], sc[8];
+    k2_unpack(three ? b + 32 : b + 16, three ? b : NULL, scale, codes, sc);
+    for (int64_t t = 0; t < T; t++, a += as) {
+        s1[t] = k2_sum(codes, sc, (const int8_t *)(a + 4));
+        s2[t] = k2_bsum_dot(v, a);
+        if (three) s1[t] -= 4 * s2[t];
+        memcpy(&yd[t], a, 4);
     }
+    if (three) q6k_tails(acc, T, half(b + 108), yd, s1);
+    else kq_tails(acc, T, half(b + 80), half(b + 82), yd, s1, s2);
 }
 
-ONE_OR_TILE(tile_q2_k, dot_q2_k, k2_tile, 0)
-ONE_OR_TILE(tile_q3_k, dot_q3_k, k2_tile, 1)
+KQ_TILE(tile_q2_k, dot_q2_k, k2_step, 84, 0)
+KQ_TILE(tile_q3_k, dot_q3_k, k2_step, 110, 1)
 
 /* Q6_K, one row's super-block (q6k_unpack's codes and scales) against T tokens: q6k_total per token. */
 static AVX2_INLINE void q6k_block_sums(const uint8_t *w, const __m256i codes[8], const __m256i scale[8],
@@ -1001,33 +980,19 @@ static AVX2_INLINE void q6k_block_sums(const uint8_t *w, const __m256i codes[8],
     }
 }
 
-/* Q6_K rows × tokens as kq_tile: q6k_scaled_sum's codes and group scales built once per row and super-block. */
-AVX2 static void tile_q6_k(const void *w, size_t ws, int64_t nr, const void *act, size_t as, int64_t nt, int64_t n,
-                           float *y, int64_t ys)
+/* Q6_K: q6k_scaled_sum's codes and group scales built once per row and super-block. */
+static AVX2_INLINE void q6k_step(const uint8_t *b, const uint8_t *a, size_t as, int64_t T, float *acc, int unused)
 {
-    if (nt == 1) {
-        one_token(dot_q6_k, w, ws, nr, act, n, y);
-        return;
-    }
-    int64_t nb = n / QK_K;
-    for (int64_t t0 = 0; t0 < nt; t0 += KQ_MAX_T) {
-        int64_t T = nt - t0 < KQ_MAX_T ? nt - t0 : KQ_MAX_T;
-        const uint8_t *a0 = (const uint8_t *)act + (size_t)t0 * as;
-        for (int64_t r = 0; r < nr; r++) {
-            float acc[KQ_MAX_T], yd[KQ_MAX_T];
-            int total[KQ_MAX_T];
-            for (int64_t t = 0; t < T; t++) acc[t] = 0.0f;
-            const uint8_t *b = (const uint8_t *)w + (size_t)r * ws;
-            for (int64_t i = 0; i < nb; i++, b += 210) {
-                __m256i codes[8], scale[8];
-                q6k_unpack(b, codes, scale);
-                q6k_block_sums(b, codes, scale, a0 + (size_t)i * Q8_K_BYTES, as, T, yd, total);
-                q6k_tails(acc, T, half(b + 208), yd, total);
-            }
-            for (int64_t t = 0; t < T; t++) y[(t0 + t) * ys + r] = acc[t];
-        }
-    }
+    (void)unused;
+    float yd[KQ_MAX_T];
+    int total[KQ_MAX_T];
+    __m256i codes[8], scale[8];
+    q6k_unpack(b, codes, scale);
+    q6k_block_sums(b, codes, scale, a, as, T, yd, total);
+    q6k_tails(acc, T, half(b + 208), yd, total);
 }
+
+KQ_TILE(tile_q6_k, dot_q6_k, q6k_step, 210, 0)
 
 qdot_tile_fn qdot_avx2_tile_kernel(uint32_t wtype)
 {
