@@ -914,39 +914,26 @@ static AVX2_INLINE __m256i q3k_scales(const uint8_t *sc, int16_t scale[16])
     return v;
 }
 
-/* Q2_K: s1 = Σ sc·Σ q·y, s2 = Σ m·(block sums), then Q4_K's tail (the reference's expression). */
-AVX2 static float dot_q2_k(const void *wrow, const void *act, int64_t n)
+/* Q2_K: s1 = Σ sc·Σ q·y, s2 = Σ m·(block sums), then Q4_K's tail; Q3_K: Σ sc·Σ (q − 4)·y = Σ sc·Σ q·y −
+ * 4·Σ sc·(block sums), then Q6_K's tail (each the reference's expression). */
+static AVX2_INLINE float k2_dot(const uint8_t *w, const uint8_t *a, int64_t nb, int three)
 {
-    const uint8_t *w = wrow, *a = act;
     float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, w += 84, a += Q8_K_BYTES) {
+    for (int64_t i = 0; i < nb; i++, w += three ? 110 : 84, a += Q8_K_BYTES) {
         int16_t scale[16];
-        __m256i mins = q2k_scales(w, scale), codes[8], sc[8];
-        k2_unpack(w + 16, NULL, scale, codes, sc);
-        int s1 = k2_sum(codes, sc, (const int8_t *)(a + 4)), s2 = k2_bsum_dot(mins, a);
+        __m256i v = three ? q3k_scales(w + 96, scale) : q2k_scales(w, scale), codes[8], sc[8];
+        k2_unpack(three ? w + 32 : w + 16, three ? w : NULL, scale, codes, sc);
+        int s1 = k2_sum(codes, sc, (const int8_t *)(a + 4)), s2 = k2_bsum_dot(v, a);
         float yd;
         memcpy(&yd, a, 4);
-        sum = kq_tail(sum, half(w + 80), half(w + 82), yd, s1, s2);
+        if (three) sum = q6k_tail(sum, half(w + 108), yd, s1 - 4 * s2);
+        else sum = kq_tail(sum, half(w + 80), half(w + 82), yd, s1, s2);
     }
     return sum;
 }
 
-/* Q3_K: Σ sc·Σ (q − 4)·y = Σ sc·Σ q·y − 4·Σ sc·(block sums), then Q6_K's tail (the reference's expression). */
-AVX2 static float dot_q3_k(const void *wrow, const void *act, int64_t n)
-{
-    const uint8_t *w = wrow, *a = act;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, w += 110, a += Q8_K_BYTES) {
-        int16_t scale[16];
-        __m256i scales = q3k_scales(w + 96, scale), codes[8], sc[8];
-        k2_unpack(w + 32, w, scale, codes, sc);
-        int total = k2_sum(codes, sc, (const int8_t *)(a + 4)) - 4 * k2_bsum_dot(scales, a);
-        float yd;
-        memcpy(&yd, a, 4);
-        sum = q6k_tail(sum, half(w + 108), yd, total);
-    }
-    return sum;
-}
+AVX2 static float dot_q2_k(const void *w, const void *a, int64_t n) { return k2_dot(w, a, n / QK_K, 0); }
+AVX2 static float dot_q3_k(const void *w, const void *a, int64_t n) { return k2_dot(w, a, n / QK_K, 1); }
 
 /* Q2_K/Q3_K: codes and scales unpacked once per row and super-block, then every token's integer sums and the
  * one-row kernel's tails for all of them. */
