@@ -5,7 +5,8 @@
 #include "base/fp16.h"
 #include "cache/cache.h"
 
-enum { QUERY_BLOCK = 32 };
+/* Query tokens per unit of prefill work: up to 32, fewer when their score rows would pass 4 MiB per thread. */
+enum { QUERY_BLOCK_MAX = 32, SCORE_ROWS_BYTES = 4 << 20 };
 
 typedef struct plain_cache {
     cache base;
@@ -13,11 +14,20 @@ typedef struct plain_cache {
     int64_t d_kv;
     void **k, **v;         /* per layer: n_ctx × d_kv */
     int n_threads;
-    float **scratch;       /* per thread: K and V of one kv head as f32 (2 × n_ctx × head_dim) + scores (n_ctx) */
+    int query_block;       /* query tokens per unit of prefill work */
+    float **scratch;       /* per thread: plain_scratch_floats() floats */
 } plain_cache;
 
 int cache_plain_create(const cache_params *p, const model *m, ops_ctx *o, const span_sink *sink, int64_t n_ctx,
                        int64_t n_batch, cache **out, xq_err *err);
+
+/* Per thread: one KV head's keys transposed (n_ctx × head_dim), then a unit's score rows and rounded queries. */
+static size_t plain_scratch_floats(const plain_cache *pc)
+{
+    const model_config *cfg = &pc->base.m->cfg;
+    size_t rows = (size_t)pc->query_block * (size_t)(cfg->n_head / cfg->n_head_kv);
+    return (size_t)pc->base.n_ctx * (size_t)cfg->head_dim + rows * ((size_t)pc->base.n_ctx + (size_t)cfg->head_dim);
+}
 
 static void store_row(const plain_cache *pc, void *dst, const float *src)
 {
@@ -84,25 +94,27 @@ static void attend_task(void *ctx, int ith, int nth)
     const plain_cache *pc = j->pc;
     const model_config *cfg = &pc->base.m->cfg;
     int hd = cfg->head_dim, group = cfg->n_head / cfg->n_head_kv;
-    int64_t n_qblocks = (j->n_tok + QUERY_BLOCK - 1) / QUERY_BLOCK;
+    int64_t n_qblocks = (j->n_tok + pc->query_block - 1) / pc->query_block;
     int64_t n_units = (int64_t)cfg->n_head_kv * n_qblocks;
-    float *Kf = pc->scratch[ith];
-    float *Vf = Kf + pc->base.n_ctx * hd;
-    float *scores = Vf + pc->base.n_ctx * hd;
+    float *Kt = pc->scratch[ith];
+    float *rows_scratch = Kt + pc->base.n_ctx * hd;
+    ops_attend_row rows[pc->query_block * group];
     for (int64_t u = ith; u < n_units; u += nth) {
         int kvh = (int)(u % cfg->n_head_kv);
-        int64_t i0 = (u / cfg->n_head_kv) * QUERY_BLOCK;
-        int64_t i1 = i0 + QUERY_BLOCK < j->n_tok ? i0 + QUERY_BLOCK : j->n_tok;
+        int64_t i0 = (u / cfg->n_head_kv) * pc->query_block;
+        int64_t i1 = i0 + pc->query_block < j->n_tok ? i0 + pc->query_block : j->n_tok;
         int64_t n_keys_max = j->pos0 + i1;
         ops_transpose_rows((const char *)pc->k[j->layer] + (size_t)kvh * (size_t)hd * (size_t)pc->elem_bytes,
-                           pc->elem_bytes == 2, pc->d_kv, n_keys_max, hd, Kf, n_keys_max); /* Kf[d·n + j] */
+                           pc->elem_bytes == 2, pc->d_kv, n_keys_max, hd, Kt, n_keys_max); /* Kt[d·n + j] */
         const char *vh = (const char *)pc->v[j->layer] + (size_t)kvh * (size_t)hd * (size_t)pc->elem_bytes; /* read in place */
+        int n_rows = 0;
         for (int64_t i = i0; i < i1; i++)
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 int64_t off = i * cfg->n_embd + (int64_t)h * hd;
-                ops_attend_head_kt(j->q + off, Kf, n_keys_max, vh, pc->elem_bytes == 2, pc->d_kv, j->pos0 + i + 1, hd,
-                                   pc->elem_bytes == 2, scores, j->out + off);
+                rows[n_rows++] = (ops_attend_row){j->q + off, j->out + off, j->pos0 + i + 1};
             }
+        ops_attend_rows_kt(rows, n_rows, Kt, n_keys_max, vh, pc->elem_bytes == 2, pc->d_kv, hd, pc->elem_bytes == 2,
+                           rows_scratch);
     }
 }
 
@@ -125,7 +137,7 @@ static void plain_layer_bytes(const cache *c, int layer, int64_t n_tokens_held, 
     out->persistent = (uint64_t)n_tokens_held * layers * 2 * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes;
     out->allocated = (uint64_t)c->n_ctx * layers * 2 * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes;
     out->residual = 0;
-    out->transient = layer < 0 ? (uint64_t)pc->n_threads * (uint64_t)c->n_ctx * (2 * (uint64_t)c->m->cfg.head_dim + 1) *
+    out->transient = layer < 0 ? (uint64_t)pc->n_threads * (uint64_t)plain_scratch_floats(pc) *
                                      sizeof(float)
                                : 0;
 }
@@ -181,7 +193,10 @@ int cache_plain_create(const cache_params *p, const model *m, ops_ctx *o, const 
         pc->v[il] = malloc(layer_bytes);
         ok = pc->k[il] && pc->v[il];
     }
-    size_t scratch_floats = (size_t)n_ctx * (2 * (size_t)m->cfg.head_dim + 1);
+    int group = m->cfg.n_head / m->cfg.n_head_kv;
+    int64_t fit = SCORE_ROWS_BYTES / ((int64_t)sizeof(float) * group * n_ctx);
+    pc->query_block = fit < 1 ? 1 : fit > QUERY_BLOCK_MAX ? QUERY_BLOCK_MAX : (int)fit;
+    size_t scratch_floats = plain_scratch_floats(pc);
     for (int i = 0; ok && i < pc->n_threads; i++) ok = (pc->scratch[i] = malloc(scratch_floats * sizeof(float))) != NULL;
     if (!ok) {
         plain_destroy(&pc->base);

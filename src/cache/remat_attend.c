@@ -331,8 +331,7 @@ static void score_run(const attend_call *a, int64_t i, int h0, int nh, int kvh, 
     if (keys_transposed(a)) {
         const float *kt = view_row(&a->tile.k, rc->a_k[i], j, rc->ktm, rc->ktx);
         kt += (int64_t)kvh * hd * rc->tile + (j - a->tile.j0);
-        for (int h = 0; h < nh; h++)
-            ops_attend_scores_kt(q + h * hd, kt, rc->tile, end - j, hd, scale, scores + h * ld);
+        ops_attend_scores_kt_heads(q, nh, kt, rc->tile, end - j, hd, scale, scores, ld);
     } else {
         const float *k = view_row(&a->tile.k, rc->a_k[i], j, rc->km, rc->kx);
         ops_attend_scores_heads(q, nh, k + (j - a->tile.j0) * rc->d_kv + (int64_t)kvh * hd, end - j, rc->d_kv, hd,
@@ -359,9 +358,9 @@ static int64_t run_end(const tile_rows *r, int64_t prefix, int64_t j, int64_t j1
     return end;
 }
 
-/* One tile's step of the online softmax for one head: scores → probabilities relative to the new running max;
- * rescales the head's running sum and accumulator to that max. */
-static void rescale_head(const attend_call *a, float *st, float *p, int64_t n)
+/* One tile's step of the online softmax for one head, but for its sum: scores → probabilities relative to the
+ * new running max; rescales the head's accumulator to that max. Returns the running sum rescaled. */
+static float rescale_head(const attend_call *a, float *st, float *p, int64_t n)
 {
     float mx = ops_max_row(p, n);
     float m_new = st[0] > mx ? st[0] : mx, corr = ops_expf(st[0] - m_new); /* exp(−inf) = 0 on the first tile */
@@ -369,10 +368,38 @@ static void rescale_head(const attend_call *a, float *st, float *p, int64_t n)
     for (int c = 0; c < a->w_acc; c++) acc[c] *= corr;
     for (int64_t j = 0; j < n; j++) p[j] -= m_new;
     ops_expf_row(p, p, n);
-    float sum = st[1] * corr; /* in a register: through st[1] the chain would wait on a store each key */
-    for (int64_t j = 0; j < n; j++) sum += p[j];
-    st[1] = sum;
     st[0] = m_new;
+    return st[1] * corr;
+}
+
+/* sum[h] += p[h·ld + j] for j in order, NH chains side by side (one add no longer waits for the last), in
+ * registers: through memory each chain would wait on a store each key. */
+static inline __attribute__((always_inline)) void add_rows(const float *p, int64_t ld, const int NH, int64_t n,
+                                                           float *sum)
+{
+    float s[4];
+    for (int h = 0; h < NH; h++) s[h] = sum[h];
+    for (int64_t j = 0; j < n; j++)
+        for (int h = 0; h < NH; h++) s[h] += p[h * ld + j];
+    for (int h = 0; h < NH; h++) sum[h] = s[h];
+}
+
+/* The online softmax's step for nh heads (state h at st + h·st_ld, scores at p + h·ld). */
+static void rescale_heads(const attend_call *a, float *st, int64_t st_ld, float *p, int64_t ld, int nh, int64_t n)
+{
+    for (int h0 = 0; h0 < nh; h0 += 4) {
+        int m = nh - h0 < 4 ? nh - h0 : 4;
+        float sum[4];
+        for (int h = 0; h < m; h++) sum[h] = rescale_head(a, st + (h0 + h) * st_ld, p + (h0 + h) * ld, n);
+        const float *ph = p + h0 * ld;
+        switch (m) {
+        case 4: add_rows(ph, ld, 4, n, sum); break;
+        case 3: add_rows(ph, ld, 3, n, sum); break;
+        case 2: add_rows(ph, ld, 2, n, sum); break;
+        default: add_rows(ph, ld, 1, n, sum); break;
+        }
+        for (int h = 0; h < m; h++) st[(h0 + h) * st_ld + 1] = sum[h];
+    }
 }
 
 /* Query i's heads h0 … h0+nh−1, all of one KV head, over the tile: the key and value rows are read once for all
@@ -389,7 +416,7 @@ static void attend_heads(const attend_call *a, int64_t i, int h0, int nh, float 
         score_run(a, i, h0, nh, kvh, j, end, scores + (j - j0), ld);
     }
     float *st = state_of(a, i, h0);
-    for (int h = 0; h < nh; h++) rescale_head(a, st + h * acc_ld, scores + h * ld, j1 - j0);
+    rescale_heads(a, st, acc_ld, scores, ld, nh, j1 - j0);
     for (int64_t j = j0, end; j < j1; j = end) {
         end = run_end(&a->tile.v, rc->a_v[i], j, j1);
         ops_attend_values_acc_heads(scores + (j - j0), ld, nh, value_row(a, i, j, kvh), end - j, v_stride, a->w_acc,

@@ -246,6 +246,132 @@ AVX512 static void scores_kt_avx512(const float *q, const float *Kt, int64_t ld,
     }
 }
 
+/* Scores of up to four query rows (row r at q + r·head_dim, its scores at scores + r·s_ld) over the same keys:
+ * each 16-key vector of Kt is loaded once for all rows, four vectors (64 keys) per pass, so the loads no longer
+ * bound the loop. Per row and key the chain of scores_kt_avx512 (products rounded, added in d order, then
+ * scaled): its bits. */
+#define AVX512_INLINE __attribute__((target("avx512f,avx2,fma"), always_inline)) inline
+enum { SCORE_ROWS = 4, SCORE_VECS = 4 }; /* SCORE_ROWS = SCORE_ROWS_MAX */
+static AVX512_INLINE void scores_kt_rows_body(const float *q, const int nq, int head_dim, const float *Kt, int64_t ld,
+                                              int64_t n_keys, float scale, float *scores, int64_t s_ld)
+{
+    const __m512 sc = _mm512_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 16 * SCORE_VECS <= n_keys; j += 16 * SCORE_VECS) {
+        __m512 acc[SCORE_ROWS][SCORE_VECS];
+        for (int r = 0; r < nq; r++)
+#pragma GCC unroll 4
+            for (int b = 0; b < SCORE_VECS; b++) acc[r][b] = _mm512_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m512 k[SCORE_VECS];
+#pragma GCC unroll 4
+            for (int b = 0; b < SCORE_VECS; b++) {
+                k[b] = _mm512_loadu_ps(Kt + d * ld + j + 16 * b);
+                KEEP512(k[b]); /* loaded once: folded into each row's multiply it would be loaded once per row */
+            }
+            for (int r = 0; r < nq; r++) {
+                __m512 qd = _mm512_set1_ps(q[r * head_dim + d]);
+#pragma GCC unroll 4
+                for (int b = 0; b < SCORE_VECS; b++) {
+                    __m512 p = _mm512_mul_ps(qd, k[b]);
+                    KEEP512(p);
+                    acc[r][b] = _mm512_add_ps(acc[r][b], p);
+                }
+            }
+        }
+        for (int r = 0; r < nq; r++)
+#pragma GCC unroll 4
+            for (int b = 0; b < SCORE_VECS; b++)
+                _mm512_storeu_ps(scores + r * s_ld + j + 16 * b, _mm512_mul_ps(acc[r][b], sc));
+    }
+    for (; j < n_keys; j += 16) {
+        __mmask16 m = n_keys - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n_keys - j)) - 1);
+        __m512 acc[SCORE_ROWS];
+        for (int r = 0; r < nq; r++) acc[r] = _mm512_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m512 k = _mm512_maskz_loadu_ps(m, Kt + d * ld + j);
+            for (int r = 0; r < nq; r++) {
+                __m512 p = _mm512_mul_ps(_mm512_set1_ps(q[r * head_dim + d]), k);
+                KEEP512(p);
+                acc[r] = _mm512_add_ps(acc[r], p);
+            }
+        }
+        for (int r = 0; r < nq; r++) _mm512_mask_storeu_ps(scores + r * s_ld + j, m, _mm512_mul_ps(acc[r], sc));
+    }
+}
+
+/* Any number of rows, four at a time, each count its own inlined body (the row loops unroll). */
+AVX512 static void scores_kt_rows_avx512(const float *q, int n_rows, int head_dim, const float *Kt, int64_t ld,
+                                         int64_t n_keys, float scale, float *scores, int64_t s_ld)
+{
+    for (int r = 0; r < n_rows; r += SCORE_ROWS) {
+        const float *qr = q + (int64_t)r * head_dim;
+        float *sr = scores + r * s_ld;
+        switch (n_rows - r < SCORE_ROWS ? n_rows - r : SCORE_ROWS) {
+        case 4: scores_kt_rows_body(qr, 4, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        case 3: scores_kt_rows_body(qr, 3, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        case 2: scores_kt_rows_body(qr, 2, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        default: scores_kt_rows_body(qr, 1, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        }
+    }
+}
+
+/* values_scalar's sums of up to four rows over the same value rows (probabilities of row r at p[r], its sums at
+ * out[r], from zero or onto what they hold): each value row's 16-element vectors are loaded (converted) once for
+ * all rows, then one fma per row and element in key order. NV vectors (16·NV elements from d0) per pass. */
+static AVX512_INLINE void values_rows_body(const float *const *p, const int nq, const void *V, const bool fp16,
+                                           const bool accumulate, int64_t n_keys, int64_t row_stride, int d0,
+                                           const int NV, float *const *out)
+{
+    __m512 acc[SCORE_ROWS][4];
+    for (int r = 0; r < nq; r++)
+        for (int b = 0; b < NV; b++)
+            acc[r][b] = accumulate ? _mm512_loadu_ps(out[r] + d0 + 16 * b) : _mm512_setzero_ps();
+    for (int64_t j = 0; j < n_keys; j++) {
+        __m512 v[4];
+        for (int b = 0; b < NV; b++) {
+            int64_t idx = j * row_stride + d0 + 16 * b;
+            v[b] = fp16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)V + idx)))
+                        : _mm512_loadu_ps((const float *)V + idx);
+        }
+        for (int r = 0; r < nq; r++) {
+            __m512 pj = _mm512_set1_ps(p[r][j]);
+            for (int b = 0; b < NV; b++) acc[r][b] = _mm512_fmadd_ps(pj, v[b], acc[r][b]);
+        }
+    }
+    for (int r = 0; r < nq; r++)
+        for (int b = 0; b < NV; b++) _mm512_storeu_ps(out[r] + d0 + 16 * b, acc[r][b]);
+}
+
+/* The first width & ~15 elements of nq ≤ 4 rows' sums, 64 at a time, then 16 at a time; each row count and row
+ * type its own inlined body. */
+#define VALUES_ROWS_PASS(NQ, NV)                                                                                      \
+    do {                                                                                                              \
+        if (fp16 && accumulate) values_rows_body(p, NQ, V, true, true, n_keys, row_stride, d, NV, out);             \
+        else if (fp16) values_rows_body(p, NQ, V, true, false, n_keys, row_stride, d, NV, out);                     \
+        else if (accumulate) values_rows_body(p, NQ, V, false, true, n_keys, row_stride, d, NV, out);               \
+        else values_rows_body(p, NQ, V, false, false, n_keys, row_stride, d, NV, out);                              \
+    } while (0)
+#define VALUES_ROWS_WIDTH(NQ)                                                                                         \
+    do {                                                                                                              \
+        for (; d + 64 <= width; d += 64) VALUES_ROWS_PASS(NQ, 4);                                                     \
+        for (; d + 16 <= width; d += 16) VALUES_ROWS_PASS(NQ, 1);                                                     \
+    } while (0)
+AVX512 static int values_rows_avx512(const float *const *p, int nq, const void *V, bool fp16, bool accumulate,
+                                     int64_t n_keys, int64_t row_stride, int width, float *const *out)
+{
+    int d = 0;
+    switch (nq) {
+    case 4: VALUES_ROWS_WIDTH(4); break;
+    case 3: VALUES_ROWS_WIDTH(3); break;
+    case 2: VALUES_ROWS_WIDTH(2); break;
+    default: VALUES_ROWS_WIDTH(1); break;
+    }
+    return d;
+}
+#undef VALUES_ROWS_WIDTH
+#undef VALUES_ROWS_PASS
+
 /* dst[d·ld + j] = row j's element d, 8 rows × 8 elements per transpose. */
 AVX2 static void transpose_avx2(const float *rows, int64_t n, int head_dim, float *dst, int64_t ld, int64_t j0)
 {
@@ -543,6 +669,18 @@ void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_
         scores_kt_scalar(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
 }
 
+void ops_attend_scores_kt_heads(const float *q, int n_q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim,
+                                float scale, float *scores, int64_t ld)
+{
+#ifdef ATT_X86
+    if (use_avx512()) {
+        scores_kt_rows_avx512(q, n_q, head_dim, Kt, kt_ld, n_keys, scale, scores, ld);
+        return;
+    }
+#endif
+    for (int h = 0; h < n_q; h++) ops_attend_scores_kt(q + (int64_t)h * head_dim, Kt, kt_ld, n_keys, head_dim, scale, scores + h * ld);
+}
+
 /* The query as the scores see it: rounded to fp16 with fp16 operands (llama.cpp with an f16 cache), else as is. */
 static void query_operands(const float *q, int64_t n, bool fp16_operands, float *qr)
 {
@@ -565,6 +703,103 @@ void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const vo
     ops_attend_scores_kt(qr, Kt, kt_ld, n_keys, head_dim, 1.0f / sqrtf((float)head_dim), scores);
     probabilities(scores, n_keys, fp16_operands);
     values(scores, V, v_fp16, n_keys, v_stride, head_dim, false, out);
+}
+
+/* Key blocks of the row-blocked attention: a block's transposed keys (128 × head_dim floats, 32 KiB at head_dim 64)
+ * and value rows stay in L1 while every row of the unit passes over them (measured: 256 and 64 no faster). */
+enum { ROWS_KEY_BLOCK = 128, SCORE_ROWS_MAX = 4 };
+
+static const void *value_rows_from(const void *V, bool v_fp16, int64_t v_stride, int64_t j)
+{
+    return v_fp16 ? (const void *)((const uint16_t *)V + j * v_stride) : (const void *)((const float *)V + j * v_stride);
+}
+
+/* The scores of every row over keys j0 … j0 + ROWS_KEY_BLOCK (each row up to its own n_keys) into row r's
+ * scores at scores + r·kt_ld. AVX-512 scores four rows at a time over the longest of their ranges (a row's
+ * extra scores land inside its kt_ld floats and are never read); below that, row by row. */
+static void scores_kt_rows(const float *qr, const ops_attend_row *rows, int n_rows, const float *Kt, int64_t kt_ld,
+                           int64_t j0, int head_dim, float scale, float *scores)
+{
+    for (int r0 = 0; r0 < n_rows;) {
+        int group = use_avx512() ? (n_rows - r0 < SCORE_ROWS_MAX ? n_rows - r0 : SCORE_ROWS_MAX) : 1;
+        int64_t j1 = j0;
+        for (int r = r0; r < r0 + group; r++) {
+            int64_t end = j0 + ROWS_KEY_BLOCK < rows[r].n_keys ? j0 + ROWS_KEY_BLOCK : rows[r].n_keys;
+            if (end > j1) j1 = end;
+        }
+        if (j1 > j0) {
+#ifdef ATT_X86
+            if (use_avx512())
+                scores_kt_rows_avx512(qr + (int64_t)r0 * head_dim, group, head_dim, Kt + j0, kt_ld, j1 - j0, scale,
+                                      scores + r0 * kt_ld + j0, kt_ld);
+            else
+#endif
+                ops_attend_scores_kt(qr + (int64_t)r0 * head_dim, Kt + j0, kt_ld, j1 - j0, head_dim, scale,
+                                     scores + r0 * kt_ld + j0);
+        }
+        r0 += group;
+    }
+}
+
+/* Adds keys j0 … j0 + ROWS_KEY_BLOCK (each row up to its own n_keys) to every row's value sums, continuing where
+ * the last block left them: the same fma chain in j order as one pass. AVX-512 takes four rows at a time over
+ * the keys all of them see, then each row's own remaining keys and element tail go row by row. */
+static void values_rows(const ops_attend_row *rows, int n_rows, const float *scores, int64_t kt_ld, const void *V,
+                        bool v_fp16, int64_t v_stride, int64_t j0, int head_dim)
+{
+    for (int r0 = 0; r0 < n_rows;) {
+        int group = use_avx512() ? (n_rows - r0 < SCORE_ROWS_MAX ? n_rows - r0 : SCORE_ROWS_MAX) : 1;
+        int64_t common = j0 + ROWS_KEY_BLOCK;
+        for (int r = r0; r < r0 + group; r++)
+            if (rows[r].n_keys < common) common = rows[r].n_keys;
+        int done = 0; /* elements of [j0, common) summed for every row of the group */
+#ifdef ATT_X86
+        if (use_avx512() && common > j0) {
+            const float *p[SCORE_ROWS_MAX];
+            float *out[SCORE_ROWS_MAX];
+            for (int r = 0; r < group; r++) {
+                p[r] = scores + (r0 + r) * kt_ld + j0;
+                out[r] = rows[r0 + r].out;
+            }
+            done = values_rows_avx512(p, group, value_rows_from(V, v_fp16, v_stride, j0), v_fp16, j0 > 0,
+                                      common - j0, v_stride, head_dim, out);
+        }
+#endif
+        for (int r = r0; r < r0 + group; r++) {
+            const float *p = scores + r * kt_ld;
+            int64_t end = j0 + ROWS_KEY_BLOCK < rows[r].n_keys ? j0 + ROWS_KEY_BLOCK : rows[r].n_keys;
+            int64_t from = done ? common : j0; /* keys summed over all elements so far */
+            if (done && common > j0 && done < head_dim) /* the element tail over the common keys */
+                values(p + j0, (const char *)value_rows_from(V, v_fp16, v_stride, j0) + (size_t)done * (v_fp16 ? 2 : 4),
+                       v_fp16, common - j0, v_stride, head_dim - done, j0 > 0, rows[r].out + done);
+            if (end > from)
+                values(p + from, value_rows_from(V, v_fp16, v_stride, from), v_fp16, end - from, v_stride, head_dim,
+                       from > 0, rows[r].out);
+        }
+        r0 += group;
+    }
+}
+
+void ops_attend_rows_kt(const ops_attend_row *rows, int n_rows, const float *Kt, int64_t kt_ld, const void *V,
+                        bool v_fp16, int64_t v_stride, int head_dim, bool fp16_operands, float *scratch)
+{
+    if (n_rows <= 0) return;
+    float *qr = scratch + (int64_t)n_rows * kt_ld;
+    int64_t n_keys_max = 0;
+    for (int r = 0; r < n_rows; r++) {
+        query_operands(rows[r].q, head_dim, fp16_operands, qr + (int64_t)r * head_dim);
+        if (rows[r].n_keys > n_keys_max) n_keys_max = rows[r].n_keys;
+    }
+    float scale = 1.0f / sqrtf((float)head_dim);
+    for (int64_t j0 = 0; j0 < n_keys_max; j0 += ROWS_KEY_BLOCK)
+        scores_kt_rows(qr, rows, n_rows, Kt, kt_ld, j0, head_dim, scale, scratch);
+    int64_t n_keys[n_rows];
+    for (int r = 0; r < n_rows; r++) n_keys[r] = rows[r].n_keys;
+    ops_softmax_rows(scratch, kt_ld, n_keys, n_rows);
+    if (fp16_operands)
+        for (int r = 0; r < n_rows; r++) xq_round_fp16_row(scratch + r * kt_ld, scratch + r * kt_ld, rows[r].n_keys);
+    for (int64_t j0 = 0; j0 < n_keys_max; j0 += ROWS_KEY_BLOCK)
+        values_rows(rows, n_rows, scratch, kt_ld, V, v_fp16, v_stride, j0, head_dim);
 }
 
 void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_keys, int64_t row_stride, int head_dim,
@@ -590,12 +825,38 @@ static void scores_heads(const float *q, int n_q, const void *K, bool fp16, int6
     scores_heads_scalar(q, n_q, K, fp16, n_keys, row_stride, head_dim, scale, scores, ld);
 }
 
+#ifdef ATT_X86
+/* values_heads with AVX-512: four heads per pass over the rows (values_rows_avx512), then each head's element
+ * tail past the last 16-wide block. */
+static void values_heads_avx512(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
+                                int64_t row_stride, int width, float *out, int64_t out_ld)
+{
+    for (int h0 = 0; h0 < n_q; h0 += SCORE_ROWS_MAX) {
+        int group = n_q - h0 < SCORE_ROWS_MAX ? n_q - h0 : SCORE_ROWS_MAX;
+        const float *ph[SCORE_ROWS_MAX];
+        float *oh[SCORE_ROWS_MAX];
+        for (int h = 0; h < group; h++) {
+            ph[h] = p + (h0 + h) * p_ld;
+            oh[h] = out + (h0 + h) * out_ld;
+        }
+        int d = values_rows_avx512(ph, group, V, fp16, !fp16, n_keys, row_stride, width, oh);
+        for (int h = 0; d < width && h < group; h++)
+            values_avx2(ph[h], (const char *)V + (size_t)d * (fp16 ? 2 : 4), fp16, n_keys, row_stride, width - d, !fp16,
+                        oh[h] + d);
+    }
+}
+#endif
+
 /* values_scalar's sums of n_q heads over the same value rows at the active level: over fp16 rows from zero (one
  * softmax over all keys), over f32 rows onto what out holds (the online softmax's running sums). */
 static void values_heads(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
                          int64_t row_stride, int width, float *out, int64_t out_ld)
 {
 #ifdef ATT_X86
+    if (use_avx512()) {
+        values_heads_avx512(p, p_ld, n_q, V, fp16, n_keys, row_stride, width, out, out_ld);
+        return;
+    }
     if (use_avx2()) {
         values_heads_avx2(p, p_ld, n_q, V, fp16, n_keys, row_stride, width, out, out_ld);
         return;

@@ -282,17 +282,51 @@ float ops_max_row(const float *x, int64_t n)
     return mx;
 }
 
-/* exp is ops_expf_row (the same bits at every SIMD level); the sum stays one double chain in order. */
-void ops_softmax(float *x, int64_t n)
+/* x − max, then exp: ops_expf_row (the same bits at every SIMD level). */
+static void softmax_exp(float *x, int64_t n)
 {
     float mx = ops_max_row(x, n);
-    int64_t i;
-    for (i = 0; i < n; i++) x[i] -= mx;
+    for (int64_t i = 0; i < n; i++) x[i] -= mx;
     ops_expf_row(x, x, n);
-    double sum = 0.0;
-    for (i = 0; i < n; i++) sum += x[i];
+}
+
+static void softmax_scale(float *x, int64_t n, double sum)
+{
     float inv = (float)(1.0 / sum);
-    for (i = 0; i < n; i++) x[i] *= inv;
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* The sum stays one double chain in order. */
+void ops_softmax(float *x, int64_t n)
+{
+    softmax_exp(x, n);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += x[i];
+    softmax_scale(x, n, sum);
+}
+
+void ops_softmax_rows(float *x, int64_t ld, const int64_t *n, int n_rows)
+{
+    enum { SUM_ROWS = 8 };
+    for (int r = 0; r < n_rows; r++) softmax_exp(x + r * ld, n[r]);
+    for (int r0 = 0; r0 < n_rows; r0 += SUM_ROWS) {
+        int m = n_rows - r0 < SUM_ROWS ? n_rows - r0 : SUM_ROWS;
+        double sum[SUM_ROWS] = {0};
+        int64_t common = n[r0];
+        for (int r = 1; r < m; r++) common = n[r0 + r] < common ? n[r0 + r] : common;
+        const float *xr = x + r0 * ld;
+        /* Eight rows' chains side by side: each still in order, but one add no longer waits for the last. */
+        if (m == SUM_ROWS)
+            for (int64_t i = 0; i < common; i++)
+#pragma GCC unroll 8
+                for (int r = 0; r < SUM_ROWS; r++) sum[r] += xr[r * ld + i];
+        else
+            common = 0;
+        for (int r = 0; r < m; r++) {
+            for (int64_t i = common; i < n[r0 + r]; i++) sum[r] += xr[r * ld + i];
+            softmax_scale(x + (r0 + r) * ld, n[r0 + r], sum[r]);
+        }
+    }
 }
 
 void ops_swiglu(float *gate, const float *up, int64_t n)

@@ -53,6 +53,8 @@ void ops_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float 
 float ops_max_row(const float *x, int64_t n);
 /* In-place softmax over n values; returns nothing, max-subtracted for stability. */
 void ops_softmax(float *x, int64_t n);
+/* ops_softmax of n_rows rows (row r at x + r·ld, n[r] values), with its bits: the rows' sums run side by side. */
+void ops_softmax_rows(float *x, int64_t ld, const int64_t *n, int n_rows);
 
 /* Attention of one query head over n_keys f32 key and value rows (row j at K/V + j·row_stride, head_dim used):
  * scores_j = (Σ_d q_d·k_jd)·head_dim^-½ summed in d order with each product rounded, softmax, then
@@ -70,12 +72,29 @@ void ops_attend_scores(const float *q, const float *K, int64_t n_keys, int64_t r
  * for callers that score many queries against one set of keys (transpose once, no per-query transposition). */
 void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim, float scale,
                           float *scores);
+/* ops_attend_scores_kt for n_q queries (query h at q + h·head_dim, its scores at scores + h·ld) over the same
+ * transposed keys, with its bits; with AVX-512 each key vector is loaded once for four queries. */
+void ops_attend_scores_kt_heads(const float *q, int n_q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim,
+                                float scale, float *scores, int64_t ld);
 
 /* The same with the keys transposed, Kt[d·kt_ld + j] (lanes = keys, no per-query transposition) and the values
  * read where they are stored: row j at V + j·v_stride elements, f32 or (v_fp16) fp16 taken exactly; the same
  * bits as ops_attend_head over the values as f32. */
 void ops_attend_head_kt(const float *q, const float *Kt, int64_t kt_ld, const void *V, bool v_fp16, int64_t v_stride,
                         int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out);
+/* Query rows that share one KV head, each with its own number of visible keys (the causal mask of a prefill). */
+typedef struct ops_attend_row {
+    const float *q;     /* head_dim floats */
+    float *out;         /* head_dim floats */
+    int64_t n_keys;     /* keys 0 … n_keys−1, at most kt_ld */
+} ops_attend_row;
+
+/* ops_attend_head_kt for each of n_rows rows, with its bits, in blocks of keys: every row scores a block of the
+ * transposed keys while it stays in cache, then after the softmaxes every row adds a block of values to its sums.
+ * One pass over the keys and one over the values serve all rows (one row at a time streams them once per row).
+ * scratch: n_rows × (kt_ld + head_dim) floats. */
+void ops_attend_rows_kt(const ops_attend_row *rows, int n_rows, const float *Kt, int64_t kt_ld, const void *V,
+                        bool v_fp16, int64_t v_stride, int head_dim, bool fp16_operands, float *scratch);
 /* Attention of n_q query heads that share one KV head (queries and outputs n_q × head_dim, consecutive) over fp16
  * key and value rows (row j at K/V + j·row_stride), with ops_attend_head_kt's arithmetic and bits per head; the
  * keys are read once for all heads, converted and transposed in registers (no transposed copy in memory), and

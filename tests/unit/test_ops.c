@@ -245,7 +245,7 @@ static void test_matmul_bits(ops_ctx *o, uint32_t type)
 static void attend_reference(const float *q, const float *K, const float *V, int64_t n_keys, int64_t stride, int hd,
                              bool fp16, float *scores, float *out)
 {
-    float qr[64];
+    float qr[128];
     for (int d = 0; d < hd; d++) qr[d] = fp16 ? xq_fp16_to_f32(xq_f32_to_fp16(q[d])) : q[d];
     float scale = 1.0f / sqrtf((float)hd);
     for (int64_t j = 0; j < n_keys; j++) {
@@ -312,6 +312,81 @@ static void test_attend(void)
     free(Kt);
     free(Kh);
     free(Vh);
+}
+
+/* ops_attend_rows_kt (rows of queries over one set of keys, in key blocks; four rows at a time with AVX-512)
+ * against the scalar definition row by row: causal rows as a prefill makes them (g heads per token, one more key
+ * per token, after 0 or 200 earlier keys) and rows in no order; head widths with and without 64- and 16-wide
+ * blocks; key counts around the 128-key blocks; f32 and fp16 values; with and without fp16 operands. */
+static void test_attend_rows(void)
+{
+    enum { MAXK = 300, MAXD = 128, STRIDE = 140, MAXR = 13 };
+    float *K = malloc(MAXK * STRIDE * sizeof *K), *V = malloc(MAXK * STRIDE * sizeof *V);
+    float *Kt = malloc(MAXK * MAXD * sizeof *Kt), *scratch = malloc(MAXR * (MAXK + MAXD) * sizeof *scratch);
+    uint16_t *Kh = malloc(MAXK * STRIDE * sizeof *Kh), *Vh = malloc(MAXK * STRIDE * sizeof *Vh);
+    float q[MAXR * MAXD], got[MAXR * MAXD], ref[MAXD], sref[MAXK];
+    static const int hds[] = {128, 80, 64, 40, 13, 8};
+    static const int64_t scattered[] = {300, 1, 129, 128, 17, 255, 256, 2, 131, 64, 300, 5, 127};
+    int bad = 0, compared = 0;
+    for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+        for (int shape = 0; shape < 4; shape++)
+            for (int fp16 = 0; fp16 < 2; fp16++) {
+                int hd = hds[a], n_rows = shape == 3 ? MAXR : shape == 0 ? 12 : 5;
+                ops_attend_row rows[MAXR];
+                for (int r = 0; r < n_rows; r++) {
+                    /* 0: 4 tokens × 3 heads from key 0; 1: 5 tokens × 1 head after 200 keys; 2: 5 single-key rows */
+                    int64_t n = shape == 0 ? r / 3 + 1 : shape == 1 ? 200 + r + 1 : shape == 2 ? 1 : scattered[r];
+                    rows[r] = (ops_attend_row){q + r * hd, got + r * hd, n};
+                }
+                int64_t nk = 0;
+                for (int r = 0; r < n_rows; r++) nk = rows[r].n_keys > nk ? rows[r].n_keys : nk;
+                for (int i = 0; i < n_rows * hd; i++) q[i] = frand() * 3.0f;
+                for (int64_t i = 0; i < nk * STRIDE; i++) {
+                    Kh[i] = xq_f32_to_fp16(frand() * 2.0f);
+                    K[i] = xq_fp16_to_f32(Kh[i]);
+                    Vh[i] = xq_f32_to_fp16(frand());
+                    V[i] = xq_fp16_to_f32(Vh[i]);
+                }
+                ops_transpose_rows(Kh, true, STRIDE, nk, hd, Kt, nk);
+                for (int v16 = 0; v16 < 2; v16++) {
+                    ops_attend_rows_kt(rows, n_rows, Kt, nk, v16 ? (const void *)Vh : (const void *)V, v16, STRIDE, hd,
+                                       fp16, scratch);
+                    for (int r = 0; r < n_rows; r++) {
+                        attend_reference(rows[r].q, K, V, rows[r].n_keys, STRIDE, hd, fp16, sref, ref);
+                        bad += memcmp(ref, rows[r].out, (size_t)hd * sizeof *ref) != 0;
+                        compared++;
+                    }
+                }
+            }
+    CHECKF(bad == 0, "%d of %d rows of ops_attend_rows_kt differ from the scalar definition", bad, compared);
+    free(K);
+    free(V);
+    free(Kt);
+    free(scratch);
+    free(Kh);
+    free(Vh);
+}
+
+/* ops_softmax_rows against ops_softmax row by row, bit for bit: 1 … 17 rows (around its eight sums side by
+ * side) of lengths from 1 to 300 in no order. */
+static void test_softmax_rows(void)
+{
+    enum { MAXR = 17, LD = 301 };
+    float *x = malloc(MAXR * LD * sizeof *x), *y = malloc(MAXR * LD * sizeof *y);
+    int64_t n[MAXR];
+    int bad = 0;
+    for (int n_rows = 1; n_rows <= MAXR; n_rows++) {
+        for (int r = 0; r < n_rows; r++) n[r] = 1 + (r * 97 + n_rows * 31) % 300;
+        for (int i = 0; i < MAXR * LD; i++) x[i] = y[i] = frand() * 20.0f;
+        ops_softmax_rows(x, LD, n, n_rows);
+        for (int r = 0; r < n_rows; r++) {
+            ops_softmax(y + r * LD, n[r]);
+            bad += memcmp(x + r * LD, y + r * LD, (size_t)n[r] * sizeof *x) != 0;
+        }
+    }
+    CHECKF(bad == 0, "%d rows of ops_softmax_rows differ from ops_softmax", bad);
+    free(x);
+    free(y);
 }
 
 /* ops_attend_heads_fp16 (several query heads over fp16 rows in one pass, keys transposed in registers) against
@@ -385,8 +460,8 @@ static void test_attend_values_acc(void)
     free(V);
 }
 
-/* ops_attend_scores_heads and ops_attend_values_acc_heads (several query heads over the same f32 rows: the remat
- * caches' decode step) against the scalar definitions head by head: products rounded before each sum in d order
+/* ops_attend_scores_heads, ops_attend_scores_kt_heads and ops_attend_values_acc_heads (several query heads over the
+ * same f32 rows or transposed keys: the remat caches' steps) against the scalar definitions head by head: products rounded before each sum in d order
  * times the scale; one fma per value term in key order onto what the sum holds. Head counts around one pass (3
  * for the values, 8 for the scores), head widths with and without 8-wide blocks, value widths with and without
  * 32-wide slices (576: --absorb-v's X̂ rows), key counts around the 8-key blocks, strides and leading dimensions
@@ -396,6 +471,7 @@ static void test_attend_heads_f32(void)
     enum { MAXK = 130, MAXW = 576, STRIDE = 600, MAXQ = 9, LD = 131, OUT_LD = 580 };
     float *K = malloc(MAXK * STRIDE * sizeof *K), *scores = malloc(MAXQ * LD * sizeof *scores);
     float *ref = malloc(MAXQ * OUT_LD * sizeof *ref), *got = malloc(MAXQ * OUT_LD * sizeof *got), q[MAXQ * 64];
+    float *Kt = malloc(MAXK * 64 * sizeof *Kt);
     static const int hds[] = {64, 40, 13}, widths[] = {576, 64, 40, 13}, nqs[] = {1, 2, 3, 4, 9};
     static const int64_t nks[] = {1, 7, 8, 33, 130};
     int bad_scores = 0, bad_values = 0, compared = 0;
@@ -406,16 +482,24 @@ static void test_attend_heads_f32(void)
                 int nq = nqs[c], hd = hds[a % 3], w = widths[a];
                 int64_t nk = nks[b];
                 for (int i = 0; i < nq * hd; i++) q[i] = frand() * 3.0f;
-                ops_attend_scores_heads(q, nq, K, nk, STRIDE, hd, 0.125f, scores, LD);
-                for (int h = 0; h < nq; h++)
-                    for (int64_t j = 0; j < nk; j++) {
-                        float s = 0.0f;
-                        for (int d = 0; d < hd; d++) {
-                            volatile float prod = q[h * hd + d] * K[j * STRIDE + d];
-                            s = s + prod;
-                        }
-                        bad_scores += memcmp(&(float){s * 0.125f}, &scores[h * LD + j], sizeof s) != 0;
+                /* from the rows, then from the keys transposed (ops_attend_scores_kt_heads) */
+                for (int from_kt = 0; from_kt < 2; from_kt++) {
+                    if (from_kt) {
+                        ops_transpose_rows(K, false, STRIDE, nk, hd, Kt, nk);
+                        ops_attend_scores_kt_heads(q, nq, Kt, nk, nk, hd, 0.125f, scores, LD);
+                    } else {
+                        ops_attend_scores_heads(q, nq, K, nk, STRIDE, hd, 0.125f, scores, LD);
                     }
+                    for (int h = 0; h < nq; h++)
+                        for (int64_t j = 0; j < nk; j++) {
+                            float s = 0.0f;
+                            for (int d = 0; d < hd; d++) {
+                                volatile float prod = q[h * hd + d] * K[j * STRIDE + d];
+                                s = s + prod;
+                            }
+                            bad_scores += memcmp(&(float){s * 0.125f}, &scores[h * LD + j], sizeof s) != 0;
+                        }
+                }
                 for (int h = 0; h < nq; h++)
                     for (int64_t j = 0; j < nk; j++) scores[h * LD + j] = fabsf(frand());
                 for (int i = 0; i < nq * OUT_LD; i++) ref[i] = got[i] = frand() * 10.0f;
@@ -427,10 +511,12 @@ static void test_attend_heads_f32(void)
                 bad_values += memcmp(ref, got, (size_t)nq * OUT_LD * sizeof *ref) != 0;
                 compared++;
             }
-    CHECKF(bad_scores == 0, "%d scores of ops_attend_scores_heads differ from the scalar definition", bad_scores);
+    CHECKF(bad_scores == 0, "%d scores of ops_attend_scores_heads / _kt_heads differ from the scalar definition",
+           bad_scores);
     CHECKF(bad_values == 0, "%d of %d calls of ops_attend_values_acc_heads differ from the scalar definition",
            bad_values, compared);
     free(K);
+    free(Kt);
     free(scores);
     free(ref);
     free(got);
@@ -634,6 +720,8 @@ int main(void)
     test_pool_for();
     test_pool_handoff();
     test_attend();
+    test_attend_rows();
+    test_softmax_rows();
     test_attend_heads_fp16();
     test_attend_values_acc();
     test_attend_heads_f32();
