@@ -434,6 +434,96 @@ AVX2 static void values_avx2(const float *p, const void *V, bool fp16, int64_t n
     else values_body(p, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
+/* The AVX2 forms of the two: four rows over two 8-key vectors per pass for the scores (16 registers allow no
+ * more), and four rows over 16 elements per pass for the values; the same chains, so the same bits. */
+static AVX2_INLINE void scores_kt_rows_body_avx2(const float *q, const int nq, int head_dim, const float *Kt,
+                                                 int64_t ld, int64_t n_keys, float scale, float *scores, int64_t s_ld)
+{
+    const __m256 sc = _mm256_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 16 <= n_keys; j += 16) {
+        __m256 acc[SCORE_ROWS][2];
+        for (int r = 0; r < nq; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+        for (int d = 0; d < head_dim; d++) {
+            __m256 k0 = _mm256_loadu_ps(Kt + d * ld + j), k1 = _mm256_loadu_ps(Kt + d * ld + j + 8);
+            KEEP(k0);
+            KEEP(k1);
+            for (int r = 0; r < nq; r++) {
+                __m256 qd = _mm256_broadcast_ss(q + r * head_dim + d);
+                __m256 p0 = _mm256_mul_ps(qd, k0), p1 = _mm256_mul_ps(qd, k1);
+                KEEP(p0);
+                KEEP(p1);
+                acc[r][0] = _mm256_add_ps(acc[r][0], p0);
+                acc[r][1] = _mm256_add_ps(acc[r][1], p1);
+            }
+        }
+        for (int r = 0; r < nq; r++) {
+            _mm256_storeu_ps(scores + r * s_ld + j, _mm256_mul_ps(acc[r][0], sc));
+            _mm256_storeu_ps(scores + r * s_ld + j + 8, _mm256_mul_ps(acc[r][1], sc));
+        }
+    }
+    for (int r = 0; j < n_keys && r < nq; r++)
+        scores_kt_avx2(q + r * head_dim, Kt + j, ld, n_keys - j, head_dim, scale, scores + r * s_ld + j);
+}
+
+AVX2 static void scores_kt_rows_avx2(const float *q, int n_rows, int head_dim, const float *Kt, int64_t ld,
+                                     int64_t n_keys, float scale, float *scores, int64_t s_ld)
+{
+    for (int r = 0; r < n_rows; r += SCORE_ROWS) {
+        const float *qr = q + (int64_t)r * head_dim;
+        float *sr = scores + r * s_ld;
+        switch (n_rows - r < SCORE_ROWS ? n_rows - r : SCORE_ROWS) {
+        case 4: scores_kt_rows_body_avx2(qr, 4, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        case 3: scores_kt_rows_body_avx2(qr, 3, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        case 2: scores_kt_rows_body_avx2(qr, 2, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        default: scores_kt_rows_body_avx2(qr, 1, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
+        }
+    }
+}
+
+static AVX2_INLINE void values_rows_body_avx2(const float *const *p, const int nq, const void *V, const bool fp16,
+                                              const bool accumulate, int64_t n_keys, int64_t row_stride, int d0,
+                                              float *const *out)
+{
+    __m256 acc[SCORE_ROWS][2];
+    for (int r = 0; r < nq; r++)
+        for (int b = 0; b < 2; b++)
+            acc[r][b] = accumulate ? _mm256_loadu_ps(out[r] + d0 + 8 * b) : _mm256_setzero_ps();
+    for (int64_t j = 0; j < n_keys; j++) {
+        __m256 v0 = load_values(V, fp16, j * row_stride + d0), v1 = load_values(V, fp16, j * row_stride + d0 + 8);
+        for (int r = 0; r < nq; r++) {
+            __m256 pj = _mm256_broadcast_ss(p[r] + j);
+            acc[r][0] = _mm256_fmadd_ps(pj, v0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(pj, v1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < nq; r++)
+        for (int b = 0; b < 2; b++) _mm256_storeu_ps(out[r] + d0 + 8 * b, acc[r][b]);
+}
+
+#define VALUES_ROWS_PASS_AVX2(NQ)                                                                                     \
+    do {                                                                                                              \
+        for (; d + 16 <= width; d += 16) {                                                                            \
+            if (fp16 && accumulate) values_rows_body_avx2(p, NQ, V, true, true, n_keys, row_stride, d, out);         \
+            else if (fp16) values_rows_body_avx2(p, NQ, V, true, false, n_keys, row_stride, d, out);                 \
+            else if (accumulate) values_rows_body_avx2(p, NQ, V, false, true, n_keys, row_stride, d, out);           \
+            else values_rows_body_avx2(p, NQ, V, false, false, n_keys, row_stride, d, out);                          \
+        }                                                                                                             \
+    } while (0)
+AVX2 static int values_rows_avx2(const float *const *p, int nq, const void *V, bool fp16, bool accumulate,
+                                 int64_t n_keys, int64_t row_stride, int width, float *const *out)
+{
+    int d = 0;
+    switch (nq) {
+    case 4: VALUES_ROWS_PASS_AVX2(4); break;
+    case 3: VALUES_ROWS_PASS_AVX2(3); break;
+    case 2: VALUES_ROWS_PASS_AVX2(2); break;
+    default: VALUES_ROWS_PASS_AVX2(1); break;
+    }
+    return d;
+}
+#undef VALUES_ROWS_PASS_AVX2
+
 /* Whether any of eight fp16 rows holds a NaN (F16C would quiet a signalling one). */
 static AVX2_INLINE int any_nan8_fp16(const uint16_t *src, int64_t stride, int head_dim)
 {
@@ -669,12 +759,30 @@ void ops_attend_scores_kt(const float *q, const float *Kt, int64_t kt_ld, int64_
         scores_kt_scalar(q, Kt, kt_ld, n_keys, head_dim, scale, scores);
 }
 
+#ifdef ATT_X86
+/* The multi-row kernels at the active level (AVX2 or above: the callers check use_avx2()). */
+static void scores_kt_rows_simd(const float *q, int n_rows, int head_dim, const float *Kt, int64_t ld, int64_t n_keys,
+                                float scale, float *scores, int64_t s_ld)
+{
+    if (use_avx512()) scores_kt_rows_avx512(q, n_rows, head_dim, Kt, ld, n_keys, scale, scores, s_ld);
+    else scores_kt_rows_avx2(q, n_rows, head_dim, Kt, ld, n_keys, scale, scores, s_ld);
+}
+
+/* Returns the elements done: a multiple of 16 (the rest is the caller's). */
+static int values_rows_simd(const float *const *p, int nq, const void *V, bool fp16, bool accumulate, int64_t n_keys,
+                            int64_t row_stride, int width, float *const *out)
+{
+    if (use_avx512()) return values_rows_avx512(p, nq, V, fp16, accumulate, n_keys, row_stride, width, out);
+    return values_rows_avx2(p, nq, V, fp16, accumulate, n_keys, row_stride, width, out);
+}
+#endif
+
 void ops_attend_scores_kt_heads(const float *q, int n_q, const float *Kt, int64_t kt_ld, int64_t n_keys, int head_dim,
                                 float scale, float *scores, int64_t ld)
 {
 #ifdef ATT_X86
-    if (use_avx512()) {
-        scores_kt_rows_avx512(q, n_q, head_dim, Kt, kt_ld, n_keys, scale, scores, ld);
+    if (use_avx2()) {
+        scores_kt_rows_simd(q, n_q, head_dim, Kt, kt_ld, n_keys, scale, scores, ld);
         return;
     }
 #endif
@@ -715,13 +823,13 @@ static const void *value_rows_from(const void *V, bool v_fp16, int64_t v_stride,
 }
 
 /* The scores of every row over keys j0 … j0 + ROWS_KEY_BLOCK (each row up to its own n_keys) into row r's
- * scores at scores + r·kt_ld. AVX-512 scores four rows at a time over the longest of their ranges (a row's
- * extra scores land inside its kt_ld floats and are never read); below that, row by row. */
+ * scores at scores + r·kt_ld. AVX2 and AVX-512 score four rows at a time over the longest of their ranges (a
+ * row's extra scores land inside its kt_ld floats and are never read); the scalar level row by row. */
 static void scores_kt_rows(const float *qr, const ops_attend_row *rows, int n_rows, const float *Kt, int64_t kt_ld,
                            int64_t j0, int head_dim, float scale, float *scores)
 {
     for (int r0 = 0; r0 < n_rows;) {
-        int group = use_avx512() ? (n_rows - r0 < SCORE_ROWS_MAX ? n_rows - r0 : SCORE_ROWS_MAX) : 1;
+        int group = use_avx2() ? (n_rows - r0 < SCORE_ROWS_MAX ? n_rows - r0 : SCORE_ROWS_MAX) : 1;
         int64_t j1 = j0;
         for (int r = r0; r < r0 + group; r++) {
             int64_t end = j0 + ROWS_KEY_BLOCK < rows[r].n_keys ? j0 + ROWS_KEY_BLOCK : rows[r].n_keys;
@@ -729,9 +837,9 @@ static void scores_kt_rows(const float *qr, const ops_attend_row *rows, int n_ro
         }
         if (j1 > j0) {
 #ifdef ATT_X86
-            if (use_avx512())
-                scores_kt_rows_avx512(qr + (int64_t)r0 * head_dim, group, head_dim, Kt + j0, kt_ld, j1 - j0, scale,
-                                      scores + r0 * kt_ld + j0, kt_ld);
+            if (use_avx2())
+                scores_kt_rows_simd(qr + (int64_t)r0 * head_dim, group, head_dim, Kt + j0, kt_ld, j1 - j0, scale,
+                                    scores + r0 * kt_ld + j0, kt_ld);
             else
 #endif
                 ops_attend_scores_kt(qr + (int64_t)r0 * head_dim, Kt + j0, kt_ld, j1 - j0, head_dim, scale,
@@ -742,27 +850,27 @@ static void scores_kt_rows(const float *qr, const ops_attend_row *rows, int n_ro
 }
 
 /* Adds keys j0 … j0 + ROWS_KEY_BLOCK (each row up to its own n_keys) to every row's value sums, continuing where
- * the last block left them: the same fma chain in j order as one pass. AVX-512 takes four rows at a time over
- * the keys all of them see, then each row's own remaining keys and element tail go row by row. */
+ * the last block left them: the same fma chain in j order as one pass. AVX2 and AVX-512 take four rows at a time
+ * over the keys all of them see, then each row's element tail and own remaining keys go row by row. */
 static void values_rows(const ops_attend_row *rows, int n_rows, const float *scores, int64_t kt_ld, const void *V,
                         bool v_fp16, int64_t v_stride, int64_t j0, int head_dim)
 {
     for (int r0 = 0; r0 < n_rows;) {
-        int group = use_avx512() ? (n_rows - r0 < SCORE_ROWS_MAX ? n_rows - r0 : SCORE_ROWS_MAX) : 1;
+        int group = use_avx2() ? (n_rows - r0 < SCORE_ROWS_MAX ? n_rows - r0 : SCORE_ROWS_MAX) : 1;
         int64_t common = j0 + ROWS_KEY_BLOCK;
         for (int r = r0; r < r0 + group; r++)
             if (rows[r].n_keys < common) common = rows[r].n_keys;
         int done = 0; /* elements of [j0, common) summed for every row of the group */
 #ifdef ATT_X86
-        if (use_avx512() && common > j0) {
+        if (use_avx2() && common > j0) {
             const float *p[SCORE_ROWS_MAX];
             float *out[SCORE_ROWS_MAX];
             for (int r = 0; r < group; r++) {
                 p[r] = scores + (r0 + r) * kt_ld + j0;
                 out[r] = rows[r0 + r].out;
             }
-            done = values_rows_avx512(p, group, value_rows_from(V, v_fp16, v_stride, j0), v_fp16, j0 > 0,
-                                      common - j0, v_stride, head_dim, out);
+            done = values_rows_simd(p, group, value_rows_from(V, v_fp16, v_stride, j0), v_fp16, j0 > 0, common - j0,
+                                    v_stride, head_dim, out);
         }
 #endif
         for (int r = r0; r < r0 + group; r++) {
