@@ -974,16 +974,6 @@ static void values_heads(const float *p, int64_t p_ld, int n_q, const void *V, b
         values_scalar(p + h * p_ld, V, fp16, n_keys, row_stride, width, !fp16, out + h * out_ld);
 }
 
-void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uint16_t *V, int64_t row_stride,
-                           int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out)
-{
-    float qr[n_q * head_dim];
-    query_operands(q, (int64_t)n_q * head_dim, fp16_operands, qr);
-    scores_heads(qr, n_q, K, true, n_keys, row_stride, head_dim, 1.0f / sqrtf((float)head_dim), scores, n_keys);
-    for (int h = 0; h < n_q; h++) probabilities(scores + h * n_keys, n_keys, fp16_operands);
-    values_heads(scores, n_keys, n_q, V, true, n_keys, row_stride, head_dim, out, head_dim);
-}
-
 void ops_attend_scores_heads(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
                              float scale, float *scores, int64_t ld)
 {
@@ -994,4 +984,162 @@ void ops_attend_values_acc_heads(const float *p, int64_t p_ld, int n_q, const fl
                                  int64_t row_stride, int width, float *out, int64_t out_ld)
 {
     values_heads(p, p_ld, n_q, V, false, n_keys, row_stride, width, out, out_ld);
+}
+
+/* ---- keys in blocks of OPS_KEY_LANES positions, transposed within a block ----------------------------------- */
+
+/* Element d of key j: Kb + (j / OPS_KEY_LANES)·block_stride + d·OPS_KEY_LANES + j % OPS_KEY_LANES. */
+static inline int64_t kb_index(int64_t block_stride, int64_t j, int d)
+{
+    return (j / OPS_KEY_LANES) * block_stride + (int64_t)d * OPS_KEY_LANES + j % OPS_KEY_LANES;
+}
+
+static inline float kb_at(const void *Kb, bool fp16, int64_t idx)
+{
+    return fp16 ? xq_fp16_to_f32(((const uint16_t *)Kb)[idx]) : ((const float *)Kb)[idx];
+}
+
+/* score_scalar's chain for keys j0 … j1−1 of n_q heads (scores of head h at scores + h·ld). */
+static void scores_kb_scalar(const float *q, int n_q, const void *Kb, bool fp16, int64_t block_stride, int64_t j0,
+                             int64_t j1, int head_dim, float scale, float *scores, int64_t ld)
+{
+    for (int64_t j = j0; j < j1; j++)
+        for (int h = 0; h < n_q; h++) {
+            float s = 0.0f;
+            for (int d = 0; d < head_dim; d++) {
+                float p = q[h * head_dim + d] * kb_at(Kb, fp16, kb_index(block_stride, j, d));
+                KEEP(p);
+                s += p;
+            }
+            scores[h * ld + j] = s * scale;
+        }
+}
+
+#ifdef ATT_X86
+/* One block, up to four heads: lanes are keys, each head's products rounded and added in d order. F16C quiets a
+ * signalling NaN key where the scalar conversion keeps it, but the product quiets it either way: the same bits
+ * (test_ops puts one in a block). */
+static AVX512_INLINE void scores_kb_block_avx512(const float *q, const int nh, const void *blk, const bool fp16,
+                                                 int head_dim, int lanes, float scale, float *scores, int64_t ld)
+{
+    __mmask16 m = (__mmask16)((1u << lanes) - 1);
+    __m512 acc[4];
+    for (int h = 0; h < nh; h++) acc[h] = _mm512_setzero_ps();
+    for (int d = 0; d < head_dim; d++) {
+        __m512 k = fp16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)blk + d * 16)))
+                        : _mm512_loadu_ps((const float *)blk + d * 16);
+        KEEP512(k);
+        for (int h = 0; h < nh; h++) {
+            __m512 p = _mm512_mul_ps(_mm512_set1_ps(q[h * head_dim + d]), k);
+            KEEP512(p);
+            acc[h] = _mm512_add_ps(acc[h], p);
+        }
+    }
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int h = 0; h < nh; h++) _mm512_mask_storeu_ps(scores + h * ld, m, _mm512_mul_ps(acc[h], sc));
+}
+
+static AVX2_INLINE void scores_kb_block_avx2(const float *q, const int nh, const void *blk, const bool fp16,
+                                             int head_dim, int lanes, float scale, float *scores, int64_t ld)
+{
+    __m256 acc[4][2];
+    for (int h = 0; h < nh; h++) acc[h][0] = acc[h][1] = _mm256_setzero_ps();
+    for (int d = 0; d < head_dim; d++) {
+        __m256 k0 = load_values(blk, fp16, d * 16), k1 = load_values(blk, fp16, d * 16 + 8);
+        KEEP(k0);
+        KEEP(k1);
+        for (int h = 0; h < nh; h++) {
+            __m256 qd = _mm256_broadcast_ss(q + h * head_dim + d);
+            __m256 p0 = _mm256_mul_ps(qd, k0), p1 = _mm256_mul_ps(qd, k1);
+            KEEP(p0);
+            KEEP(p1);
+            acc[h][0] = _mm256_add_ps(acc[h][0], p0);
+            acc[h][1] = _mm256_add_ps(acc[h][1], p1);
+        }
+    }
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int h = 0; h < nh; h++) {
+        float tmp[16];
+        _mm256_storeu_ps(tmp, _mm256_mul_ps(acc[h][0], sc));
+        _mm256_storeu_ps(tmp + 8, _mm256_mul_ps(acc[h][1], sc));
+        memcpy(scores + h * ld, tmp, (size_t)lanes * sizeof(float));
+    }
+}
+
+/* Blocks in order (the last one partly filled: lanes < 16), heads four at a time; each head count and key type its
+ * own inlined body. */
+#define SCORES_KB_HEADS(BODY, NH)                                                                                     \
+    do {                                                                                                              \
+        if (fp16) BODY(qh, NH, blk, true, head_dim, lanes, scale, sh, ld);                                           \
+        else BODY(qh, NH, blk, false, head_dim, lanes, scale, sh, ld);                                               \
+    } while (0)
+#define SCORES_KB_LOOP(BODY)                                                                                          \
+    for (int64_t j = 0; j < n_keys; j += OPS_KEY_LANES) {                                                             \
+        int lanes = n_keys - j < OPS_KEY_LANES ? (int)(n_keys - j) : OPS_KEY_LANES;                                   \
+        const char *blk = (const char *)Kb + (size_t)(j / OPS_KEY_LANES * block_stride) * (fp16 ? 2 : 4);            \
+        for (int h0 = 0; h0 < n_q; h0 += 4) {                                                                         \
+            const float *qh = q + (int64_t)h0 * head_dim;                                                             \
+            float *sh = scores + h0 * ld + j;                                                                         \
+            switch (n_q - h0 < 4 ? n_q - h0 : 4) {                                                                    \
+            case 4: SCORES_KB_HEADS(BODY, 4); break;                                                                  \
+            case 3: SCORES_KB_HEADS(BODY, 3); break;                                                                  \
+            case 2: SCORES_KB_HEADS(BODY, 2); break;                                                                  \
+            default: SCORES_KB_HEADS(BODY, 1); break;                                                                 \
+            }                                                                                                         \
+        }                                                                                                             \
+    }
+
+AVX512 static void scores_kb_avx512(const float *q, int n_q, const void *Kb, bool fp16, int64_t block_stride,
+                                    int64_t n_keys, int head_dim, float scale, float *scores, int64_t ld)
+{
+    SCORES_KB_LOOP(scores_kb_block_avx512)
+}
+
+AVX2 static void scores_kb_avx2(const float *q, int n_q, const void *Kb, bool fp16, int64_t block_stride,
+                                int64_t n_keys, int head_dim, float scale, float *scores, int64_t ld)
+{
+    SCORES_KB_LOOP(scores_kb_block_avx2)
+}
+#undef SCORES_KB_LOOP
+#undef SCORES_KB_HEADS
+#endif
+
+void ops_attend_heads_kb(const float *q, int n_q, const void *Kb, bool k_fp16, int64_t block_stride, const void *V,
+                         bool v_fp16, int64_t v_stride, int64_t n_keys, int head_dim, bool fp16_operands, float *scores,
+                         float *out)
+{
+    if (n_q <= 0 || n_keys <= 0) return;
+    float qr[n_q * head_dim], scale = 1.0f / sqrtf((float)head_dim);
+    query_operands(q, (int64_t)n_q * head_dim, fp16_operands, qr);
+#ifdef ATT_X86
+    if (use_avx512()) scores_kb_avx512(qr, n_q, Kb, k_fp16, block_stride, n_keys, head_dim, scale, scores, n_keys);
+    else if (use_avx2()) scores_kb_avx2(qr, n_q, Kb, k_fp16, block_stride, n_keys, head_dim, scale, scores, n_keys);
+    else
+#endif
+        scores_kb_scalar(qr, n_q, Kb, k_fp16, block_stride, 0, n_keys, head_dim, scale, scores, n_keys);
+    int64_t n[n_q];
+    ops_attend_row rows[n_q];
+    for (int h = 0; h < n_q; h++) {
+        n[h] = n_keys;
+        rows[h] = (ops_attend_row){q + (int64_t)h * head_dim, out + (int64_t)h * head_dim, n_keys};
+    }
+    ops_softmax_rows(scores, n_keys, n, n_q);
+    if (fp16_operands)
+        for (int h = 0; h < n_q; h++) xq_round_fp16_row(scores + h * n_keys, scores + h * n_keys, n_keys);
+    for (int64_t j0 = 0; j0 < n_keys; j0 += ROWS_KEY_BLOCK)
+        values_rows(rows, n_q, scores, n_keys, V, v_fp16, v_stride, j0, head_dim);
+}
+
+void ops_untile_keys(const void *Kb, bool k_fp16, int64_t block_stride, int64_t n, int head_dim, float *Kt,
+                     int64_t kt_ld)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += OPS_KEY_LANES) {
+        int64_t lanes = n - j0 < OPS_KEY_LANES ? n - j0 : OPS_KEY_LANES;
+        int64_t base = j0 / OPS_KEY_LANES * block_stride;
+        for (int d = 0; d < head_dim; d++) {
+            int64_t idx = base + (int64_t)d * OPS_KEY_LANES;
+            if (k_fp16) xq_fp16_to_f32_row((const uint16_t *)Kb + idx, Kt + d * kt_ld + j0, lanes);
+            else memcpy(Kt + d * kt_ld + j0, (const float *)Kb + idx, (size_t)lanes * sizeof(float));
+        }
+    }
 }

@@ -95,13 +95,21 @@ typedef struct ops_attend_row {
  * scratch: n_rows × (kt_ld + head_dim) floats. */
 void ops_attend_rows_kt(const ops_attend_row *rows, int n_rows, const float *Kt, int64_t kt_ld, const void *V,
                         bool v_fp16, int64_t v_stride, int head_dim, bool fp16_operands, float *scratch);
-/* Attention of n_q query heads that share one KV head (queries and outputs n_q × head_dim, consecutive) over fp16
- * key and value rows (row j at K/V + j·row_stride), with ops_attend_head_kt's arithmetic and bits per head; the
- * keys are read once for all heads, converted and transposed in registers (no transposed copy in memory), and
- * each value row is converted once for up to three heads. scores: scratch of n_q × n_keys floats. For one query
- * per head (decode), where a transposed copy would serve only this step. */
-void ops_attend_heads_fp16(const float *q, int n_q, const uint16_t *K, const uint16_t *V, int64_t row_stride,
-                           int64_t n_keys, int head_dim, bool fp16_operands, float *scores, float *out);
+/* Keys per block of the blocked key layout: a block holds OPS_KEY_LANES positions of one KV head transposed,
+ * element d of its key i at block + d·OPS_KEY_LANES + i, so a vector load takes element d of 16 keys. */
+enum { OPS_KEY_LANES = 16 };
+
+/* Attention of n_q query heads that share one KV head over keys in the blocked layout (element d of key j at
+ * Kb + (j / OPS_KEY_LANES)·block_stride + d·OPS_KEY_LANES + j % OPS_KEY_LANES; fp16 or f32) and value rows
+ * (row j at V + j·v_stride; fp16 or f32), with ops_attend_head_kt's arithmetic and bits per head: no transposition
+ * at all, for decoding, where every step reads every key once. scores: n_q × n_keys floats. */
+void ops_attend_heads_kb(const float *q, int n_q, const void *Kb, bool k_fp16, int64_t block_stride, const void *V,
+                         bool v_fp16, int64_t v_stride, int64_t n_keys, int head_dim, bool fp16_operands, float *scores,
+                         float *out);
+/* Keys 0 … n−1 of the blocked layout as Kt[d·kt_ld + j] in f32 (the scalar conversion's bits). */
+void ops_untile_keys(const void *Kb, bool k_fp16, int64_t block_stride, int64_t n, int head_dim, float *Kt,
+                     int64_t kt_ld);
+
 
 /* ops_attend_scores for n_q query heads that share one KV head (query h at q + h·head_dim, its scores at
  * scores + h·ld), each head's bits as ops_attend_scores gives them; the key rows are read and transposed in

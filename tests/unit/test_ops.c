@@ -389,45 +389,65 @@ static void test_softmax_rows(void)
     free(y);
 }
 
-/* ops_attend_heads_fp16 (several query heads over fp16 rows in one pass, keys transposed in registers) against
- * the scalar definition head by head: head widths with and without 8-wide blocks, key counts around its 8-key
- * blocks, more heads than one pass takes (9 > 8), with and without fp16 operands, and a block holding a NaN. */
-static void test_attend_heads_fp16(void)
+/* ops_attend_heads_kb (several query heads over keys in the blocked layout of ops.h, values as rows: a decode step
+ * of the plain caches) against the scalar definition head by head: fp16 and f32 keys and values, head widths with
+ * and without 16-wide blocks, key counts around the 16-key blocks and the 128-key value blocks, more heads than one
+ * pass takes (9 > 4), block strides wider than a block, with and without fp16 operands, and an fp16 block holding a
+ * signalling NaN. */
+static void test_attend_heads_kb(void)
 {
-    enum { MAXK = 300, MAXD = 64, STRIDE = 70, MAXQ = 9 };
-    uint16_t *Kh = malloc(MAXK * STRIDE * sizeof *Kh), *Vh = malloc(MAXK * STRIDE * sizeof *Vh);
-    float *K = malloc(MAXK * STRIDE * sizeof *K), *V = malloc(MAXK * STRIDE * sizeof *V);
-    float *scores = malloc(MAXQ * MAXK * sizeof *scores), q[MAXQ * MAXD], got[MAXQ * MAXD], ref[MAXD], sref[MAXK];
-    static const int hds[] = {64, 40, 13};
-    static const int64_t nks[] = {1, 7, 8, 33, 300};
+    enum { MAXK = 300, MAXD = 128, STRIDE = 140, MAXQ = 9, BLOCKS = (MAXK + 15) / 16, BSTRIDE = 16 * MAXD + 32 };
+    uint16_t *Kbh = calloc(BLOCKS * BSTRIDE, sizeof *Kbh), *Vh = malloc(MAXK * STRIDE * sizeof *Vh);
+    float *Kbf = calloc(BLOCKS * BSTRIDE, sizeof *Kbf), *K = malloc(MAXK * STRIDE * sizeof *K);
+    float *V = malloc(MAXK * STRIDE * sizeof *V), *scores = malloc(MAXQ * MAXK * sizeof *scores);
+    float q[MAXQ * MAXD], got[MAXQ * MAXD], ref[MAXD], sref[MAXK];
+    static const int hds[] = {128, 64, 40, 13};
+    static const int64_t nks[] = {1, 7, 16, 33, 129, 300};
     static const int nqs[] = {1, 3, 9};
     int bad = 0, compared = 0;
-    for (size_t a = 0; a < 3; a++)
-        for (size_t b = 0; b < 5; b++)
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 6; b++)
             for (size_t c = 0; c < 3; c++)
-                for (int fp16 = 0; fp16 < 2; fp16++) {
-                    int hd = hds[a], nq = nqs[c];
+                for (int mode = 0; mode < 4; mode++) { /* bit 0: fp16 operands; bit 1: fp16 keys and values */
+                    int hd = hds[a], nq = nqs[c], fp16 = mode & 1, k16 = mode >> 1;
                     int64_t nk = nks[b];
                     for (int i = 0; i < nq * hd; i++) q[i] = frand() * 3.0f;
-                    for (int64_t i = 0; i < nk * STRIDE; i++) {
-                        Kh[i] = xq_f32_to_fp16(frand() * 2.0f);
-                        Vh[i] = xq_f32_to_fp16(frand());
-                    }
-                    if (nk == 33 && nq == 3) Kh[20 * STRIDE + 2] = 0x7d00; /* a signalling NaN in keys 16–23 */
-                    for (int64_t i = 0; i < nk * STRIDE; i++) {
-                        K[i] = xq_fp16_to_f32(Kh[i]);
-                        V[i] = xq_fp16_to_f32(Vh[i]);
-                    }
-                    ops_attend_heads_fp16(q, nq, Kh, Vh, STRIDE, nk, hd, fp16, scores, got);
+                    for (int64_t j = 0; j < nk; j++)
+                        for (int d = 0; d < hd; d++) {
+                            uint16_t kh = xq_f32_to_fp16(frand() * 2.0f);
+                            if (k16 && nk == 33 && nq == 3 && j == 20 && d == 2) kh = 0x7d00; /* a signalling NaN */
+                            int64_t at = j / 16 * BSTRIDE + d * 16 + j % 16;
+                            Kbh[at] = kh;
+                            K[j * STRIDE + d] = Kbf[at] = k16 ? xq_fp16_to_f32(kh) : frand() * 2.0f;
+                            Vh[j * STRIDE + d] = xq_f32_to_fp16(frand());
+                            V[j * STRIDE + d] = k16 ? xq_fp16_to_f32(Vh[j * STRIDE + d]) : frand();
+                        }
+                    ops_attend_heads_kb(q, nq, k16 ? (const void *)Kbh : (const void *)Kbf, k16, BSTRIDE,
+                                        k16 ? (const void *)Vh : (const void *)V, k16, STRIDE, nk, hd, fp16, scores, got);
                     for (int h = 0; h < nq; h++) {
                         attend_reference(q + h * hd, K, V, nk, STRIDE, hd, fp16, sref, ref);
                         bad += memcmp(ref, got + h * hd, (size_t)hd * sizeof *ref) != 0;
                         compared++;
                     }
                 }
-    CHECKF(bad == 0, "%d of %d heads of ops_attend_heads_fp16 differ from the scalar definition", bad, compared);
-    free(Kh);
+    CHECKF(bad == 0, "%d of %d heads of ops_attend_heads_kb differ from the scalar definition", bad, compared);
+    /* ops_untile_keys: the blocked keys back as Kt[d·ld + j] */
+    float *Kt = malloc(MAXD * MAXK * sizeof *Kt);
+    int bad_untile = 0;
+    for (int k16 = 0; k16 < 2; k16++) {
+        ops_untile_keys(k16 ? (const void *)Kbh : (const void *)Kbf, k16, BSTRIDE, 300, 13, Kt, 301);
+        for (int64_t j = 0; j < 300; j++)
+            for (int d = 0; d < 13; d++) {
+                int64_t at = j / 16 * BSTRIDE + d * 16 + j % 16;
+                float want = k16 ? xq_fp16_to_f32(Kbh[at]) : Kbf[at];
+                bad_untile += memcmp(&want, &Kt[d * 301 + j], sizeof want) != 0;
+            }
+    }
+    CHECKF(bad_untile == 0, "%d keys of ops_untile_keys differ from the blocked layout", bad_untile);
+    free(Kt);
+    free(Kbh);
     free(Vh);
+    free(Kbf);
     free(K);
     free(V);
     free(scores);
@@ -722,7 +742,7 @@ int main(void)
     test_attend();
     test_attend_rows();
     test_softmax_rows();
-    test_attend_heads_fp16();
+    test_attend_heads_kb();
     test_attend_values_acc();
     test_attend_heads_f32();
     test_max_row();
