@@ -300,20 +300,24 @@ static AVX512_INLINE void scores_kt_rows_body(const float *q, const int nq, int 
     }
 }
 
-/* Any number of rows, four at a time, each count its own inlined body (the row loops unroll). */
+/* Any number of rows, four at a time, each count its own inlined body (the row loops unroll); the driver of the
+ * AVX-512 and AVX2 bodies alike. */
+#define SCORES_KT_ROW_GROUPS(BODY)                                                                                    \
+    for (int r = 0; r < n_rows; r += SCORE_ROWS) {                                                                    \
+        const float *qr = q + (int64_t)r * head_dim;                                                                  \
+        float *sr = scores + r * s_ld;                                                                                \
+        switch (n_rows - r < SCORE_ROWS ? n_rows - r : SCORE_ROWS) {                                                  \
+        case 4: BODY(qr, 4, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;                                        \
+        case 3: BODY(qr, 3, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;                                        \
+        case 2: BODY(qr, 2, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;                                        \
+        default: BODY(qr, 1, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;                                       \
+        }                                                                                                             \
+    }
+
 AVX512 static void scores_kt_rows_avx512(const float *q, int n_rows, int head_dim, const float *Kt, int64_t ld,
                                          int64_t n_keys, float scale, float *scores, int64_t s_ld)
 {
-    for (int r = 0; r < n_rows; r += SCORE_ROWS) {
-        const float *qr = q + (int64_t)r * head_dim;
-        float *sr = scores + r * s_ld;
-        switch (n_rows - r < SCORE_ROWS ? n_rows - r : SCORE_ROWS) {
-        case 4: scores_kt_rows_body(qr, 4, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        case 3: scores_kt_rows_body(qr, 3, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        case 2: scores_kt_rows_body(qr, 2, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        default: scores_kt_rows_body(qr, 1, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        }
-    }
+    SCORES_KT_ROW_GROUPS(scores_kt_rows_body)
 }
 
 /* values_scalar's sums of up to four rows over the same value rows (probabilities of row r at p[r], its sums at
@@ -469,17 +473,9 @@ static AVX2_INLINE void scores_kt_rows_body_avx2(const float *q, const int nq, i
 AVX2 static void scores_kt_rows_avx2(const float *q, int n_rows, int head_dim, const float *Kt, int64_t ld,
                                      int64_t n_keys, float scale, float *scores, int64_t s_ld)
 {
-    for (int r = 0; r < n_rows; r += SCORE_ROWS) {
-        const float *qr = q + (int64_t)r * head_dim;
-        float *sr = scores + r * s_ld;
-        switch (n_rows - r < SCORE_ROWS ? n_rows - r : SCORE_ROWS) {
-        case 4: scores_kt_rows_body_avx2(qr, 4, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        case 3: scores_kt_rows_body_avx2(qr, 3, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        case 2: scores_kt_rows_body_avx2(qr, 2, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        default: scores_kt_rows_body_avx2(qr, 1, head_dim, Kt, ld, n_keys, scale, sr, s_ld); break;
-        }
-    }
+    SCORES_KT_ROW_GROUPS(scores_kt_rows_body_avx2)
 }
+#undef SCORES_KT_ROW_GROUPS
 
 static AVX2_INLINE void values_rows_body_avx2(const float *const *p, const int nq, const void *V, const bool fp16,
                                               const bool accumulate, int64_t n_keys, int64_t row_stride, int d0,
