@@ -123,8 +123,8 @@ static void attend_decode(const attend_job *j, int ith, int nth)
         int kvh = h0 / group;
         h1 = (kvh + 1) * group < hi ? (kvh + 1) * group : (int)hi;
         const void *K = k_head(pc, j->layer, kvh);
-        ops_attend_heads_kb(j->q + (int64_t)h0 * hd, h1 - h0, K, fp16, k_block_elems(pc), v_head(pc, j->layer, kvh), fp16, hd,
-                            j->pos0 + 1, hd, fp16, scores, j->out + (int64_t)h0 * hd);
+        ops_attend_heads_kb(j->q + (int64_t)h0 * hd, h1 - h0, K, fp16, k_block_elems(pc), v_head(pc, j->layer, kvh),
+                            fp16, hd, j->pos0 + 1, hd, fp16, scores, j->out + (int64_t)h0 * hd);
     }
 }
 
@@ -179,11 +179,10 @@ static void plain_layer_bytes(const cache *c, int layer, int64_t n_tokens_held, 
     const plain_cache *pc = (const plain_cache *)c;
     uint64_t layers = layer < 0 ? (uint64_t)c->m->cfg.n_layer : 1;
     out->persistent = (uint64_t)n_tokens_held * layers * 2 * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes;
-    out->allocated = layers * ((uint64_t)k_layer_bytes(pc) + (uint64_t)c->n_ctx * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes);
+    uint64_t v_bytes = (uint64_t)c->n_ctx * (uint64_t)pc->d_kv * (uint64_t)pc->elem_bytes;
+    out->allocated = layers * ((uint64_t)k_layer_bytes(pc) + v_bytes); /* K's blocks round n_ctx up to 16 */
     out->residual = 0;
-    out->transient = layer < 0 ? (uint64_t)pc->n_threads * (uint64_t)plain_scratch_floats(pc) *
-                                     sizeof(float)
-                               : 0;
+    out->transient = layer < 0 ? (uint64_t)pc->n_threads * (uint64_t)plain_scratch_floats(pc) * sizeof(float) : 0;
 }
 
 static void plain_bytes(const cache *c, int64_t n_tokens_held, cache_bytes *out)

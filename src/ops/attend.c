@@ -782,7 +782,8 @@ void ops_attend_scores_kt_heads(const float *q, int n_q, const float *Kt, int64_
         return;
     }
 #endif
-    for (int h = 0; h < n_q; h++) ops_attend_scores_kt(q + (int64_t)h * head_dim, Kt, kt_ld, n_keys, head_dim, scale, scores + h * ld);
+    for (int h = 0; h < n_q; h++)
+        ops_attend_scores_kt(q + (int64_t)h * head_dim, Kt, kt_ld, n_keys, head_dim, scale, scores + h * ld);
 }
 
 /* The query as the scores see it: rounded to fp16 with fp16 operands (llama.cpp with an f16 cache), else as is. */
@@ -815,7 +816,8 @@ enum { ROWS_KEY_BLOCK = 128, SCORE_ROWS_MAX = 4 };
 
 static const void *value_rows_from(const void *V, bool v_fp16, int64_t v_stride, int64_t j)
 {
-    return v_fp16 ? (const void *)((const uint16_t *)V + j * v_stride) : (const void *)((const float *)V + j * v_stride);
+    if (v_fp16) return (const uint16_t *)V + j * v_stride;
+    return (const float *)V + j * v_stride;
 }
 
 /* The scores of every row over keys j0 … j0 + ROWS_KEY_BLOCK (each row up to its own n_keys) into row r's

@@ -422,8 +422,9 @@ static void test_attend_heads_kb(void)
                             Vh[j * STRIDE + d] = xq_f32_to_fp16(frand());
                             V[j * STRIDE + d] = k16 ? xq_fp16_to_f32(Vh[j * STRIDE + d]) : frand();
                         }
-                    ops_attend_heads_kb(q, nq, k16 ? (const void *)Kbh : (const void *)Kbf, k16, BSTRIDE,
-                                        k16 ? (const void *)Vh : (const void *)V, k16, STRIDE, nk, hd, fp16, scores, got);
+                    const void *Kb = k16 ? (const void *)Kbh : (const void *)Kbf;
+                    const void *Vr = k16 ? (const void *)Vh : (const void *)V;
+                    ops_attend_heads_kb(q, nq, Kb, k16, BSTRIDE, Vr, k16, STRIDE, nk, hd, fp16, scores, got);
                     for (int h = 0; h < nq; h++) {
                         attend_reference(q + h * hd, K, V, nk, STRIDE, hd, fp16, sref, ref);
                         bad += memcmp(ref, got + h * hd, (size_t)hd * sizeof *ref) != 0;
@@ -481,11 +482,11 @@ static void test_attend_values_acc(void)
 }
 
 /* ops_attend_scores_heads, ops_attend_scores_kt_heads and ops_attend_values_acc_heads (several query heads over the
- * same f32 rows or transposed keys: the remat caches' steps) against the scalar definitions head by head: products rounded before each sum in d order
- * times the scale; one fma per value term in key order onto what the sum holds. Head counts around one pass (3
- * for the values, 8 for the scores), head widths with and without 8-wide blocks, value widths with and without
- * 32-wide slices (576: --absorb-v's X̂ rows), key counts around the 8-key blocks, strides and leading dimensions
- * wider than the rows. */
+ * same f32 rows or transposed keys: the remat caches' steps) against the scalar definitions head by head: products
+ * rounded before each sum in d order times the scale; one fma per value term in key order onto what the sum holds.
+ * Head counts around one pass (3 or 4 for the values, 4 or 8 for the scores), head widths with and without 8-wide
+ * blocks, value widths with and without 16- and 32-wide slices (576: --absorb-v's X̂ rows), key counts around the
+ * 8-key blocks, strides and leading dimensions wider than the rows. */
 static void test_attend_heads_f32(void)
 {
     enum { MAXK = 130, MAXW = 576, STRIDE = 600, MAXQ = 9, LD = 131, OUT_LD = 580 };
