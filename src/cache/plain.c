@@ -62,14 +62,15 @@ static const void *k_head(const plain_cache *pc, int il, int kvh)
 static void store_key(const plain_cache *pc, void *layer_k, int64_t pos, const float *rotated)
 {
     int hd = pc->base.m->cfg.head_dim;
-    int64_t lane = pos / OPS_KEY_LANES * k_block_elems(pc) + pos % OPS_KEY_LANES;
+    int64_t head_elems = k_head_elems(pc), lane = pos / OPS_KEY_LANES * k_block_elems(pc) + pos % OPS_KEY_LANES;
     uint16_t half[pc->elem_bytes == 2 ? pc->d_kv : 1];
     if (pc->elem_bytes == 2) xq_f32_to_fp16_row(rotated, half, pc->d_kv);
-    for (int64_t e = 0; e < pc->d_kv; e++) {
-        int64_t idx = e / hd * k_head_elems(pc) + lane + e % hd * OPS_KEY_LANES;
-        if (pc->elem_bytes == 2) ((uint16_t *)layer_k)[idx] = half[e];
-        else ((float *)layer_k)[idx] = rotated[e];
-    }
+    for (int kvh = 0; kvh < pc->base.m->cfg.n_head_kv; kvh++)
+        for (int d = 0; d < hd; d++) {
+            int64_t idx = kvh * head_elems + lane + (int64_t)d * OPS_KEY_LANES, e = (int64_t)kvh * hd + d;
+            if (pc->elem_bytes == 2) ((uint16_t *)layer_k)[idx] = half[e];
+            else ((float *)layer_k)[idx] = rotated[e];
+        }
 }
 
 /* Value row pos (d_kv values) into each KV head's run. */

@@ -54,18 +54,13 @@ static void scores_kt_scalar(const float *q, const float *Kt, int64_t ld, int64_
     }
 }
 
-/* Scores of n_q heads (query h at q + h·head_dim, its scores at scores + h·ld) over f32 or fp16 key rows: each
- * row converted (the scalar conversion's bits), then score_scalar. */
-static void scores_heads_scalar(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys, int64_t row_stride,
+/* Scores of n_q heads (query h at q + h·head_dim, its scores at scores + h·ld) over f32 key rows: score_scalar. */
+static void scores_heads_scalar(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride,
                                 int head_dim, float scale, float *scores, int64_t ld)
 {
-    float k[head_dim];
-    for (int64_t j = 0; j < n_keys; j++) {
-        const float *row = (const float *)K + j * row_stride;
-        if (fp16) xq_fp16_to_f32_row((const uint16_t *)K + j * row_stride, k, head_dim);
+    for (int64_t j = 0; j < n_keys; j++)
         for (int h = 0; h < n_q; h++)
-            scores[h * ld + j] = score_scalar(q + h * head_dim, fp16 ? k : row, head_dim) * scale;
-    }
+            scores[h * ld + j] = score_scalar(q + h * head_dim, K + j * row_stride, head_dim) * scale;
 }
 
 /* Element d of value row j, from f32 or fp16 rows (the scalar conversion's bits). */
@@ -558,24 +553,21 @@ AVX2 static int transpose8_fp16(const uint16_t *src, int64_t stride, int head_di
 #ifdef ATT_X86
 enum { SCORE_HEADS = 8, VALUE_HEADS = 3 };
 
-/* values_scalar's sums for nq ≤ VALUE_HEADS heads (probabilities at p + h·p_ld, sums at out + h·out_ld, from zero
- * or onto what they hold) over the same value rows: each row's 32-wide slice is loaded (converted) once for all
- * heads, then one fma per head and element in key order. Columns past the last 32-wide slice go through
- * values_avx2 head by head. */
-static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const int nq, const void *V, const bool fp16,
-                                          const bool accumulate, int64_t n_keys, int64_t row_stride, int width,
-                                          float *out, int64_t out_ld)
+/* values_scalar's sums for nq ≤ VALUE_HEADS heads (probabilities at p + h·p_ld, sums at out + h·out_ld, onto what
+ * they hold) over the same f32 value rows: each row's 32-wide slice is loaded once for all heads, then one fma per
+ * head and element in key order. Columns past the last 32-wide slice go through values_avx2 head by head. */
+static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const int nq, const float *V, int64_t n_keys,
+                                          int64_t row_stride, int width, float *out, int64_t out_ld)
 {
     int d = 0;
     for (; d + 32 <= width; d += 32) {
         __m256 acc[VALUE_HEADS][4];
         for (int h = 0; h < nq; h++)
-            for (int m = 0; m < 4; m++)
-                acc[h][m] = accumulate ? _mm256_loadu_ps(out + h * out_ld + d + 8 * m) : _mm256_setzero_ps();
+            for (int m = 0; m < 4; m++) acc[h][m] = _mm256_loadu_ps(out + h * out_ld + d + 8 * m);
         for (int64_t j = 0; j < n_keys; j++) {
             __m256 v[4];
 #pragma GCC unroll 4
-            for (int m = 0; m < 4; m++) v[m] = load_values(V, fp16, j * row_stride + d + 8 * m);
+            for (int m = 0; m < 4; m++) v[m] = _mm256_loadu_ps(V + j * row_stride + d + 8 * m);
             for (int h = 0; h < nq; h++) {
                 __m256 pj = _mm256_broadcast_ss(p + h * p_ld + j);
 #pragma GCC unroll 4
@@ -585,55 +577,38 @@ static AVX2_INLINE void values_heads_body(const float *p, int64_t p_ld, const in
         for (int h = 0; h < nq; h++)
             for (int m = 0; m < 4; m++) _mm256_storeu_ps(out + h * out_ld + d + 8 * m, acc[h][m]);
     }
-    const void *tail = fp16 ? (const void *)((const uint16_t *)V + d) : (const void *)((const float *)V + d);
     for (int h = 0; d < width && h < nq; h++)
-        values_avx2(p + h * p_ld, tail, fp16, n_keys, row_stride, width - d, accumulate, out + h * out_ld + d);
+        values_avx2(p + h * p_ld, V + d, false, n_keys, row_stride, width - d, true, out + h * out_ld + d);
 }
 
-/* Each head count and row type its own inlined body, so the loops over heads unroll and no flag is tested inside. */
-#define VALUES_HEADS_CASES(FP16, ACC)                                                                                 \
-    if (nq == 3) values_heads_body(p, p_ld, 3, V, FP16, ACC, n_keys, row_stride, width, out, out_ld);              \
-    else if (nq == 2) values_heads_body(p, p_ld, 2, V, FP16, ACC, n_keys, row_stride, width, out, out_ld);         \
-    else values_heads_body(p, p_ld, 1, V, FP16, ACC, n_keys, row_stride, width, out, out_ld)
-
-/* n_q heads in passes of VALUE_HEADS; over fp16 rows from zero, over f32 rows onto what out holds (the two uses). */
-AVX2 static void values_heads_avx2(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
+/* n_q heads in passes of VALUE_HEADS, each head count its own inlined body (the loops over heads unroll). */
+AVX2 static void values_heads_avx2(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
                                    int64_t row_stride, int width, float *out, int64_t out_ld)
 {
     for (int h0 = 0; h0 < n_q; h0 += VALUE_HEADS, p += VALUE_HEADS * p_ld, out += VALUE_HEADS * out_ld) {
         int nq = n_q - h0 < VALUE_HEADS ? n_q - h0 : VALUE_HEADS;
-        if (fp16) {
-            VALUES_HEADS_CASES(true, false);
-        } else {
-            VALUES_HEADS_CASES(false, true);
-        }
+        if (nq == 3) values_heads_body(p, p_ld, 3, V, n_keys, row_stride, width, out, out_ld);
+        else if (nq == 2) values_heads_body(p, p_ld, 2, V, n_keys, row_stride, width, out, out_ld);
+        else values_heads_body(p, p_ld, 1, V, n_keys, row_stride, width, out, out_ld);
     }
 }
-#undef VALUES_HEADS_CASES
 
-/* Eight keys at a time: each 8 × 8 block of key rows loaded (converted) and transposed in registers once, then
- * every head adds its products in d order with each product rounded (lane i = key i): score_scalar's bits per
- * head, without writing transposed keys to memory. n_q ≤ SCORE_HEADS. An fp16 block holding a NaN goes the
- * scalar way (F16C would quiet a signalling one). */
-static AVX2_INLINE void scores_heads_body(const float *q, int n_q, const void *K, const bool fp16, int64_t n_keys,
-                                          int64_t row_stride, int head_dim, float scale, float *scores, int64_t ld)
+/* Eight keys at a time: each 8 × 8 block of f32 key rows loaded and transposed in registers once, then every head
+ * adds its products in d order with each product rounded (lane i = key i): score_scalar's bits per head, without
+ * writing transposed keys to memory. n_q ≤ SCORE_HEADS. */
+static AVX2_INLINE void scores_heads_body(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride,
+                                          int head_dim, float scale, float *scores, int64_t ld)
 {
     const __m256 sc = _mm256_set1_ps(scale);
-    const uint16_t *kh = K;
-    const float *kf = K;
     int d8 = head_dim & ~7;
     int64_t j = 0;
     for (; j + 8 <= n_keys; j += 8) {
-        if (fp16 && any_nan8_fp16(kh + j * row_stride, row_stride, head_dim)) {
-            scores_heads_scalar(q, n_q, kh + j * row_stride, true, 8, row_stride, head_dim, scale, scores + j, ld);
-            continue;
-        }
         __m256 acc[SCORE_HEADS];
         for (int h = 0; h < n_q; h++) acc[h] = _mm256_setzero_ps();
         for (int d = 0; d < d8; d += 8) {
             __m256 a[8], c[8];
 #pragma GCC unroll 8
-            for (int i = 0; i < 8; i++) a[i] = load_values(K, fp16, (j + i) * row_stride + d);
+            for (int i = 0; i < 8; i++) a[i] = _mm256_loadu_ps(K + (j + i) * row_stride + d);
             transpose8(a, c);
             for (int h = 0; h < n_q; h++) {
                 const float *qh = q + h * head_dim + d;
@@ -649,8 +624,7 @@ static AVX2_INLINE void scores_heads_body(const float *q, int n_q, const void *K
         }
         for (int d = d8; d < head_dim; d++) {
             float col[8];
-            for (int i = 0; i < 8; i++)
-                col[i] = fp16 ? _cvtsh_ss(kh[(j + i) * row_stride + d]) : kf[(j + i) * row_stride + d];
+            for (int i = 0; i < 8; i++) col[i] = K[(j + i) * row_stride + d];
             __m256 c = _mm256_loadu_ps(col);
             for (int h = 0; h < n_q; h++) {
                 __m256 p = _mm256_mul_ps(_mm256_set1_ps(q[h * head_dim + d]), c);
@@ -660,18 +634,16 @@ static AVX2_INLINE void scores_heads_body(const float *q, int n_q, const void *K
         }
         for (int h = 0; h < n_q; h++) _mm256_storeu_ps(scores + h * ld + j, _mm256_mul_ps(acc[h], sc));
     }
-    const void *rest = fp16 ? (const void *)(kh + j * row_stride) : (const void *)(kf + j * row_stride);
-    scores_heads_scalar(q, n_q, rest, fp16, n_keys - j, row_stride, head_dim, scale, scores + j, ld);
+    scores_heads_scalar(q, n_q, K + j * row_stride, n_keys - j, row_stride, head_dim, scale, scores + j, ld);
 }
 
-/* n_q heads in passes of SCORE_HEADS, each row type its own inlined body. */
-AVX2 static void scores_heads_avx2(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys,
-                                   int64_t row_stride, int head_dim, float scale, float *scores, int64_t ld)
+/* n_q heads in passes of SCORE_HEADS. */
+AVX2 static void scores_heads_avx2(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride,
+                                   int head_dim, float scale, float *scores, int64_t ld)
 {
     for (int h0 = 0; h0 < n_q; h0 += SCORE_HEADS, q += SCORE_HEADS * head_dim, scores += SCORE_HEADS * ld) {
         int n = n_q - h0 < SCORE_HEADS ? n_q - h0 : SCORE_HEADS;
-        if (fp16) scores_heads_body(q, n, K, true, n_keys, row_stride, head_dim, scale, scores, ld);
-        else scores_heads_body(q, n, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
+        scores_heads_body(q, n, K, n_keys, row_stride, head_dim, scale, scores, ld);
     }
 }
 #endif
@@ -918,23 +890,11 @@ void ops_attend_head(const float *q, const float *K, const float *V, int64_t n_k
     values(scores, V, false, n_keys, row_stride, head_dim, false, out);
 }
 
-/* Scores of n_q heads over f32 or fp16 key rows at the active level (scores_heads_scalar's bits). */
-static void scores_heads(const float *q, int n_q, const void *K, bool fp16, int64_t n_keys, int64_t row_stride,
-                         int head_dim, float scale, float *scores, int64_t ld)
-{
-#ifdef ATT_X86
-    if (use_avx2()) {
-        scores_heads_avx2(q, n_q, K, fp16, n_keys, row_stride, head_dim, scale, scores, ld);
-        return;
-    }
-#endif
-    scores_heads_scalar(q, n_q, K, fp16, n_keys, row_stride, head_dim, scale, scores, ld);
-}
 
 #ifdef ATT_X86
-/* values_heads with AVX-512: four heads per pass over the rows (values_rows_avx512), then each head's element
- * tail past the last 16-wide block. */
-static void values_heads_avx512(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
+/* ops_attend_values_acc_heads with AVX-512: four heads per pass over the rows (values_rows_avx512), then each head's
+ * element tail past the last 16-wide block. */
+static void values_heads_avx512(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
                                 int64_t row_stride, int width, float *out, int64_t out_ld)
 {
     for (int h0 = 0; h0 < n_q; h0 += SCORE_ROWS_MAX) {
@@ -945,43 +905,40 @@ static void values_heads_avx512(const float *p, int64_t p_ld, int n_q, const voi
             ph[h] = p + (h0 + h) * p_ld;
             oh[h] = out + (h0 + h) * out_ld;
         }
-        int d = values_rows_avx512(ph, group, V, fp16, !fp16, n_keys, row_stride, width, oh);
+        int d = values_rows_avx512(ph, group, V, false, true, n_keys, row_stride, width, oh);
         for (int h = 0; d < width && h < group; h++)
-            values_avx2(ph[h], (const char *)V + (size_t)d * (fp16 ? 2 : 4), fp16, n_keys, row_stride, width - d, !fp16,
-                        oh[h] + d);
+            values_avx2(ph[h], V + d, false, n_keys, row_stride, width - d, true, oh[h] + d);
     }
 }
 #endif
-
-/* values_scalar's sums of n_q heads over the same value rows at the active level: over fp16 rows from zero (one
- * softmax over all keys), over f32 rows onto what out holds (the online softmax's running sums). */
-static void values_heads(const float *p, int64_t p_ld, int n_q, const void *V, bool fp16, int64_t n_keys,
-                         int64_t row_stride, int width, float *out, int64_t out_ld)
-{
-#ifdef ATT_X86
-    if (use_avx512()) {
-        values_heads_avx512(p, p_ld, n_q, V, fp16, n_keys, row_stride, width, out, out_ld);
-        return;
-    }
-    if (use_avx2()) {
-        values_heads_avx2(p, p_ld, n_q, V, fp16, n_keys, row_stride, width, out, out_ld);
-        return;
-    }
-#endif
-    for (int h = 0; h < n_q; h++)
-        values_scalar(p + h * p_ld, V, fp16, n_keys, row_stride, width, !fp16, out + h * out_ld);
-}
 
 void ops_attend_scores_heads(const float *q, int n_q, const float *K, int64_t n_keys, int64_t row_stride, int head_dim,
                              float scale, float *scores, int64_t ld)
 {
-    scores_heads(q, n_q, K, false, n_keys, row_stride, head_dim, scale, scores, ld);
+#ifdef ATT_X86
+    if (use_avx2()) {
+        scores_heads_avx2(q, n_q, K, n_keys, row_stride, head_dim, scale, scores, ld);
+        return;
+    }
+#endif
+    scores_heads_scalar(q, n_q, K, n_keys, row_stride, head_dim, scale, scores, ld);
 }
 
 void ops_attend_values_acc_heads(const float *p, int64_t p_ld, int n_q, const float *V, int64_t n_keys,
                                  int64_t row_stride, int width, float *out, int64_t out_ld)
 {
-    values_heads(p, p_ld, n_q, V, false, n_keys, row_stride, width, out, out_ld);
+#ifdef ATT_X86
+    if (use_avx512()) {
+        values_heads_avx512(p, p_ld, n_q, V, n_keys, row_stride, width, out, out_ld);
+        return;
+    }
+    if (use_avx2()) {
+        values_heads_avx2(p, p_ld, n_q, V, n_keys, row_stride, width, out, out_ld);
+        return;
+    }
+#endif
+    for (int h = 0; h < n_q; h++)
+        values_scalar(p + h * p_ld, V, false, n_keys, row_stride, width, true, out + h * out_ld);
 }
 
 /* ---- keys in blocks of OPS_KEY_LANES positions, transposed within a block ----------------------------------- */
